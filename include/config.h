@@ -1,0 +1,30 @@
+#ifndef OVERLEG_CONFIG_H
+#define OVERLEG_CONFIG_H
+#include <stdbool.h>
+
+/* Settings from the environment (API.md §1), validated once at start. */
+struct config {
+    const char *database_url;
+    char listen_host[256];
+    int listen_port;
+    unsigned char data_key[32];
+    bool has_data_key;
+    int threads;
+    int db_pool;
+    int jobs_interval;
+    bool test_clock;
+    const char *tls_cert;
+    const char *tls_key;
+    int log_level;
+};
+
+extern struct config cfg;
+
+/* What a sub-command needs; config_load checks only those. */
+#define CFG_NEED_DB 1u
+#define CFG_NEED_KEY 2u
+
+/* Loads and validates the environment. On error prints one line naming the variable to stderr
+ * and returns -1. */
+int config_load(unsigned need);
+#endif

@@ -1,0 +1,17 @@
+#ifndef OVERLEG_FIELDS_H
+#define OVERLEG_FIELDS_H
+/* Field checks shared by the domain modules: each appends {"field","message"} to `errors` when
+ * the value (already known to be a string, or absent) breaks the rule. */
+#include <jansson.h>
+
+extern const char *const org_kinds[];
+extern const char *const user_roles[];
+
+void fields_name(json_t *body, const char *key, json_t *errors);
+void fields_enum(json_t *body, const char *key, const char *const *allowed, json_t *errors);
+void fields_region(json_t *body, const char *key, json_t *errors);
+void fields_digits(json_t *body, const char *key, int n, json_t *errors);
+void fields_uuid(json_t *body, const char *key, json_t *errors);
+/* Optional string fields: the value, or NULL when absent or null. */
+const char *fields_opt(json_t *body, const char *key);
+#endif

@@ -1,0 +1,30 @@
+#ifndef OVERLEG_HANDLERS_H
+#define OVERLEG_HANDLERS_H
+/* Endpoint handlers, grouped by the module that implements them. */
+#include "req.h"
+
+/* auth.c */
+void auth_login(struct req *r);
+void auth_logout(struct req *r);
+void auth_me(struct req *r);
+/* organisations.c */
+void organisations_create(struct req *r);
+void organisations_list(struct req *r);
+void organisations_get(struct req *r);
+/* users.c */
+void users_create(struct req *r);
+void users_get(struct req *r);
+void users_update(struct req *r);
+/* audit.c */
+void audit_list(struct req *r);
+void audit_verify(struct req *r);
+/* jobs.c */
+void jobs_run_now(struct req *r);
+/* ops.c */
+void ops_healthz(struct req *r);
+void ops_readyz(struct req *r);
+void ops_metrics(struct req *r);
+void ops_openapi(struct req *r);
+void ops_clock_set(struct req *r);
+void ops_clock_reset(struct req *r);
+#endif

@@ -1,0 +1,33 @@
+#ifndef OVERLEG_ROUTER_H
+#define OVERLEG_ROUTER_H
+/* The routing table: every endpoint, who may call it and what it accepts, in one place. */
+#include "req.h"
+
+#include <stddef.h>
+
+#define ROUTE_BODY 1u       /* takes a JSON object body */
+#define ROUTE_IDEM 2u       /* honours Idempotency-Key */
+#define ROUTE_PAGED 4u      /* accepts `limit` and `cursor` */
+#define ROUTE_TEST_CLOCK 8u /* exists only with OVERLEG_TEST_CLOCK=1 */
+
+#define ROUTE_MAX_PARAMS 4
+#define ROUTE_PARAM_LEN 64
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/users/{id}": a {..} segment is a parameter */
+    const char *action;  /* audit action and metrics label */
+    unsigned roles;      /* 0: no authentication */
+    unsigned flags;
+    const char *const *query; /* allowed query parameters besides limit/cursor, NULL-terminated */
+    req_handler handler;
+};
+
+extern const struct route routes[];
+extern const int route_count;
+
+/* Returns the index of the matching route and fills `params`; -1 when no route has this path,
+ * -2 when the path exists for other methods (their names are written to `allow`). */
+int router_match(const char *method, const char *path, char params[][ROUTE_PARAM_LEN], char *allow,
+                 size_t allowsz);
+#endif

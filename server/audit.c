@@ -1,0 +1,118 @@
+/* Reading and verifying the audit log (API.md §12). Entries are written by the statements that
+ * make the changes they record; the chain itself is kept by a trigger (sql/0001). */
+#include "handlers.h"
+#include "jsonx.h"
+#include "timefmt.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+DB_STMT(sql_audit_list, 11,
+        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
+        "  VALUES ($1, $2, $3, $4, 'audit.list', 'success'))"
+        " SELECT audit_json(e)::text, e.seq FROM audit_log e"
+        " WHERE ($5::uuid IS NULL OR e.subject_id = $5)"
+        " AND ($6::uuid IS NULL OR e.actor_id = $6)"
+        " AND ($7::text IS NULL OR e.action = $7)"
+        " AND ($8::timestamptz IS NULL OR e.at >= $8)"
+        " AND ($9::timestamptz IS NULL OR e.at < $9)"
+        " AND ($10::bigint IS NULL OR e.seq < $10)"
+        " ORDER BY e.seq DESC LIMIT $11");
+
+DB_STMT(sql_audit_verify, 4,
+        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
+        "  VALUES ($1, $2, $3, $4, 'audit.verify', 'success')),"
+        " c AS (SELECT e.id, e.seq, e.hash, e.prev_hash, audit_hash(e) AS expect,"
+        "  lag(e.hash) OVER (ORDER BY e.seq) AS before FROM audit_log e)"
+        " SELECT count(*), (SELECT c.id FROM c WHERE c.hash <> c.expect"
+        "  OR c.prev_hash <> coalesce(c.before, '') ORDER BY c.seq LIMIT 1) FROM c");
+
+/* `from`/`to` take a date (the whole day) or an RFC 3339 timestamp; `to` is inclusive. */
+static int parse_bound(const char *v, int is_to, char out[40])
+{
+    int y, m, d;
+    int64_t us;
+    if (val_date(v, &y, &m, &d)) {
+        char ts[40];
+        snprintf(ts, sizeof ts, "%sT00:00:00Z", v);
+        val_timestamp(ts, &us);
+        if (is_to)
+            us += 86400LL * 1000000;
+    } else if (val_timestamp(v, &us)) {
+        if (is_to)
+            us += 1;
+    } else {
+        return -1;
+    }
+    char base[32];
+    timefmt_rfc3339(us - us % 1000000, base);
+    snprintf(out, 40, "%.*s.%06dZ", 19, base, (int)(us % 1000000));
+    return 0;
+}
+
+static void audit_listed(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    req_reply_page(r, res->res, 0, 1, 1);
+}
+
+void audit_list(struct req *r)
+{
+    const char *subject = req_query(r, "subject_id"), *actor = req_query(r, "actor_id"),
+               *action = req_query(r, "action"), *from = req_query(r, "from"),
+               *to = req_query(r, "to");
+    char from_ts[40], to_ts[40];
+    json_t *errors = json_array();
+    if (subject && !val_uuid(subject))
+        jsonx_error(errors, "subject_id", "must be a UUID");
+    if (actor && !val_uuid(actor))
+        jsonx_error(errors, "actor_id", "must be a UUID");
+    if (action && (strlen(action) < 1 || strlen(action) > 64))
+        jsonx_error(errors, "action", "must be 1 to 64 characters");
+    if (from && parse_bound(from, 0, from_ts))
+        jsonx_error(errors, "from", "must be a date or an RFC 3339 timestamp");
+    if (to && parse_bound(to, 1, to_ts))
+        jsonx_error(errors, "to", "must be a date or an RFC 3339 timestamp");
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return;
+    }
+    json_decref(errors);
+    const char *after[1];
+    if (req_cursor(r, 1, after) != 0)
+        return;
+    if (after[0] && !val_digits(after[0], strlen(after[0]))) {
+        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        return;
+    }
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *p[] = {REQ_AUDIT_PARAMS(r),   subject,           actor,    action,
+                       from ? from_ts : NULL, to ? to_ts : NULL, after[0], limit};
+    req_db(r, &sql_audit_list, p, audit_listed);
+}
+
+static void audit_verified(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pr = res->res;
+    int bad = !PQgetisnull(pr, 0, 1);
+    char body[160];
+    int n = snprintf(body, sizeof body, "{\"ok\":%s,\"entries\":%s,\"first_bad_id\":%s%s%s}",
+                     bad ? "false" : "true", PQgetvalue(pr, 0, 0), bad ? "\"" : "",
+                     bad ? PQgetvalue(pr, 0, 1) : "null", bad ? "\"" : "");
+    req_reply_raw(r, 200, body, (size_t)n);
+}
+
+void audit_verify(struct req *r)
+{
+    const char *p[] = {REQ_AUDIT_PARAMS(r)};
+    req_db(r, &sql_audit_verify, p, audit_verified);
+}

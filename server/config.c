@@ -1,0 +1,183 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct config cfg;
+
+/* One row per variable: its default and the function that parses it into cfg. */
+struct setting {
+    const char *name;
+    const char *def; /* NULL: unset by default */
+    unsigned need;   /* required when the sub-command needs this */
+    int (*parse)(const char *value, const char **why);
+};
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int p_database_url(const char *v, const char **why)
+{
+    if (!*v) {
+        *why = "must not be empty";
+        return -1;
+    }
+    cfg.database_url = v;
+    return 0;
+}
+
+static int p_listen(const char *v, const char **why)
+{
+    const char *colon = strrchr(v, ':');
+    *why = "must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080";
+    if (!colon || colon == v)
+        return -1;
+    size_t hl = (size_t)(colon - v);
+    const char *h = v;
+    if (h[0] == '[') {
+        if (hl < 3 || h[hl - 1] != ']')
+            return -1;
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof cfg.listen_host)
+        return -1;
+    memcpy(cfg.listen_host, h, hl);
+    cfg.listen_host[hl] = 0;
+    return parse_int(colon + 1, 1, 65535, &cfg.listen_port);
+}
+
+static int p_data_key(const char *v, const char **why)
+{
+    *why = "must be 64 hexadecimal characters (32 bytes)";
+    if (strlen(v) != 64)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned hi, lo;
+        if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]))
+            return -1;
+        sscanf(v + 2 * i, "%1x%1x", &hi, &lo);
+        cfg.data_key[i] = (unsigned char)(hi << 4 | lo);
+    }
+    cfg.has_data_key = true;
+    return 0;
+}
+
+static int p_threads(const char *v, const char **why)
+{
+    *why = "must be an integer from 1 to 64";
+    return parse_int(v, 1, 64, &cfg.threads);
+}
+
+static int p_db_pool(const char *v, const char **why)
+{
+    *why = "must be an integer from 1 to 100";
+    return parse_int(v, 1, 100, &cfg.db_pool);
+}
+
+static int p_jobs_interval(const char *v, const char **why)
+{
+    *why = "must be an integer from 0 to 86400 (seconds)";
+    return parse_int(v, 0, 86400, &cfg.jobs_interval);
+}
+
+static int p_test_clock(const char *v, const char **why)
+{
+    *why = "must be 1 or 0";
+    if (strcmp(v, "1") && strcmp(v, "0"))
+        return -1;
+    cfg.test_clock = v[0] == '1';
+    return 0;
+}
+
+static int p_readable(const char *v, const char **why, const char **slot)
+{
+    *why = "must name a readable file";
+    if (access(v, R_OK))
+        return -1;
+    *slot = v;
+    return 0;
+}
+
+static int p_tls_cert(const char *v, const char **why)
+{
+    return p_readable(v, why, &cfg.tls_cert);
+}
+
+static int p_tls_key(const char *v, const char **why)
+{
+    return p_readable(v, why, &cfg.tls_key);
+}
+
+static int p_log_level(const char *v, const char **why)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    *why = "must be debug, info, warn or error";
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            cfg.log_level = i;
+            log_threshold = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+static const struct setting settings[] = {
+    {"OVERLEG_LOG_LEVEL", "info", 0, p_log_level},
+    {"DATABASE_URL", NULL, CFG_NEED_DB, p_database_url},
+    {"OVERLEG_LISTEN", "127.0.0.1:8080", 0, p_listen},
+    {"OVERLEG_DATA_KEY", NULL, CFG_NEED_KEY, p_data_key},
+    {"OVERLEG_THREADS", NULL, 0, p_threads},
+    {"OVERLEG_DB_POOL", "8", 0, p_db_pool},
+    {"OVERLEG_JOBS_INTERVAL", "60", 0, p_jobs_interval},
+    {"OVERLEG_TEST_CLOCK", "0", 0, p_test_clock},
+    {"OVERLEG_TLS_CERT", NULL, 0, p_tls_cert},
+    {"OVERLEG_TLS_KEY", NULL, 0, p_tls_key},
+};
+
+int config_load(unsigned need)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const struct setting *s = &settings[i];
+        const char *v = getenv(s->name);
+        if (v && !*v && !s->def)
+            v = NULL; /* an empty optional variable counts as unset */
+        if (!v)
+            v = s->def;
+        if (!v) {
+            if (s->need & need) {
+                fprintf(stderr, "overlegd: %s is not set\n", s->name);
+                return -1;
+            }
+            continue;
+        }
+        const char *why = "is invalid";
+        if (s->parse(v, &why)) {
+            fprintf(stderr, "overlegd: %s %s\n", s->name, why);
+            return -1;
+        }
+    }
+    if (!cfg.tls_cert != !cfg.tls_key) {
+        fprintf(stderr, "overlegd: %s must be set together with %s\n",
+                cfg.tls_cert ? "OVERLEG_TLS_KEY" : "OVERLEG_TLS_CERT",
+                cfg.tls_cert ? "OVERLEG_TLS_CERT" : "OVERLEG_TLS_KEY");
+        return -1;
+    }
+    return 0;
+}

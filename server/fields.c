@@ -1,0 +1,64 @@
+#include "fields.h"
+
+#include "jsonx.h"
+#include "validate.h"
+
+#include <stdio.h>
+
+const char *const org_kinds[] = {"general_practice",
+                                 "mental_health_provider",
+                                 "municipality",
+                                 "insurer",
+                                 "social_team",
+                                 "other",
+                                 NULL};
+const char *const user_roles[] = {"gp",      "poh",   "consultant", "coordinator",
+                                  "billing", "admin", NULL};
+
+const char *fields_opt(json_t *body, const char *key)
+{
+    return jsonx_str(body, key);
+}
+
+void fields_name(json_t *body, const char *key, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (v && !val_name(v))
+        jsonx_error(errors, key, "must be 1 to 200 characters without control characters");
+}
+
+void fields_enum(json_t *body, const char *key, const char *const *allowed, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (!v || val_enum(v, allowed) >= 0)
+        return;
+    char msg[256];
+    int n = snprintf(msg, sizeof msg, "must be one of:");
+    for (const char *const *a = allowed; *a && n < (int)sizeof msg; a++)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, "%s %s", a == allowed ? "" : ",", *a);
+    jsonx_error(errors, key, msg);
+}
+
+void fields_region(json_t *body, const char *key, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (v && !val_region(v))
+        jsonx_error(errors, key, "must be 2 to 64 characters of a-z, 0-9 and -");
+}
+
+void fields_digits(json_t *body, const char *key, int n, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (v && !val_digits(v, (size_t)n)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "must be exactly %d digits", n);
+        jsonx_error(errors, key, msg);
+    }
+}
+
+void fields_uuid(json_t *body, const char *key, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (v && !val_uuid(v))
+        jsonx_error(errors, key, "must be a UUID");
+}

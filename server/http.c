@@ -1,0 +1,972 @@
+/* HTTP core: listeners, the request pipeline (route, query, auth, role, content type, body,
+ * idempotency) and replies. Domain modules see requests only through req.h. */
+#include "http.h"
+
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "cursor.h"
+#include "jobs.h"
+#include "jsonx.h"
+#include "log.h"
+#include "metrics.h"
+#include "req.h"
+#include "router.h"
+#include "validate.h"
+#include "workpool.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_BODY (1024 * 1024)
+#define MAX_HEADERS (16 * 1024)
+#define JSON_MAX_DEPTH 32
+#define IO_TIMEOUT_S 30
+
+struct worker {
+    int index;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    struct db_pool *pool;
+    pthread_t thread;
+};
+
+struct alloc {
+    struct alloc *next;
+    max_align_t data[];
+};
+
+struct req {
+    struct evhttp_request *ev;
+    struct worker *w;
+    const struct route *route;
+    int route_idx;
+    char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_LEN];
+    struct evkeyvalq query;
+    int limit;
+    json_t *body;
+    struct principal user;
+    char id[130];
+    char ip[INET6_ADDRSTRLEN];
+    char now[40];
+    int64_t start_us;
+    struct alloc *allocs;
+    req_db_cb db_cb;
+    void (*work_done)(struct req *, void *);
+    void *work_ctx;
+    /* idempotency: set when this request reserved a key */
+    const char *idem_key;
+    char idem_hash[65];
+    bool idem_reserved;
+    /* a reply waiting for the idempotency store */
+    int pend_status;
+    struct evbuffer *pend_body;
+    const char *pend_ctype;
+    int deny_status;
+    void *ctx;
+};
+
+static SSL_CTX *ssl_ctx;
+
+/* ---------- small accessors ---------- */
+
+const char *req_param(struct req *r, int i)
+{
+    return r->params[i];
+}
+const char *req_query(struct req *r, const char *key)
+{
+    return evhttp_find_header(&r->query, key);
+}
+int req_limit(struct req *r)
+{
+    return r->limit;
+}
+json_t *req_body(struct req *r)
+{
+    return r->body;
+}
+const struct principal *req_user(struct req *r)
+{
+    return &r->user;
+}
+const char *req_header(struct req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+const char *req_id(struct req *r)
+{
+    return r->id;
+}
+const char *req_ip(struct req *r)
+{
+    return r->ip;
+}
+const char *req_now(struct req *r)
+{
+    return r->now;
+}
+const char *req_actor(struct req *r)
+{
+    return r->user.id[0] ? r->user.id : NULL;
+}
+const char *req_action(struct req *r)
+{
+    return r->route ? r->route->action : "";
+}
+
+void *req_alloc(struct req *r, size_t n)
+{
+    struct alloc *a = calloc(1, sizeof *a + n);
+    a->next = r->allocs;
+    r->allocs = a;
+    return a->data;
+}
+
+void req_set_ctx(struct req *r, void *ctx)
+{
+    r->ctx = ctx;
+}
+
+void *req_ctx(struct req *r)
+{
+    return r->ctx;
+}
+
+char *req_strdup(struct req *r, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(req_alloc(r, n), s, n);
+}
+
+void req_add_header(struct req *r, const char *key, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), key, value);
+}
+
+/* ---------- replies ---------- */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
+    }
+}
+
+static void req_free(struct req *r)
+{
+    evhttp_clear_headers(&r->query);
+    json_decref(r->body);
+    free(r->user.user_json);
+    if (r->pend_body)
+        evbuffer_free(r->pend_body);
+    while (r->allocs) {
+        struct alloc *a = r->allocs;
+        r->allocs = a->next;
+        free(a);
+    }
+    free(r);
+}
+
+/* The one place a reply leaves the server. */
+static void send_now(struct req *r, int status, const char *ctype, struct evbuffer *body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (ctype)
+        evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_send_reply(r->ev, status, reason_phrase(status), body);
+    double secs = (double)(clock_mono_us() - r->start_us) / 1e6;
+    metrics_observe(r->route_idx, status, secs);
+    if (status >= 500)
+        log_warn("%s %s -> %d (%.1f ms) request_id=%s", r->route ? r->route->method : "-",
+                 r->route ? r->route->pattern : "-", status, secs * 1e3, r->id);
+    else
+        log_debug("%s %s -> %d (%.1f ms) request_id=%s", r->route ? r->route->method : "-",
+                  r->route ? r->route->pattern : "-", status, secs * 1e3, r->id);
+    req_free(r);
+}
+
+static void idem_finish(struct req *r, int status, const char *ctype, struct evbuffer *body);
+
+static void finish(struct req *r, int status, const char *ctype, struct evbuffer *body)
+{
+    if (r->idem_reserved) {
+        idem_finish(r, status, ctype, body);
+        return;
+    }
+    send_now(r, status, ctype, body);
+    if (body)
+        evbuffer_free(body);
+}
+
+#define CT_JSON "application/json; charset=utf-8"
+#define CT_PROBLEM "application/problem+json; charset=utf-8"
+
+void req_reply_raw(struct req *r, int status, const char *json, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, json, len);
+    finish(r, status, CT_JSON, b);
+}
+
+void req_reply_json(struct req *r, int status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!s) {
+        req_problem(r, 500, "internal", "The reply could not be encoded.");
+        return;
+    }
+    req_reply_raw(r, status, s, strlen(s));
+    free(s);
+}
+
+void req_reply_text(struct req *r, int status, const char *ctype, const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, len);
+    finish(r, status, ctype, b);
+}
+
+void req_reply_empty(struct req *r, int status)
+{
+    finish(r, status, NULL, NULL);
+}
+
+static const char *problem_title(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad request";
+    case 401:
+        return "Not signed in";
+    case 403:
+        return "Not allowed";
+    case 404:
+        return "Not found";
+    case 405:
+        return "Method not allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition failed";
+    case 413:
+        return "Request body too large";
+    case 415:
+        return "Unsupported media type";
+    case 422:
+        return "Validation failed";
+    case 429:
+        return "Too many requests";
+    case 503:
+        return "Service unavailable";
+    default:
+        return "Internal error";
+    }
+}
+
+void req_problem_errors(struct req *r, int status, const char *slug, const char *detail,
+                        json_t *errors)
+{
+    char type[96];
+    snprintf(type, sizeof type, "/problems/%s", slug);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", problem_title(status),
+                          "status", status, "detail", detail);
+    if (errors)
+        json_object_set_new(p, "errors", errors);
+    if (status == 401)
+        req_add_header(r, "WWW-Authenticate", "Bearer");
+    if (status == 503)
+        req_add_header(r, "Retry-After", "1");
+    char *s = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, s, strlen(s));
+    free(s);
+    finish(r, status, CT_PROBLEM, b);
+}
+
+void req_problem(struct req *r, int status, const char *slug, const char *detail)
+{
+    req_problem_errors(r, status, slug, detail, NULL);
+}
+
+void req_invalid(struct req *r, json_t *errors)
+{
+    req_problem_errors(r, 422, "validation", "The request body failed validation.", errors);
+}
+
+/* ---------- database ---------- */
+
+static void req_db_done(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status == DB_OK || res->status == DB_ERR_QUERY) {
+        r->db_cb(r, res);
+        return;
+    }
+    req_problem(r, 503, "unavailable", "The database is not available; try again shortly.");
+}
+
+void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb)
+{
+    r->db_cb = cb;
+    db_query(r->w->pool, stmt, params, req_db_done, r);
+}
+
+void req_db_failed(struct req *r, struct db_result *res)
+{
+    log_error("query failed (%s): %s request_id=%s", res->sqlstate,
+              res->res ? PQresultErrorMessage(res->res) : "no result", r->id);
+    req_problem(r, 500, "internal", "The request could not be completed.");
+}
+
+/* ---------- CPU work ---------- */
+
+struct work_hop {
+    struct req *r;
+    void (*work)(void *);
+    void *ctx;
+};
+
+static void work_run(void *arg)
+{
+    struct work_hop *h = arg;
+    h->work(h->ctx);
+}
+
+static void work_back(void *arg)
+{
+    struct work_hop *h = arg;
+    struct req *r = h->r;
+    free(h);
+    r->work_done(r, r->work_ctx);
+}
+
+void req_work(struct req *r, void (*work)(void *ctx), void *ctx,
+              void (*done)(struct req *r, void *ctx))
+{
+    struct work_hop *h = malloc(sizeof *h);
+    h->r = r;
+    h->work = work;
+    h->ctx = ctx;
+    r->work_done = done;
+    r->work_ctx = ctx;
+    workpool_submit(r->w->base, work_run, work_back, h);
+}
+
+/* ---------- audit of refused requests ---------- */
+
+DB_STMT(sql_audit_one, 8,
+        "INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
+        " outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+
+void req_audit(struct req *r, const char *outcome, const char *subject_type, const char *subject_id,
+               req_db_cb cb)
+{
+    const char *p[] = {REQ_AUDIT_PARAMS(r), r->route->action, subject_type, subject_id, outcome};
+    req_db(r, &sql_audit_one, p, cb);
+}
+
+static void deny_written(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (r->deny_status == 403)
+        req_problem(r, 403, "forbidden", "Your role may not use this endpoint.");
+    else
+        req_problem(r, 404, "not-found", "No such object.");
+}
+
+void req_deny(struct req *r, int status, const char *subject_type, const char *subject_id)
+{
+    r->deny_status = status;
+    req_audit(r, "denied", subject_type, subject_id, deny_written);
+}
+
+/* ---------- pagination ---------- */
+
+void req_reply_page(struct req *r, PGresult *res, int json_col, int key_col, int nkeys)
+{
+    int rows = PQntuples(res), n = rows > r->limit ? r->limit : rows;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, "{\"items\":[", 10);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            evbuffer_add(b, ",", 1);
+        evbuffer_add(b, PQgetvalue(res, i, json_col), (size_t)PQgetlength(res, i, json_col));
+    }
+    evbuffer_add(b, "],\"next_cursor\":", 16);
+    if (rows > r->limit) {
+        const char *keys[8];
+        char cur[CURSOR_MAX_LEN + 1];
+        for (int k = 0; k < nkeys && k < 8; k++)
+            keys[k] = PQgetvalue(res, n - 1, key_col + k);
+        if (cursor_encode(keys, (size_t)nkeys, cur, sizeof cur) == 0)
+            evbuffer_add_printf(b, "\"%s\"}", cur);
+        else
+            evbuffer_add(b, "null}", 5);
+    } else {
+        evbuffer_add(b, "null}", 5);
+    }
+    finish(r, 200, CT_JSON, b);
+}
+
+static json_t *one_error(const char *field, const char *message)
+{
+    json_t *e = json_array();
+    jsonx_error(e, field, message);
+    return e;
+}
+
+int req_cursor(struct req *r, size_t n, const char **keys)
+{
+    const char *c = req_query(r, "cursor");
+    for (size_t i = 0; i < n; i++)
+        keys[i] = NULL;
+    if (!c)
+        return 0;
+    char *raw[8];
+    if (n > 8 || cursor_decode(c, n, raw) != 0) {
+        req_problem_errors(r, 400, "bad-query", "The cursor is not valid.",
+                           one_error("cursor", "is not a valid cursor"));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = req_strdup(r, raw[i]);
+    cursor_free(raw, n);
+    return 0;
+}
+
+/* ---------- idempotency ---------- */
+
+DB_STMT(sql_idem_begin, 5,
+        "WITH ins AS ("
+        " INSERT INTO idempotency_keys (user_id, key, route, request_hash, created_at)"
+        " VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (user_id, key) DO UPDATE SET route = EXCLUDED.route,"
+        "  request_hash = EXCLUDED.request_hash, created_at = EXCLUDED.created_at,"
+        "  status = NULL, body_enc = NULL"
+        "  WHERE idempotency_keys.created_at < $5::timestamptz - interval '24 hours'"
+        "   OR (idempotency_keys.status IS NULL"
+        "       AND idempotency_keys.created_at < $5::timestamptz - interval '60 seconds')"
+        " RETURNING 1)"
+        " SELECT 'new', NULL, NULL, NULL FROM ins"
+        " UNION ALL"
+        " SELECT 'old', (k.route = $3 AND k.request_hash = $4)::text, k.status, k.body_enc"
+        "  FROM idempotency_keys k"
+        "  WHERE k.user_id = $1 AND k.key = $2 AND NOT EXISTS (SELECT 1 FROM ins)");
+DB_STMT(sql_idem_store, 4,
+        "UPDATE idempotency_keys SET status = $3, body_enc = $4 WHERE user_id = $1 AND key = $2");
+DB_STMT(sql_idem_release, 2,
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL");
+
+static void handle(struct req *r);
+
+static void idem_begun(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) == 0) {
+        req_problem(r, 409, "idempotency-conflict",
+                    "A request with this Idempotency-Key is still being processed.");
+        return;
+    }
+    if (strcmp(PQgetvalue(res->res, 0, 0), "new") == 0) {
+        r->idem_reserved = true;
+        handle(r);
+        return;
+    }
+    if (strcmp(PQgetvalue(res->res, 0, 1), "true") != 0) {
+        req_problem(r, 409, "idempotency-conflict",
+                    "This Idempotency-Key was used for a different request.");
+        return;
+    }
+    if (PQgetisnull(res->res, 0, 2)) {
+        req_problem(r, 409, "idempotency-conflict",
+                    "A request with this Idempotency-Key is still being processed.");
+        return;
+    }
+    int status = atoi(PQgetvalue(res->res, 0, 2));
+    size_t len = 0;
+    char *body = crypto_open(cfg.data_key, PQgetvalue(res->res, 0, 3), &len);
+    if (!body) {
+        log_error("idempotency: stored reply cannot be decrypted request_id=%s", r->id);
+        req_problem(r, 500, "internal", "The stored reply cannot be read.");
+        return;
+    }
+    req_add_header(r, "Idempotent-Replayed", "true");
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, len);
+    free(body);
+    send_now(r, status, status >= 400 ? CT_PROBLEM : CT_JSON, b);
+    evbuffer_free(b);
+}
+
+static void idem_begin(struct req *r, const char *key)
+{
+    char *canon = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+    crypto_sha256_hex(canon, strlen(canon), r->idem_hash);
+    free(canon);
+    r->idem_key = key;
+    const char *p[] = {r->user.id, key, r->route->action, r->idem_hash, r->now};
+    req_db(r, &sql_idem_begin, p, idem_begun);
+}
+
+static void idem_stored(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK)
+        log_warn("idempotency: reply not stored (%s) request_id=%s", res->sqlstate, r->id);
+    send_now(r, r->pend_status, r->pend_ctype, r->pend_body);
+}
+
+/* Stores the reply (encrypted: it may hold patient identities) before sending it, or frees the
+ * key after a server error so the client can retry. */
+static void idem_finish(struct req *r, int status, const char *ctype, struct evbuffer *body)
+{
+    r->idem_reserved = false;
+    r->pend_status = status;
+    r->pend_ctype = ctype;
+    r->pend_body = body ? body : evbuffer_new();
+    if (status >= 500) {
+        const char *p[] = {r->user.id, r->idem_key};
+        db_query(r->w->pool, &sql_idem_release, p, idem_stored, r);
+        return;
+    }
+    size_t len = evbuffer_get_length(r->pend_body);
+    char *sealed = crypto_seal(cfg.data_key, evbuffer_pullup(r->pend_body, -1), len);
+    char st[16];
+    snprintf(st, sizeof st, "%d", status);
+    const char *p[] = {r->user.id, r->idem_key, st, sealed};
+    db_query(r->w->pool, &sql_idem_store, p, idem_stored, r);
+    free(sealed);
+}
+
+/* ---------- the pipeline ---------- */
+
+static void handle(struct req *r)
+{
+    r->route->handler(r);
+}
+
+/* Authenticated and allowed: content type, body, idempotency, then the handler. */
+static void after_auth(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->roles && !(rt->roles & r->user.role)) {
+        req_deny(r, 403, NULL, NULL);
+        return;
+    }
+    if (rt->flags & ROUTE_BODY) {
+        const char *ct = req_header(r, "Content-Type");
+        size_t n = strlen("application/json");
+        if (!ct || strncasecmp(ct, "application/json", n) != 0 ||
+            (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+            req_problem(r, 415, "unsupported-media-type",
+                        "Send the body as Content-Type: application/json.");
+            return;
+        }
+        struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+        size_t len = evbuffer_get_length(in);
+        char why[128] = "";
+        int rc = len ? jsonx_parse_object((const char *)evbuffer_pullup(in, -1), len,
+                                          JSON_MAX_DEPTH, &r->body, why, sizeof why)
+                     : JSONX_MALFORMED;
+        if (rc != JSONX_OK) {
+            req_problem(r, 400, "malformed-json",
+                        len ? why : "The request needs a JSON object body.");
+            return;
+        }
+    }
+    if (rt->flags & ROUTE_IDEM) {
+        const char *key = req_header(r, "Idempotency-Key");
+        if (key) {
+            size_t kl = strlen(key);
+            int ok = kl >= 1 && kl <= 255;
+            for (size_t i = 0; ok && i < kl; i++)
+                ok = key[i] > 32 && key[i] < 127;
+            if (!ok) {
+                req_problem(r, 400, "bad-request",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+                return;
+            }
+            idem_begin(r, key);
+            return;
+        }
+    }
+    handle(r);
+}
+
+DB_STMT(sql_auth, 2,
+        "SELECT u.id, u.organisation_id, o.region, u.role, user_json(u)::text"
+        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        " JOIN organisations o ON o.id = u.organisation_id"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.active");
+
+static unsigned role_bit(const char *role)
+{
+    static const char *const names[] = {"gp",      "poh",   "consultant", "coordinator",
+                                        "billing", "admin", NULL};
+    int i = val_enum(role, names);
+    return i < 0 ? 0 : 1u << i;
+}
+
+static void unauthorized(struct req *r)
+{
+    req_problem(r, 401, "unauthorized", "Sign in and send Authorization: Bearer <token>.");
+}
+
+static void auth_found(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        unauthorized(r);
+        return;
+    }
+    snprintf(r->user.id, sizeof r->user.id, "%s", PQgetvalue(res->res, 0, 0));
+    snprintf(r->user.organisation_id, sizeof r->user.organisation_id, "%s",
+             PQgetvalue(res->res, 0, 1));
+    snprintf(r->user.region, sizeof r->user.region, "%s", PQgetvalue(res->res, 0, 2));
+    r->user.role = role_bit(PQgetvalue(res->res, 0, 3));
+    r->user.user_json = strdup(PQgetvalue(res->res, 0, 4));
+    after_auth(r);
+}
+
+static void authenticate(struct req *r)
+{
+    const char *h = req_header(r, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        unauthorized(r);
+        return;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t tl = strlen(tok);
+    if (tl < 16 || tl > 256) {
+        unauthorized(r);
+        return;
+    }
+    crypto_sha256_hex(tok, tl, r->user.token_hash);
+    const char *p[] = {r->user.token_hash, r->now};
+    req_db(r, &sql_auth, p, auth_found);
+}
+
+static int check_query(struct req *r, const char *uri_query)
+{
+    const struct route *rt = r->route;
+    if (!uri_query || !*uri_query) {
+        r->limit = 20;
+        return 0;
+    }
+    if (evhttp_parse_query_str(uri_query, &r->query) != 0) {
+        req_problem(r, 400, "bad-query", "The query string is malformed.");
+        return -1;
+    }
+    json_t *errors = json_array();
+    for (struct evkeyval *kv = r->query.tqh_first; kv; kv = kv->next.tqe_next) {
+        int allowed = (rt->flags & ROUTE_PAGED) &&
+                      (strcmp(kv->key, "limit") == 0 || strcmp(kv->key, "cursor") == 0);
+        for (const char *const *q = rt->query; !allowed && q && *q; q++)
+            allowed = strcmp(kv->key, *q) == 0;
+        if (!allowed)
+            jsonx_error(errors, kv->key, "unknown query parameter");
+        else if (val_utf8_chars(kv->value, strlen(kv->value)) < 0)
+            jsonx_error(errors, kv->key, "is not valid UTF-8");
+        else
+            for (struct evkeyval *o = r->query.tqh_first; o != kv; o = o->next.tqe_next)
+                if (strcmp(o->key, kv->key) == 0) {
+                    jsonx_error(errors, kv->key, "is given more than once");
+                    break;
+                }
+    }
+    r->limit = 20;
+    const char *l = req_query(r, "limit");
+    if (l) {
+        char *end;
+        long n = strtol(l, &end, 10);
+        if (!*l || *end || n < 1 || n > 100)
+            jsonx_error(errors, "limit", "must be an integer from 1 to 100");
+        else
+            r->limit = (int)n;
+    }
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return -1;
+    }
+    json_decref(errors);
+    return 0;
+}
+
+static void new_request_id(char out[37])
+{
+    unsigned char b[16];
+    RAND_bytes(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    struct req *r = calloc(1, sizeof *r);
+    r->ev = ev;
+    r->w = arg;
+    r->route_idx = -1;
+    r->start_us = clock_mono_us();
+    r->query.tqh_first = NULL;
+    r->query.tqh_last = &r->query.tqh_first;
+    clock_now_param(r->now);
+
+    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
+    if (rid && val_request_id(rid))
+        snprintf(r->id, sizeof r->id, "%s", rid);
+    else
+        new_request_id(r->id);
+
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);
+    snprintf(r->ip, sizeof r->ip, "%s", peer ? peer : "");
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path || !*path) {
+        req_problem(r, 400, "bad-request", "The request target is not valid.");
+        return;
+    }
+    char allow[128];
+    int idx = router_match(method_name(evhttp_request_get_command(ev)), path, r->params, allow,
+                           sizeof allow);
+    if (idx >= 0 && (routes[idx].flags & ROUTE_TEST_CLOCK) && !cfg.test_clock)
+        idx = -1;
+    if (idx == -1) {
+        req_problem(r, 404, "not-found", "No such endpoint.");
+        return;
+    }
+    if (idx == -2) {
+        req_add_header(r, "Allow", allow);
+        req_problem(r, 405, "method-not-allowed", "This endpoint does not accept this method.");
+        return;
+    }
+    r->route_idx = idx;
+    r->route = &routes[idx];
+    if (check_query(r, evhttp_uri_get_query(uri)) != 0)
+        return;
+    if (r->route->roles)
+        authenticate(r);
+    else
+        after_auth(r);
+}
+
+/* ---------- threads and listeners ---------- */
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(ssl_ctx), BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int tls_init(void)
+{
+    ssl_ctx = SSL_CTX_new(TLS_server_method());
+    if (!ssl_ctx || !SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION) ||
+        SSL_CTX_use_certificate_chain_file(ssl_ctx, cfg.tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ssl_ctx, cfg.tls_key, SSL_FILETYPE_PEM) != 1) {
+        fprintf(stderr, "overlegd: OVERLEG_TLS_CERT/OVERLEG_TLS_KEY cannot be loaded\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int worker_init(struct worker *w, struct addrinfo *ai)
+{
+    w->base = event_base_new();
+    w->http = evhttp_new(w->base);
+    if (!w->base || !w->http)
+        return -1;
+    evhttp_set_max_body_size(w->http, MAX_BODY);
+    evhttp_set_max_headers_size(w->http, MAX_HEADERS);
+    evhttp_set_timeout(w->http, IO_TIMEOUT_S);
+    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_default_content_type(w->http, CT_JSON);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(w->http, on_request, w);
+    if (ssl_ctx)
+        evhttp_set_bevcb(w->http, tls_bev, NULL);
+    w->listener = evconnlistener_new_bind(w->base, NULL, NULL,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,
+                                          1024, ai->ai_addr, (int)ai->ai_addrlen);
+    if (!w->listener)
+        return -1;
+    if (!evhttp_bind_listener(w->http, w->listener))
+        return -1;
+    w->pool = db_pool_new(w->base, cfg.database_url, cfg.db_pool);
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static struct worker *workers;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    for (int i = 0; i < cfg.threads; i++)
+        event_base_loopbreak(workers[i].base);
+    event_base_loopbreak(arg);
+}
+
+int http_serve(void)
+{
+    evthread_use_pthreads();
+    signal(SIGPIPE, SIG_IGN);
+    if (ssl_ctx == NULL && cfg.tls_cert && tls_init() != 0)
+        return -1;
+
+    char port[8];
+    snprintf(port, sizeof port, "%d", cfg.listen_port);
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM},
+                    *ai = NULL;
+    if (getaddrinfo(cfg.listen_host, port, &hints, &ai) != 0 || !ai) {
+        fprintf(stderr, "overlegd: OVERLEG_LISTEN host %s cannot be resolved\n", cfg.listen_host);
+        return -1;
+    }
+    workers = calloc((size_t)cfg.threads, sizeof *workers);
+    for (int i = 0; i < cfg.threads; i++) {
+        workers[i].index = i;
+        if (worker_init(&workers[i], ai) != 0) {
+            fprintf(stderr, "overlegd: OVERLEG_LISTEN %s:%d cannot be bound\n", cfg.listen_host,
+                    cfg.listen_port);
+            freeaddrinfo(ai);
+            return -1;
+        }
+    }
+    freeaddrinfo(ai);
+    workpool_start(cfg.threads < 2 ? 2 : cfg.threads);
+    jobs_start(workers[0].base, workers[0].pool);
+
+    struct event_base *main_base = event_base_new();
+    struct event *sigint = evsignal_new(main_base, SIGINT, on_signal, main_base);
+    struct event *sigterm = evsignal_new(main_base, SIGTERM, on_signal, main_base);
+    evsignal_add(sigint, NULL);
+    evsignal_add(sigterm, NULL);
+    for (int i = 0; i < cfg.threads; i++)
+        pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+    log_info("listening on %s%s:%d with %d threads", ssl_ctx ? "https://" : "http://",
+             cfg.listen_host, cfg.listen_port, cfg.threads);
+    event_base_dispatch(main_base);
+
+    for (int i = 0; i < cfg.threads; i++)
+        pthread_join(workers[i].thread, NULL);
+    workpool_stop();
+    jobs_stop();
+    for (int i = 0; i < cfg.threads; i++) {
+        evhttp_free(workers[i].http);
+        db_pool_free(workers[i].pool);
+        event_base_free(workers[i].base);
+    }
+    free(workers);
+    event_free(sigint);
+    event_free(sigterm);
+    event_base_free(main_base);
+    if (ssl_ctx)
+        SSL_CTX_free(ssl_ctx);
+    return 0;
+}

@@ -1,0 +1,143 @@
+/* overlegd: serve (default), migrate, create-admin, --version (API.md §1). */
+#include "config.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "validate.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: overlegd [serve | migrate | create-admin --email E --name N "
+                    "[--organisation ID] | --version]\n");
+    return 2;
+}
+
+static int cmd_serve(void)
+{
+    if (config_load(CFG_NEED_DB | CFG_NEED_KEY) != 0)
+        return 1;
+    if (cfg.test_clock)
+        log_warn("OVERLEG_TEST_CLOCK=1: the application clock can be set through the API; "
+                 "never use this in production");
+    return http_serve() == 0 ? 0 : 1;
+}
+
+static int cmd_migrate(void)
+{
+    if (config_load(CFG_NEED_DB) != 0)
+        return 1;
+    return migrate_run(cfg.database_url) == 0 ? 0 : 1;
+}
+
+/* Password from OVERLEG_ADMIN_PASSWORD, else one line on stdin. */
+static int read_password(char *buf, size_t sz)
+{
+    const char *env = getenv("OVERLEG_ADMIN_PASSWORD");
+    if (env) {
+        snprintf(buf, sz, "%s", env);
+        return 0;
+    }
+    if (!fgets(buf, (int)sz, stdin))
+        return -1;
+    buf[strcspn(buf, "\r\n")] = 0;
+    return 0;
+}
+
+static int cmd_create_admin(int argc, char **argv)
+{
+    const char *email = NULL, *name = NULL, *org = NULL;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--email"))
+            email = argv[i + 1];
+        else if (!strcmp(argv[i], "--name"))
+            name = argv[i + 1];
+        else if (!strcmp(argv[i], "--organisation"))
+            org = argv[i + 1];
+        else
+            return usage();
+    }
+    if (!email || !name || (argc % 2) != 0)
+        return usage();
+    if (config_load(CFG_NEED_DB) != 0)
+        return 1;
+    char lower[256];
+    snprintf(lower, sizeof lower, "%s", email);
+    for (char *c = lower; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    if (!val_email(lower) || !val_name(name) || (org && !val_uuid(org))) {
+        fprintf(stderr, "overlegd: create-admin: invalid --email, --name or --organisation\n");
+        return 1;
+    }
+    char password[1100], hash[128];
+    if (read_password(password, sizeof password) != 0 ||
+        !val_password(password, strlen(password))) {
+        fprintf(stderr, "overlegd: create-admin: the password must be 12 to 256 characters "
+                        "(OVERLEG_ADMIN_PASSWORD or one line on stdin)\n");
+        return 1;
+    }
+    if (crypto_password_hash(password, strlen(password), hash) != 0)
+        return 1;
+    PGconn *c = PQconnectdb(cfg.database_url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    /* Without --organisation the admin belongs to the platform's own organisation. */
+    const char *p[] = {lower, name, hash, org};
+    PGresult *r = PQexecParams(
+        c,
+        "WITH org AS (SELECT id FROM organisations WHERE id = $4::uuid"
+        "  UNION ALL SELECT id FROM organisations WHERE $4::uuid IS NULL AND name = 'Overleg "
+        "beheer'"
+        "  AND kind = 'other' LIMIT 1),"
+        " new_org AS (INSERT INTO organisations (name, kind, region, created_at)"
+        "  SELECT 'Overleg beheer', 'other', 'landelijk', now()"
+        "  WHERE $4::uuid IS NULL AND NOT EXISTS (SELECT 1 FROM org) RETURNING id),"
+        " u AS (INSERT INTO users (email, name, role, organisation_id, password_hash, created_at)"
+        "  SELECT $1, $2, 'admin', id, $3, now() FROM (SELECT id FROM org UNION ALL"
+        "  SELECT id FROM new_org) o LIMIT 1 RETURNING id),"
+        " a AS (INSERT INTO audit_log (at, action, subject_type, subject_id, outcome)"
+        "  SELECT now(), 'users.create', 'user', id, 'success' FROM u)"
+        " SELECT id FROM u",
+        4, NULL, p, NULL, NULL, 0);
+    int rc = 1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (st && !strcmp(st, "23505"))
+            fprintf(stderr, "overlegd: create-admin: a user with this e-mail already exists\n");
+        else
+            fprintf(stderr, "overlegd: create-admin: %s", PQresultErrorMessage(r));
+    } else if (PQntuples(r) != 1) {
+        fprintf(stderr, "overlegd: create-admin: no such organisation\n");
+    } else {
+        printf("created admin %s (%s)\n", lower, PQgetvalue(r, 0, 0));
+        rc = 0;
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("overlegd %s\n", OVERLEG_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "serve"))
+        return argc > 2 ? usage() : cmd_serve();
+    if (!strcmp(cmd, "migrate"))
+        return argc > 2 ? usage() : cmd_migrate();
+    if (!strcmp(cmd, "create-admin"))
+        return cmd_create_admin(argc, argv);
+    return usage();
+}

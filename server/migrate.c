@@ -1,0 +1,98 @@
+#include "migrate.h"
+
+#include "embedded.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIGRATE_LOCK 7514
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* "sql/0007_name.sql" -> 7; other embedded files -> 0. */
+static int version_of(const char *name)
+{
+    if (strncmp(name, "sql/", 4) != 0 || name[4] < '0' || name[4] > '9')
+        return 0;
+    return atoi(name + 4);
+}
+
+int migrate_latest(void)
+{
+    int latest = 0;
+    for (const struct embedded_file *f = embedded_files; f->name; f++)
+        if (version_of(f->name) > latest)
+            latest = version_of(f->name);
+    return latest;
+}
+
+static int exec_ok(PGconn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "overlegd: migrate: %s: %s", what, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+static int applied(PGconn *c, int version)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", version);
+    const char *p[] = {v};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p,
+                               NULL, NULL, 0);
+    int yes = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return yes;
+}
+
+int migrate_run(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    int rc = -1, count = 0;
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    if (!exec_ok(c, "SELECT pg_advisory_lock(" STR(MIGRATE_LOCK) ")", "lock") ||
+        !exec_ok(c,
+                 "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
+                 " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                 "schema_migrations"))
+        goto out;
+    for (const struct embedded_file *f = embedded_files; f->name; f++) {
+        int v = version_of(f->name);
+        if (!v || applied(c, v))
+            continue;
+        if (!exec_ok(c, "BEGIN", "begin"))
+            goto out;
+        if (!exec_ok(c, f->data, f->name)) {
+            exec_ok(c, "ROLLBACK", "rollback");
+            goto out;
+        }
+        char v_s[16];
+        snprintf(v_s, sizeof v_s, "%d", v);
+        const char *p[] = {v_s, f->name};
+        PGresult *r =
+            PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                         NULL, p, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok || !exec_ok(c, "COMMIT", "commit"))
+            goto out;
+        printf("applied %s\n", f->name);
+        count++;
+    }
+    printf("schema at version %d (%d applied now)\n", migrate_latest(), count);
+    rc = 0;
+out:
+    PQfinish(c); /* also releases the advisory lock */
+    return rc;
+}

@@ -1,0 +1,85 @@
+#include "router.h"
+
+#include "handlers.h"
+
+#include <string.h>
+
+static const char *const q_orgs[] = {"kind", "region", "q", NULL};
+static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
+
+#define ADMIN ROLE_ADMIN
+#define ANY ROLES_ANY
+
+const struct route routes[] = {
+    {"POST", "/v1/auth/login", "auth.login", 0, ROUTE_BODY, NULL, auth_login},
+    {"POST", "/v1/auth/logout", "auth.logout", ANY, 0, NULL, auth_logout},
+    {"GET", "/v1/me", "me.read", ANY, 0, NULL, auth_me},
+
+    {"POST", "/v1/organisations", "organisations.create", ADMIN, ROUTE_BODY | ROUTE_IDEM, NULL,
+     organisations_create},
+    {"GET", "/v1/organisations", "organisations.list", ANY, ROUTE_PAGED, q_orgs,
+     organisations_list},
+    {"GET", "/v1/organisations/{id}", "organisations.read", ANY, 0, NULL, organisations_get},
+
+    {"POST", "/v1/users", "users.create", ADMIN, ROUTE_BODY | ROUTE_IDEM, NULL, users_create},
+    {"GET", "/v1/users/{id}", "users.read", ADMIN, 0, NULL, users_get},
+    {"PATCH", "/v1/users/{id}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
+
+    {"GET", "/v1/audit", "audit.list", ADMIN, ROUTE_PAGED, q_audit, audit_list},
+    {"GET", "/v1/audit/verify", "audit.verify", ADMIN, 0, NULL, audit_verify},
+
+    {"POST", "/v1/admin/jobs/run", "jobs.run", ADMIN, 0, NULL, jobs_run_now},
+    {"PUT", "/v1/admin/clock", "clock.set", ADMIN, ROUTE_BODY | ROUTE_TEST_CLOCK, NULL,
+     ops_clock_set},
+    {"DELETE", "/v1/admin/clock", "clock.reset", ADMIN, ROUTE_TEST_CLOCK, NULL, ops_clock_reset},
+
+    {"GET", "/healthz", "healthz", 0, 0, NULL, ops_healthz},
+    {"GET", "/readyz", "readyz", 0, 0, NULL, ops_readyz},
+    {"GET", "/metrics", "metrics", 0, 0, NULL, ops_metrics},
+    {"GET", "/openapi.json", "openapi", 0, 0, NULL, ops_openapi},
+};
+const int route_count = sizeof routes / sizeof routes[0];
+
+/* Matches `path` against `pattern` segment by segment, capturing {..} segments. */
+static int path_match(const char *pattern, const char *path, char params[][ROUTE_PARAM_LEN])
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return 0;
+        pattern++;
+        path++;
+        const char *pe = strchr(pattern, '/'), *se = strchr(path, '/');
+        size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
+        size_t sl = se ? (size_t)(se - path) : strlen(path);
+        if (pattern[0] == '{') {
+            if (sl == 0 || sl >= ROUTE_PARAM_LEN || np >= ROUTE_MAX_PARAMS)
+                return 0;
+            memcpy(params[np], path, sl);
+            params[np++][sl] = 0;
+        } else if (pl != sl || memcmp(pattern, path, pl) != 0) {
+            return 0;
+        }
+        pattern += pl;
+        path += sl;
+    }
+    return *pattern == 0 && *path == 0;
+}
+
+int router_match(const char *method, const char *path, char params[][ROUTE_PARAM_LEN], char *allow,
+                 size_t allowsz)
+{
+    int found_path = 0;
+    allow[0] = 0;
+    for (int i = 0; i < route_count; i++) {
+        if (!path_match(routes[i].pattern, path, params))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return i;
+        if (found_path)
+            strncat(allow, ", ", allowsz - strlen(allow) - 1);
+        strncat(allow, routes[i].method, allowsz - strlen(allow) - 1);
+        found_path = 1;
+    }
+    return found_path ? -2 : -1;
+}

@@ -1,0 +1,250 @@
+/* Users (API.md §4–§5): admins create, read and (de)activate them. Deactivation revokes every
+ * token in the same statement, so it takes effect at once. */
+#include "crypto.h"
+#include "etag.h"
+#include "fields.h"
+#include "handlers.h"
+#include "jsonx.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+DB_STMT(sql_org_kind, 1, "SELECT kind FROM organisations WHERE id = $1");
+
+DB_STMT(sql_user_create, 11,
+        "WITH u AS (INSERT INTO users (email, name, role, organisation_id, password_hash,"
+        "  agb_code, big_number, created_at) VALUES ($5, $6, $7, $8, $9, $10, $11, $1)"
+        "  RETURNING *),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.create', 'user', u.id, 'success'"
+        "  FROM u)"
+        " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
+
+DB_STMT(sql_user_get, 5,
+        "WITH u AS (SELECT * FROM users WHERE id = $5),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.read', 'user', u.id, 'success'"
+        "  FROM u)"
+        " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
+
+DB_STMT(sql_user_version, 1, "SELECT version FROM users WHERE id = $1");
+
+DB_STMT(sql_user_update, 8,
+        "WITH u AS (UPDATE users SET active = coalesce($6::boolean, active),"
+        "  name = coalesce($7, name), version = version + 1"
+        "  WHERE id = $5 AND version = $8 RETURNING *),"
+        " s AS (UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL"
+        "  AND user_id IN (SELECT id FROM u WHERE NOT active)),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.update', 'user', u.id, 'success'"
+        "  FROM u)"
+        " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
+
+/* Which organisation kinds each role may belong to (API.md §5). */
+static int role_fits(const char *role, const char *kind)
+{
+    if (!strcmp(role, "gp") || !strcmp(role, "poh") || !strcmp(role, "billing"))
+        return !strcmp(kind, "general_practice");
+    if (!strcmp(role, "consultant"))
+        return !strcmp(kind, "mental_health_provider");
+    return 1;
+}
+
+/* Replies the user of row 0 (json, version) with its ETag. */
+static void reply_user(struct req *r, struct db_result *res, int status)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_problem(r, 404, "not-found", "No such user.");
+        return;
+    }
+    char etag[ETAG_LEN];
+    etag_format(atoll(PQgetvalue(res->res, 0, 1)), etag);
+    req_add_header(r, "ETag", etag);
+    req_reply_raw(r, status, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+}
+
+struct new_user {
+    char email[256];
+    const char *password;
+    char hash[128];
+    int hashed;
+};
+
+static void user_created(struct req *r, struct db_result *res)
+{
+    if (res->status == DB_ERR_QUERY && !strcmp(res->sqlstate, DB_UNIQUE_VIOLATION)) {
+        req_problem(r, 409, "conflict", "A user with this e-mail address already exists.");
+        return;
+    }
+    reply_user(r, res, 201);
+}
+
+static void hash_work(void *arg)
+{
+    struct new_user *u = arg;
+    u->hashed = crypto_password_hash(u->password, strlen(u->password), u->hash) == 0;
+}
+
+static void hash_done(struct req *r, void *arg)
+{
+    struct new_user *u = arg;
+    if (!u->hashed) {
+        req_problem(r, 500, "internal", "The password could not be hashed.");
+        return;
+    }
+    json_t *b = req_body(r);
+    const char *p[] = {REQ_AUDIT_PARAMS(r),
+                       u->email,
+                       jsonx_str(b, "name"),
+                       jsonx_str(b, "role"),
+                       jsonx_str(b, "organisation_id"),
+                       u->hash,
+                       fields_opt(b, "agb_code"),
+                       fields_opt(b, "big_number")};
+    req_db(r, &sql_user_create, p, user_created);
+}
+
+static void org_kind_found(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    json_t *errors = json_array();
+    const char *role = jsonx_str(req_body(r), "role");
+    if (PQntuples(res->res) != 1)
+        jsonx_error(errors, "organisation_id", "no such organisation");
+    else if (!role_fits(role, PQgetvalue(res->res, 0, 0)))
+        jsonx_error(errors, "role", "this role does not fit the organisation's kind");
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    req_work(r, hash_work, req_ctx(r), hash_done);
+}
+
+void users_create(struct req *r)
+{
+    static const struct jsonx_field fields[] = {
+        {"email", JX_STRING, JX_REQUIRED},      {"name", JX_STRING, JX_REQUIRED},
+        {"role", JX_STRING, JX_REQUIRED},       {"organisation_id", JX_STRING, JX_REQUIRED},
+        {"password", JX_STRING, JX_REQUIRED},   {"agb_code", JX_STRING, JX_NULLABLE},
+        {"big_number", JX_STRING, JX_NULLABLE}, {NULL, 0, 0}};
+    json_t *b = req_body(r), *errors = json_array();
+    jsonx_check(b, fields, "", errors);
+    const char *email = jsonx_str(b, "email"), *password = jsonx_str(b, "password");
+    if (email && !val_email(email))
+        jsonx_error(errors, "email", "must be an e-mail address");
+    if (password && !val_password(password, strlen(password)))
+        jsonx_error(errors, "password", "must be 12 to 256 characters");
+    fields_name(b, "name", errors);
+    fields_enum(b, "role", user_roles, errors);
+    fields_uuid(b, "organisation_id", errors);
+    fields_digits(b, "agb_code", 8, errors);
+    fields_digits(b, "big_number", 11, errors);
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    struct new_user *u = req_alloc(r, sizeof *u);
+    snprintf(u->email, sizeof u->email, "%s", email);
+    for (char *c = u->email; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    u->password = password;
+    req_set_ctx(r, u);
+    const char *p[] = {jsonx_str(b, "organisation_id")};
+    req_db(r, &sql_org_kind, p, org_kind_found);
+}
+
+static void user_got(struct req *r, struct db_result *res)
+{
+    reply_user(r, res, 200);
+}
+
+void users_get(struct req *r)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such user.");
+        return;
+    }
+    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0)};
+    req_db(r, &sql_user_get, p, user_got);
+}
+
+static void user_updated(struct req *r, struct db_result *res)
+{
+    if (res->status == DB_OK && PQntuples(res->res) == 0) {
+        /* The version moved between our read and the update: someone else changed it. */
+        req_problem(r, 412, "precondition-failed", "The user was changed meanwhile.");
+        return;
+    }
+    reply_user(r, res, 200);
+}
+
+static void version_found(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_problem(r, 404, "not-found", "No such user.");
+        return;
+    }
+    const char *version = PQgetvalue(res->res, 0, 0);
+    const char *if_match = req_header(r, "If-Match");
+    if (if_match) {
+        int m = etag_if_match(if_match, atoll(version));
+        if (m < 0) {
+            req_problem(r, 400, "bad-request", "If-Match is malformed.");
+            return;
+        }
+        if (m == 0) {
+            req_problem(r, 412, "precondition-failed",
+                        "The user was changed since you read it (ETag mismatch).");
+            return;
+        }
+    }
+    json_t *b = req_body(r), *active = json_object_get(b, "active");
+    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0),
+                       active ? (json_is_true(active) ? "true" : "false") : NULL,
+                       jsonx_str(b, "name"), req_strdup(r, version)};
+    req_db(r, &sql_user_update, p, user_updated);
+}
+
+void users_update(struct req *r)
+{
+    static const struct jsonx_field fields[] = {
+        {"active", JX_BOOL, 0}, {"name", JX_STRING, 0}, {NULL, 0, 0}};
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such user.");
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    jsonx_check(b, fields, "", errors);
+    fields_name(b, "name", errors);
+    if (json_object_size(b) == 0)
+        jsonx_error(errors, "active", "give at least one of active, name");
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    if (json_is_false(json_object_get(b, "active")) &&
+        strcasecmp(req_param(r, 0), req_user(r)->id) == 0) {
+        req_problem(r, 409, "conflict", "You cannot deactivate yourself.");
+        return;
+    }
+    const char *p[] = {req_param(r, 0)};
+    req_db(r, &sql_user_version, p, version_found);
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make test` after the build: C unit tests (cmocka), the same under valgrind, then the
+# pytest API suite. Ends with the line "N passed, N failed[, N skipped]".
+# Extra arguments go to pytest (make test ARGS='-k login').
+set -uo pipefail   # no -e: a failing stage is counted, not fatal
+cd "$(dirname "$0")/.." || exit 1
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM   # so the EXIT trap cleans up on Ctrl-C too
+
+passed=0 failed=0 skipped=0
+# The API suite starts its own clusters via scripts/pg.sh; durability is pointless there.
+export OVERLEG_PG_FAST="${OVERLEG_PG_FAST:-1}"
+export CMOCKA_MESSAGE_OUTPUT=STDOUT   # the format parsed below, whatever the caller set
+
+# (a) unit tests. cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)..." per group.
+echo "== unit tests"
+if [[ -x build/unit_tests ]]; then
+    build/unit_tests 2>&1 | tee "$TMP/unit.out"
+    rc=${PIPESTATUS[0]}
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]\+\) test.*/\1/p' "$TMP/unit.out" | awk '{s += $1} END {print s + 0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test.*/\1/p' "$TMP/unit.out" | awk '{s += $1} END {print s + 0}')
+    # A crash (or any non-zero exit without a FAILED line) is at least one failure.
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then
+        echo "unit_tests exited with status $rc"
+        f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+
+    # (b) the same binary under valgrind, counted as one check.
+    if command -v valgrind >/dev/null; then
+        echo "== unit tests under valgrind"
+        if valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q \
+                --log-file="$TMP/valgrind.log" build/unit_tests >"$TMP/vg.out" 2>&1; then
+            echo "PASSED unit tests leak-free under valgrind"
+            passed=$((passed + 1))
+        else
+            echo "FAILED unit tests leak-free under valgrind"
+            cat "$TMP/valgrind.log"
+            failed=$((failed + 1))
+        fi
+    fi
+else
+    echo "build/unit_tests missing (run: make unit-bin)"
+    failed=$((failed + 1))
+fi
+
+# (c) API tests against a real overlegd and PostgreSQL.
+echo "== API tests"
+/usr/bin/python3 -m pytest tests/api -p no:cacheprovider -q -rfE --junitxml="$TMP/junit.xml" "$@"
+rc=$?
+read -r p f s < <(/usr/bin/python3 - "$TMP/junit.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+p = f = s = 0
+try:
+    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+except (OSError, ET.ParseError):
+    cases = []
+for c in cases:
+    tags = {child.tag for child in c}
+    if tags & {"failure", "error"}:
+        f += 1
+    elif "skipped" in tags:
+        s += 1
+    else:
+        p += 1
+print(p, f, s)
+PY
+)
+p=${p:-0} f=${f:-0} s=${s:-0}
+# pytest: 5 = nothing collected (e.g. -k matched nothing); other non-zero codes without a
+# failed test case (internal error, interrupted, usage error) still count as a failure.
+if [[ $rc -ne 0 && $rc -ne 5 && $f -eq 0 ]]; then
+    echo "pytest exited with status $rc"
+    f=1
+fi
+passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+
+echo
+summary="$passed passed, $failed failed"
+[[ $skipped -gt 0 ]] && summary+=", $skipped skipped"
+echo "$summary"
+[[ $failed -eq 0 && $passed -gt 0 ]]
