@@ -3,7 +3,8 @@
 /* Endpoint handlers, grouped by the module that implements them. */
 #include "req.h"
 
-/* auth.c */
+/* auth.c; auth_init runs once before the loops start (it hashes a dummy password). */
+void auth_init(void);
 void auth_login(struct req *r);
 void auth_logout(struct req *r);
 void auth_me(struct req *r);

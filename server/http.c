@@ -6,6 +6,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "cursor.h"
+#include "handlers.h"
 #include "jobs.h"
 #include "jsonx.h"
 #include "log.h"
@@ -949,6 +950,7 @@ int http_serve(void)
         }
     }
     freeaddrinfo(ai);
+    auth_init();
     workpool_start(cfg.threads < 2 ? 2 : cfg.threads);
     jobs_start(workers[0].base, workers[0].pool);
 

@@ -10,17 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* One pass of every job. There are no jobs yet: later capabilities add statements here, each
- * returning the three counts. The pass is a single statement so it is atomic and can run in
- * many instances at once. */
-DB_STMT(sql_jobs_pass, 1,
-        "SELECT 0::bigint AS signals_raised, 0::bigint AS signals_resolved,"
-        " 0::bigint AS notifications_created, $1::timestamptz AS now");
+/* One pass of every job, as a single statement so it is atomic and safe to run in many instances
+ * at once. So far only housekeeping: expired sessions, old login failures and idempotency keys.
+ * Later capabilities add their signal and notification work here, each adding to the counts. */
+#define JOBS_PASS                                                                                  \
+    " sessions_gone AS (DELETE FROM sessions WHERE expires_at < $1::timestamptz - interval '1 "    \
+    "day'),"                                                                                       \
+    " failures_gone AS (DELETE FROM login_failures"                                                \
+    "  WHERE at < $1::timestamptz - interval '1 day'),"                                            \
+    " keys_gone AS (DELETE FROM idempotency_keys"                                                  \
+    "  WHERE created_at < $1::timestamptz - interval '24 hours')"                                  \
+    " SELECT 0::bigint AS signals_raised, 0::bigint AS signals_resolved,"                          \
+    " 0::bigint AS notifications_created"
 
+DB_STMT(sql_jobs_pass, 1, "WITH" JOBS_PASS);
+
+/* The same pass run by an admin, with its audit entry. */
 DB_STMT(sql_jobs_audited, 4,
         "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
-        "  VALUES ($1, $2, $3, $4, 'jobs.run', 'success'))"
-        " SELECT 0::bigint, 0::bigint, 0::bigint");
+        "  VALUES ($1, $2, $3, $4, 'jobs.run', 'success'))," JOBS_PASS);
 
 static struct event *timer;
 static struct db_pool *jobs_pool;
