@@ -1,0 +1,86 @@
+/* crypto: tokens, SHA-256, AES-256-GCM sealing and argon2id. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+
+static const unsigned char key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                      23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+static void token_shape(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    assert_int_equal(crypto_new_token(a), 0);
+    assert_int_equal(crypto_new_token(b), 0);
+    assert_int_equal(strlen(a), 47); /* "ovl_" + 43 base64url characters = 256 bits */
+    assert_memory_equal(a, "ovl_", 4);
+    assert_string_not_equal(a, b);
+}
+
+static void sha256_known_value(void **state)
+{
+    (void)state;
+    char hex[65];
+    crypto_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void seal_roundtrip(void **state)
+{
+    (void)state;
+    const char *plain = "{\"name\":\"Jan Jansen\",\"bsn\":\"123456782\"}";
+    char *s1 = crypto_seal(key, plain, strlen(plain));
+    char *s2 = crypto_seal(key, plain, strlen(plain));
+    assert_non_null(s1);
+    assert_string_not_equal(s1, s2); /* fresh nonce each time */
+    assert_null(strstr(s1, "Jansen"));
+    size_t len = 0;
+    char *back = crypto_open(key, s1, &len);
+    assert_non_null(back);
+    assert_int_equal(len, strlen(plain));
+    assert_string_equal(back, plain);
+    free(back);
+    free(s1);
+    free(s2);
+}
+
+static void seal_detects_tampering(void **state)
+{
+    (void)state;
+    char *s = crypto_seal(key, "secret", 6);
+    s[20] = s[20] == 'A' ? 'B' : 'A';
+    assert_null(crypto_open(key, s, NULL));
+    unsigned char other[32] = {0};
+    s[20] = s[20] == 'A' ? 'B' : 'A';
+    assert_null(crypto_open(other, s, NULL));
+    assert_null(crypto_open(key, "short", NULL));
+    free(s);
+}
+
+static void password_hash_verify(void **state)
+{
+    (void)state;
+    char hash[128];
+    assert_int_equal(crypto_password_hash("correct horse battery", 21, hash), 0);
+    assert_non_null(strstr(hash, "$argon2id$"));
+    assert_non_null(strstr(hash, "m=19456,t=2,p=1"));
+    assert_int_equal(crypto_password_verify(hash, "correct horse battery", 21), 1);
+    assert_int_equal(crypto_password_verify(hash, "correct horse batterz", 21), 0);
+    assert_int_equal(crypto_password_verify("not a hash", "x", 1), 0);
+}
+
+int test_crypto_run(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(token_shape),          cmocka_unit_test(sha256_known_value),
+        cmocka_unit_test(seal_roundtrip),       cmocka_unit_test(seal_detects_tampering),
+        cmocka_unit_test(password_hash_verify),
+    };
+    return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
+}
