@@ -160,8 +160,11 @@ static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *params, db_cb cb,
               void *arg)
 {
-    int expected = 0;
-    atomic_compare_exchange_strong(&stmt->id, &expected, atomic_fetch_add(&next_stmt_id, 1));
+    if (atomic_load(&stmt->id) == 0) {
+        /* First use anywhere: take a number. A lost race wastes one number, nothing more. */
+        int expected = 0;
+        atomic_compare_exchange_strong(&stmt->id, &expected, atomic_fetch_add(&next_stmt_id, 1));
+    }
     struct pending *p = pending_new(pool, stmt, params, cb, arg);
     if (atomic_load(&stmt->id) >= STMT_MAX) {
         log_error("db: too many distinct statements");

@@ -77,7 +77,9 @@ int jsonx_parse_object(const char *buf, size_t len, int max_depth, json_t **out,
 
     /* jansson's own error text quotes the input, so only its code and position are used. */
     json_error_t err;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    /* \u0000 in a string value is well-formed JSON: it parses, and jsonx_check answers it as a
+     * field error (422). NUL in a key is still refused by jansson. */
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (root == NULL) {
         switch (json_error_code(&err)) {
         case json_error_duplicate_key:
@@ -200,6 +202,8 @@ int jsonx_check(const json_t *obj, const struct jsonx_field *fields, const char 
             msg = (f->flags & JX_NULLABLE) ? NULL : "must not be null";
         else if (!jsonx_type_ok(v, f->type))
             msg = jsonx_type_message(f->type);
+        else if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
+            msg = "must not contain NUL characters"; /* C strings would silently cut it */
         if (msg != NULL) {
             jsonx_field_error(errors, prefix, f->name, msg);
             added++;
