@@ -16,7 +16,8 @@ DB_STMT(sql_org_kind, 1, "SELECT kind FROM organisations WHERE id = $1");
 
 DB_STMT(sql_user_create, 11,
         "WITH u AS (INSERT INTO users (email, name, role, organisation_id, password_hash,"
-        "  agb_code, big_number, created_at) VALUES ($5, $6, $7, $8, $9, $10, $11, $1)"
+        "  agb_code, big_number, created_at) VALUES ($5, btrim($6, E' \\t\\r\\n'), $7, $8, $9, "
+        "$10, $11, $1)"
         "  RETURNING *),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
         "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.create', 'user', u.id, 'success'"
@@ -34,7 +35,7 @@ DB_STMT(sql_user_version, 1, "SELECT version FROM users WHERE id = $1");
 
 DB_STMT(sql_user_update, 8,
         "WITH u AS (UPDATE users SET active = coalesce($6::boolean, active),"
-        "  name = coalesce($7, name), version = version + 1"
+        "  name = coalesce(btrim($7, E' \\t\\r\\n'), name), version = version + 1"
         "  WHERE id = $5 AND version = $8 RETURNING *),"
         " s AS (UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL"
         "  AND user_id IN (SELECT id FROM u WHERE NOT active)),"

@@ -1,0 +1,162 @@
+"""The command line: --version, configuration validation at start, migrate, create-admin."""
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import BIN, Api, Server, assert_json, clean_env, data_key, free_port, sql_count, uid
+
+
+def base_env(pg, dbname="t_main"):
+    return clean_env({
+        "DATABASE_URL": pg.url(dbname),
+        "OVERLEG_LISTEN": f"127.0.0.1:{free_port()}",
+        "OVERLEG_DATA_KEY": data_key(),
+        "OVERLEG_THREADS": "2",
+        "OVERLEG_DB_POOL": "2",
+        "OVERLEG_JOBS_INTERVAL": "0",
+        "OVERLEG_LOG_LEVEL": "warn",
+    })
+
+
+def run_serve_expect_exit(env, timeout=5):
+    p = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        pytest.fail(f"serve did not exit within {timeout} s; stderr:\n{err}")
+    return p.returncode, out, err
+
+
+def test_version():
+    p = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=5)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.strip()
+    assert out and len(out.splitlines()) == 1
+    assert any(ch.isdigit() for ch in out), out
+
+
+@pytest.mark.parametrize("var,value", [
+    ("OVERLEG_DATA_KEY", None),
+    ("OVERLEG_DATA_KEY", "a" * 63),
+    ("OVERLEG_DATA_KEY", "a" * 65),
+    ("OVERLEG_DATA_KEY", "g" * 64),
+    ("OVERLEG_THREADS", "abc"),
+    ("OVERLEG_THREADS", "0"),
+    ("OVERLEG_THREADS", "-1"),
+    ("OVERLEG_DB_POOL", "many"),
+    ("OVERLEG_JOBS_INTERVAL", "soon"),
+    ("OVERLEG_LISTEN", "nonsense"),
+    ("OVERLEG_LISTEN", "127.0.0.1:99999"),
+    ("OVERLEG_LOG_LEVEL", "loud"),
+    ("DATABASE_URL", None),
+])
+def test_invalid_config_exits(pg, var, value):
+    env = base_env(pg)
+    if value is None:
+        env.pop(var, None)
+    else:
+        env[var] = value
+    t = time.monotonic()
+    rc, out, err = run_serve_expect_exit(env)
+    assert rc != 0
+    assert time.monotonic() - t < 5
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    assert var in lines[0], lines[0]
+    if var == "OVERLEG_DATA_KEY" and value:
+        assert value not in err  # never echo the secret
+
+
+def test_data_key_not_echoed_on_other_errors(pg):
+    env = base_env(pg)
+    env["OVERLEG_THREADS"] = "abc"
+    rc, out, err = run_serve_expect_exit(env)
+    assert env["OVERLEG_DATA_KEY"] not in err + out
+
+
+def test_unknown_subcommand_fails(pg):
+    p = subprocess.run([BIN, "frobnicate"], env=base_env(pg), capture_output=True, text=True, timeout=5)
+    assert p.returncode != 0
+
+
+def test_migrate_is_idempotent(pg):
+    db = f"t_mig_{uid()}"
+    pg.createdb(db)
+    env = base_env(pg, db)
+    for _ in range(2):
+        p = subprocess.run([BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    conn = pg.connect(db)
+    try:
+        assert sql_count(conn, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit_log'") == 1
+    finally:
+        conn.close()
+
+
+def test_create_admin_from_stdin(pg, api):
+    env = base_env(pg)
+    email = f"stdin-admin-{uuid.uuid4().hex}@test.example"
+    password = "stdin password é " + uid()
+    p = subprocess.run([BIN, "create-admin", "--email", email, "--name", "Stdin Admin"], env=env,
+                       input=password + "\n", capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert password not in p.stdout + p.stderr
+    body = assert_json(api.login_resp(email, password))
+    assert body["user"]["role"] == "admin" and body["user"]["name"] == "Stdin Admin"
+
+
+def test_create_admin_env_password(pg, api):
+    env = base_env(pg)
+    email = f"env-admin-{uuid.uuid4().hex}@test.example"
+    env["OVERLEG_ADMIN_PASSWORD"] = "env-password-" + uid()
+    p = subprocess.run([BIN, "create-admin", "--email", email, "--name", "Env Admin"], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert_json(api.login_resp(email, env["OVERLEG_ADMIN_PASSWORD"]))
+
+
+@pytest.mark.parametrize("password", ["short", "a" * 11, "é" * 11, ""])
+def test_create_admin_short_password_fails(pg, password):
+    env = base_env(pg)
+    email = f"short-admin-{uuid.uuid4().hex}@test.example"
+    p = subprocess.run([BIN, "create-admin", "--email", email, "--name", "Short Admin"], env=env,
+                       input=password + "\n", capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    conn = pg.connect("t_main")
+    try:
+        assert sql_count(conn, "SELECT count(*) FROM users WHERE lower(email) = %s", email) == 0
+    finally:
+        conn.close()
+
+
+def test_create_admin_duplicate_email_fails(pg):
+    env = base_env(pg)
+    p = subprocess.run([BIN, "create-admin", "--email", "admin@test.example", "--name", "Again"], env=env,
+                       input="another-long-password\n", capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+
+
+def test_create_admin_missing_args_fails(pg):
+    p = subprocess.run([BIN, "create-admin", "--email", f"x-{uid()}@test.example"], env=base_env(pg),
+                       input="a-long-enough-password\n", capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+
+
+def test_sigterm_exits_cleanly(pg):
+    s = Server(pg.url("t_main"), pg.root, name="sigterm")
+    s.start()
+    Api(s.base).get("/healthz")
+    s.stop()  # asserts exit within 10 s and status 0
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "two@@test.example", ""])
+def test_create_admin_bad_email_fails(pg, email):
+    p = subprocess.run([BIN, "create-admin", "--email", email, "--name", "Bad Email"], env=base_env(pg),
+                       input="a-long-enough-password\n", capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
