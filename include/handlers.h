@@ -16,6 +16,11 @@ void organisations_get(struct req *r);
 void users_create(struct req *r);
 void users_get(struct req *r);
 void users_update(struct req *r);
+/* directory.c */
+void directory_vocabularies(struct req *r);
+void directory_list(struct req *r);
+void directory_get(struct req *r);
+void directory_profile_put(struct req *r);
 /* audit.c */
 void audit_list(struct req *r);
 void audit_verify(struct req *r);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 static const char *const q_orgs[] = {"kind", "region", "q", NULL};
+static const char *const q_consultants[] = {"q",    "expertise", "target_group", "region",
+                                            "mode", "language",  "accepting",    NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
 #define ADMIN ROLE_ADMIN
@@ -24,6 +26,12 @@ const struct route routes[] = {
     {"POST", "/v1/users", "users.create", ADMIN, ROUTE_BODY | ROUTE_IDEM, NULL, users_create},
     {"GET", "/v1/users/{id}", "users.read", ADMIN, 0, NULL, users_get},
     {"PATCH", "/v1/users/{id}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
+
+    {"GET", "/v1/vocabularies", "vocabularies.read", ANY, 0, NULL, directory_vocabularies},
+    {"GET", "/v1/consultants", "consultants.list", ANY, ROUTE_PAGED, q_consultants, directory_list},
+    {"GET", "/v1/consultants/{id}", "consultants.read", ANY, 0, NULL, directory_get},
+    {"PUT", "/v1/consultants/{id}/profile", "consultants.profile_update", ROLE_CONSULTANT | ADMIN,
+     ROUTE_BODY, NULL, directory_profile_put},
 
     {"GET", "/v1/audit", "audit.list", ADMIN, ROUTE_PAGED, q_audit, audit_list},
     {"GET", "/v1/audit/verify", "audit.verify", ADMIN, 0, NULL, audit_verify},

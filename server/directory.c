@@ -1,0 +1,328 @@
+/* Vocabularies and the consultant directory (API.md §6–§7). Codes live in the `vocabulary`
+ * table only: PostgreSQL checks them, so C and SQL cannot disagree. */
+#include "fields.h"
+#include "handlers.h"
+#include "jsonx.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+DB_STMT(sql_vocabularies, 0,
+        "SELECT jsonb_build_object("
+        " 'disciplines', coalesce(jsonb_agg(v.item ORDER BY v.position)"
+        "   FILTER (WHERE v.kind = 'discipline'), '[]'),"
+        " 'expertise', coalesce(jsonb_agg(v.item ORDER BY v.position)"
+        "   FILTER (WHERE v.kind = 'expertise'), '[]'),"
+        " 'target_groups', coalesce(jsonb_agg(v.item ORDER BY v.position)"
+        "   FILTER (WHERE v.kind = 'target_group'), '[]'),"
+        " 'modes', coalesce(jsonb_agg(v.item ORDER BY v.position)"
+        "   FILTER (WHERE v.kind = 'mode'), '[]'))::text"
+        " FROM (SELECT kind, position, jsonb_build_object('code', code, 'label', label) AS item"
+        "  FROM vocabulary) v");
+
+/* Filters shared by both list statements: $2 expertise, $3 target group, $4 region, $5 mode,
+ * $6 language, $7 accepting. */
+#define DIRECTORY_FILTERS                                                                          \
+    " p.active"                                                                                    \
+    " AND ($2::text IS NULL OR p.expertise @> ARRAY[$2::text])"                                    \
+    " AND ($3::text IS NULL OR p.target_groups @> ARRAY[$3::text])"                                \
+    " AND ($4::text IS NULL OR p.regions @> ARRAY[$4::text])"                                      \
+    " AND ($5::text IS NULL OR p.modes @> ARRAY[$5::text])"                                        \
+    " AND ($6::text IS NULL OR p.languages @> ARRAY[$6::text])"                                    \
+    " AND ($7::boolean IS NULL OR p.accepting = $7::boolean)"
+
+/* Without q: accepting first, then name, then id. $8..$10 the cursor, $11 the limit. */
+DB_STMT(sql_directory_browse, 11,
+        "SELECT consultant_json(p, $1)::text, (NOT p.accepting)::text, p.name, p.user_id"
+        " FROM consultant_profiles p WHERE" DIRECTORY_FILTERS
+        " AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
+        "  > ($8::boolean, $9::text, $10::uuid))"
+        " ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11");
+
+/* With q: by relevance, then id. $8 q, $9..$10 the cursor, $11 the limit. */
+DB_STMT(sql_directory_search, 11,
+        "WITH q AS (SELECT directory_query($8) AS tq),"
+        " hits AS (SELECT p, ts_rank_cd(p.search_doc, q.tq)::float8 AS rank"
+        "  FROM consultant_profiles p, q WHERE p.search_doc @@ q.tq AND" DIRECTORY_FILTERS ")"
+        " SELECT consultant_json(h.p, $1)::text, h.rank::text, (h.p).user_id FROM hits h"
+        " WHERE $9::float8 IS NULL OR h.rank < $9::float8"
+        "  OR (h.rank = $9::float8 AND (h.p).user_id > $10::uuid)"
+        " ORDER BY h.rank DESC, (h.p).user_id LIMIT $11");
+
+DB_STMT(sql_consultant_get, 2,
+        "SELECT consultant_json(p, $1)::text FROM consultant_profiles p"
+        " WHERE p.user_id = $2 AND p.active");
+
+/* Checks every code against the vocabulary and updates only when all are known. */
+DB_STMT(sql_profile_put, 14,
+        "WITH target AS (SELECT user_id FROM consultant_profiles WHERE user_id = $5 AND active),"
+        " bad AS ("
+        "  SELECT 'discipline' AS field, 0 AS i WHERE NOT EXISTS (SELECT 1 FROM vocabulary"
+        "   WHERE kind = 'discipline' AND code = $6)"
+        "  UNION ALL SELECT 'expertise[' || (t.i - 1) || ']', t.i"
+        "   FROM jsonb_array_elements_text($7::jsonb) WITH ORDINALITY t(c, i)"
+        "   WHERE NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise' AND code = t.c)"
+        "  UNION ALL SELECT 'target_groups[' || (t.i - 1) || ']', t.i"
+        "   FROM jsonb_array_elements_text($8::jsonb) WITH ORDINALITY t(c, i)"
+        "   WHERE NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'target_group' AND code = t.c)"
+        "  UNION ALL SELECT 'modes[' || (t.i - 1) || ']', t.i"
+        "   FROM jsonb_array_elements_text($10::jsonb) WITH ORDINALITY t(c, i)"
+        "   WHERE NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'mode' AND code = t.c)),"
+        " up AS (UPDATE consultant_profiles p SET discipline = $6,"
+        "  expertise = ARRAY(SELECT jsonb_array_elements_text($7::jsonb)),"
+        "  target_groups = ARRAY(SELECT jsonb_array_elements_text($8::jsonb)),"
+        "  regions = ARRAY(SELECT jsonb_array_elements_text($9::jsonb)),"
+        "  modes = ARRAY(SELECT jsonb_array_elements_text($10::jsonb)),"
+        "  languages = ARRAY(SELECT jsonb_array_elements_text($11::jsonb)),"
+        "  accepting = $12::boolean, bio = $13, response_days = $14::int, updated_at = $1"
+        "  FROM target t WHERE p.user_id = t.user_id AND NOT EXISTS (SELECT 1 FROM bad)"
+        "  RETURNING p.*),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultants.profile_update', 'user',"
+        "  up.user_id, 'success' FROM up)"
+        " SELECT (SELECT count(*) FROM target),"
+        "  (SELECT jsonb_agg(jsonb_build_object('field', field, 'message',"
+        "   'is not a known code') ORDER BY field) FROM bad)::text,"
+        "  (SELECT consultant_json(ROW(up.*)::consultant_profiles, $1)::text FROM up)");
+
+static void reply_text_col(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_problem(r, 404, "not-found", "No such consultant.");
+        return;
+    }
+    req_reply_raw(r, 200, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+}
+
+void directory_vocabularies(struct req *r)
+{
+    req_db(r, &sql_vocabularies, NULL, reply_text_col);
+}
+
+void directory_get(struct req *r)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such consultant.");
+        return;
+    }
+    const char *p[] = {req_now(r), req_param(r, 0)};
+    req_db(r, &sql_consultant_get, p, reply_text_col);
+}
+
+/* ISO 639-1 codes. */
+static const char iso639_1[] =
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv "
+    "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr "
+    "ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw "
+    "ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv "
+    "ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr "
+    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu";
+
+static int is_language(const char *s)
+{
+    if (strlen(s) != 2 || s[0] < 'a' || s[0] > 'z' || s[1] < 'a' || s[1] > 'z')
+        return 0;
+    for (const char *p = iso639_1; *p; p += 3)
+        if (p[0] == s[0] && p[1] == s[1])
+            return 1;
+    return 0;
+}
+
+static void directory_listed(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    /* Search cursors have two keys (rank, id), browse cursors three (flag, name, id), so a
+     * cursor never decodes for the other ordering. */
+    req_reply_page(r, res->res, 0, 1, req_query(r, "q") ? 2 : 3);
+}
+
+void directory_list(struct req *r)
+{
+    static const char *const accepting_values[] = {"true", "false", NULL};
+    const char *q = req_query(r, "q"), *expertise = req_query(r, "expertise"),
+               *group = req_query(r, "target_group"), *region = req_query(r, "region"),
+               *mode = req_query(r, "mode"), *language = req_query(r, "language"),
+               *accepting = req_query(r, "accepting");
+    json_t *errors = json_array();
+    if (q && (val_utf8_chars(q, strlen(q)) < 1 || val_utf8_chars(q, strlen(q)) > 200))
+        jsonx_error(errors, "q", "must be 1 to 200 characters");
+    if (region && !val_region(region))
+        jsonx_error(errors, "region", "must be 2 to 64 characters of a-z, 0-9 and -");
+    if (language && !is_language(language))
+        jsonx_error(errors, "language", "must be an ISO 639-1 code such as nl");
+    if (accepting && val_enum(accepting, accepting_values) < 0)
+        jsonx_error(errors, "accepting", "must be true or false");
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return;
+    }
+    json_decref(errors);
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *after[3];
+    if (req_cursor(r, q ? 2 : 3, after) != 0)
+        return;
+    if (after[0] && !val_uuid(after[q ? 1 : 2])) {
+        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        return;
+    }
+    const char *p[] = {req_now(r),
+                       expertise,
+                       group,
+                       region,
+                       mode,
+                       language,
+                       accepting,
+                       q ? q : after[0],
+                       q ? after[0] : after[1],
+                       q ? after[1] : after[2],
+                       limit};
+    req_db(r, q ? &sql_directory_search : &sql_directory_browse, p, directory_listed);
+}
+
+/* Appends an error for every element of `arr` that is not a string matching `ok`, or repeats an
+ * earlier one; and when the count is outside [min, max]. */
+static void check_list(json_t *body, const char *key, size_t min, size_t max,
+                       int (*ok)(const char *), json_t *errors)
+{
+    json_t *arr = json_object_get(body, key);
+    if (!json_is_array(arr))
+        return;
+    char field[64], msg[64];
+    if (json_array_size(arr) < min || json_array_size(arr) > max) {
+        snprintf(msg, sizeof msg, "must have %zu to %zu items", min, max);
+        jsonx_error(errors, key, msg);
+    }
+    size_t i, j;
+    json_t *v, *w;
+    json_array_foreach(arr, i, v)
+    {
+        snprintf(field, sizeof field, "%s[%zu]", key, i);
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) != json_string_length(v)) {
+            jsonx_error(errors, field, "must be a string");
+            continue;
+        }
+        if (ok && !ok(s)) {
+            jsonx_error(errors, field,
+                        key[0] == 'l' ? "is not an ISO 639-1 code"
+                                      : "must be 2 to 64 characters of a-z, 0-9 and -");
+            continue;
+        }
+        if (strlen(s) > 64) {
+            jsonx_error(errors, field, "is not a known code");
+            continue;
+        }
+        json_array_foreach(arr, j, w)
+        {
+            if (j >= i)
+                break;
+            if (json_equal(v, w)) {
+                jsonx_error(errors, field, "is given more than once");
+                break;
+            }
+        }
+    }
+}
+
+static int is_region(const char *s)
+{
+    return val_region(s);
+}
+
+static void profile_put_done(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pr = res->res;
+    if (PQgetvalue(pr, 0, 0)[0] == '0') {
+        req_problem(r, 404, "not-found", "No such consultant.");
+        return;
+    }
+    if (!PQgetisnull(pr, 0, 1)) {
+        json_t *errors = json_loads(PQgetvalue(pr, 0, 1), 0, NULL);
+        req_invalid(r, errors ? errors : json_array());
+        return;
+    }
+    req_reply_raw(r, 200, PQgetvalue(pr, 0, 2), (size_t)PQgetlength(pr, 0, 2));
+}
+
+static char *dump_or(struct req *r, json_t *body, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return req_strdup(r, dflt);
+    char *s = json_dumps(v, JSON_COMPACT);
+    char *out = req_strdup(r, s);
+    free(s);
+    return out;
+}
+
+void directory_profile_put(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"discipline", JX_STRING, JX_REQUIRED},
+                                                {"expertise", JX_ARRAY, JX_REQUIRED},
+                                                {"regions", JX_ARRAY, JX_REQUIRED},
+                                                {"modes", JX_ARRAY, JX_REQUIRED},
+                                                {"accepting", JX_BOOL, JX_REQUIRED},
+                                                {"target_groups", JX_ARRAY, 0},
+                                                {"languages", JX_ARRAY, 0},
+                                                {"bio", JX_STRING, 0},
+                                                {"response_days", JX_INT, 0},
+                                                {NULL, 0, 0}};
+    const char *id = req_param(r, 0);
+    const struct principal *me = req_user(r);
+    if (!val_uuid(id)) {
+        req_problem(r, 404, "not-found", "No such consultant.");
+        return;
+    }
+    if (!(me->role & ROLE_ADMIN) && strcasecmp(id, me->id) != 0) {
+        req_deny(r, 403, "user", id);
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    jsonx_check(b, fields, "", errors);
+    check_list(b, "expertise", 1, 12, NULL, errors);
+    check_list(b, "regions", 1, 30, is_region, errors);
+    check_list(b, "modes", 1, 4, NULL, errors);
+    check_list(b, "target_groups", 0, 5, NULL, errors);
+    check_list(b, "languages", 0, 10, is_language, errors);
+    const char *bio = jsonx_str(b, "bio");
+    if (bio && val_utf8_chars(bio, strlen(bio)) > 2000)
+        jsonx_error(errors, "bio", "must be at most 2000 characters");
+    json_t *days = json_object_get(b, "response_days");
+    if (json_is_integer(days) && (json_integer_value(days) < 1 || json_integer_value(days) > 10))
+        jsonx_error(errors, "response_days", "must be an integer from 1 to 10");
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    char days_s[16];
+    snprintf(days_s, sizeof days_s, "%d", days ? (int)json_integer_value(days) : 3);
+    const char *p[] = {REQ_AUDIT_PARAMS(r),
+                       id,
+                       jsonx_str(b, "discipline"),
+                       dump_or(r, b, "expertise", "[]"),
+                       dump_or(r, b, "target_groups", "[]"),
+                       dump_or(r, b, "regions", "[]"),
+                       dump_or(r, b, "modes", "[]"),
+                       dump_or(r, b, "languages", "[\"nl\"]"),
+                       json_is_true(json_object_get(b, "accepting")) ? "true" : "false",
+                       bio ? bio : "",
+                       days_s};
+    req_db(r, &sql_profile_put, p, profile_put_done);
+}
