@@ -50,6 +50,8 @@ void *req_alloc(struct req *r, size_t n); /* zeroed, freed with the request */
 void req_set_ctx(struct req *r, void *ctx);
 void *req_ctx(struct req *r);
 char *req_strdup(struct req *r, const char *s);
+/* The request takes over one reference to `j` and drops it when it ends. */
+void req_keep_json(struct req *r, json_t *j);
 
 /* The signed-in user's id, or NULL before authentication (an SQL NULL actor). */
 const char *req_actor(struct req *r);

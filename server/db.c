@@ -319,8 +319,10 @@ static void conn_start(struct db_conn *c)
 {
     /* Later keywords override what the URL says; statement_timeout bounds every query. */
     const char *keys[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {c->pool->conninfo, "-c statement_timeout=5000 -c TimeZone=UTC -c client_min_messages=warning",
-                          "overlegd", "5", NULL};
+    const char *vals[] = {
+        c->pool->conninfo,
+        "-c statement_timeout=5000 -c TimeZone=UTC -c client_min_messages=warning", "overlegd", "5",
+        NULL};
     conn_set_state(c, C_CONNECTING);
     c->pg = PQconnectStartParams(keys, vals, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {

@@ -56,8 +56,9 @@ DB_STMT(sql_consultant_get, 2,
         "SELECT consultant_json(p, $1)::text FROM consultant_profiles p"
         " WHERE p.user_id = $2 AND p.active");
 
-/* Checks every code against the vocabulary and updates only when all are known. */
-DB_STMT(sql_profile_put, 14,
+/* Checks every code against the vocabulary and updates only when all are known and $15 (the
+ * checks done in C passed) is true; so one 422 names every failing field. */
+DB_STMT(sql_profile_put, 15,
         "WITH target AS (SELECT user_id FROM consultant_profiles WHERE user_id = $5 AND active),"
         " bad AS ("
         "  SELECT 'discipline' AS field, 0 AS i WHERE NOT EXISTS (SELECT 1 FROM vocabulary"
@@ -78,7 +79,8 @@ DB_STMT(sql_profile_put, 14,
         "  modes = ARRAY(SELECT jsonb_array_elements_text($10::jsonb)),"
         "  languages = ARRAY(SELECT jsonb_array_elements_text($11::jsonb)),"
         "  accepting = $12::boolean, bio = $13, response_days = $14::int, updated_at = $1"
-        "  FROM target t WHERE p.user_id = t.user_id AND NOT EXISTS (SELECT 1 FROM bad)"
+        "  FROM target t WHERE p.user_id = t.user_id AND $15::boolean"
+        "  AND NOT EXISTS (SELECT 1 FROM bad)"
         "  RETURNING p.*),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
         "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultants.profile_update', 'user',"
@@ -147,6 +149,31 @@ static void directory_listed(struct req *r, struct db_result *res)
     req_reply_page(r, res->res, 0, 1, req_query(r, "q") ? 2 : 3);
 }
 
+DB_STMT(sql_filter_codes, 3,
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('field', f.param, 'message',"
+        " 'is not a known code') ORDER BY f.param), '[]')::text"
+        " FROM (VALUES ('expertise', 'expertise', $1), ('target_group', 'target_group', $2),"
+        "  ('mode', 'mode', $3)) f(param, kind, code)"
+        " WHERE f.code IS NOT NULL AND NOT EXISTS"
+        "  (SELECT 1 FROM vocabulary v WHERE v.kind = f.kind AND v.code = f.code)");
+
+static void directory_query_run(struct req *r);
+
+static void filter_codes_checked(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    json_t *errors = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return;
+    }
+    json_decref(errors);
+    directory_query_run(r);
+}
+
 void directory_list(struct req *r)
 {
     static const char *const accepting_values[] = {"true", "false", NULL};
@@ -168,6 +195,17 @@ void directory_list(struct req *r)
         return;
     }
     json_decref(errors);
+    if (expertise || group || mode) {
+        const char *p[] = {expertise, group, mode};
+        req_db(r, &sql_filter_codes, p, filter_codes_checked);
+        return;
+    }
+    directory_query_run(r);
+}
+
+static void directory_query_run(struct req *r)
+{
+    const char *q = req_query(r, "q");
     char limit[16];
     snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
     const char *after[3];
@@ -178,12 +216,12 @@ void directory_list(struct req *r)
         return;
     }
     const char *p[] = {req_now(r),
-                       expertise,
-                       group,
-                       region,
-                       mode,
-                       language,
-                       accepting,
+                       req_query(r, "expertise"),
+                       req_query(r, "target_group"),
+                       req_query(r, "region"),
+                       req_query(r, "mode"),
+                       req_query(r, "language"),
+                       req_query(r, "accepting"),
                        q ? q : after[0],
                        q ? after[0] : after[1],
                        q ? after[1] : after[2],
@@ -252,19 +290,34 @@ static void profile_put_done(struct req *r, struct db_result *res)
         req_problem(r, 404, "not-found", "No such consultant.");
         return;
     }
+    json_t *errors = req_ctx(r); /* from the checks in C */
     if (!PQgetisnull(pr, 0, 1)) {
-        json_t *errors = json_loads(PQgetvalue(pr, 0, 1), 0, NULL);
-        req_invalid(r, errors ? errors : json_array());
+        json_t *bad = json_loads(PQgetvalue(pr, 0, 1), 0, NULL);
+        json_array_extend(errors, bad);
+        json_decref(bad);
+    }
+    if (json_array_size(errors)) {
+        req_invalid(r, json_incref(errors));
         return;
     }
     req_reply_raw(r, 200, PQgetvalue(pr, 0, 2), (size_t)PQgetlength(pr, 0, 2));
 }
 
+/* The JSON text of body[key] for SQL; `dflt` when absent, "[]" when not an array of strings (its
+ * error is already reported, so the vocabulary check must not choke on it). */
 static char *dump_or(struct req *r, json_t *body, const char *key, const char *dflt)
 {
-    json_t *v = json_object_get(body, key);
+    json_t *v = json_object_get(body, key), *item;
+    size_t i;
     if (!v)
         return req_strdup(r, dflt);
+    if (!json_is_array(v))
+        return req_strdup(r, "[]");
+    json_array_foreach(v, i, item)
+    {
+        if (!json_is_string(item))
+            return req_strdup(r, "[]");
+    }
     char *s = json_dumps(v, JSON_COMPACT);
     char *out = req_strdup(r, s);
     free(s);
@@ -306,16 +359,14 @@ void directory_profile_put(struct req *r)
     json_t *days = json_object_get(b, "response_days");
     if (json_is_integer(days) && (json_integer_value(days) < 1 || json_integer_value(days) > 10))
         jsonx_error(errors, "response_days", "must be an integer from 1 to 10");
-    if (json_array_size(errors)) {
-        req_invalid(r, errors);
-        return;
-    }
-    json_decref(errors);
+    /* The request owns `errors` from here; profile_put_done adds the vocabulary's findings. */
+    req_keep_json(r, errors);
+    req_set_ctx(r, errors);
     char days_s[16];
     snprintf(days_s, sizeof days_s, "%d", days ? (int)json_integer_value(days) : 3);
     const char *p[] = {REQ_AUDIT_PARAMS(r),
                        id,
-                       jsonx_str(b, "discipline"),
+                       jsonx_str(b, "discipline") ? jsonx_str(b, "discipline") : "",
                        dump_or(r, b, "expertise", "[]"),
                        dump_or(r, b, "target_groups", "[]"),
                        dump_or(r, b, "regions", "[]"),
@@ -323,6 +374,7 @@ void directory_profile_put(struct req *r)
                        dump_or(r, b, "languages", "[\"nl\"]"),
                        json_is_true(json_object_get(b, "accepting")) ? "true" : "false",
                        bio ? bio : "",
-                       days_s};
+                       days_s,
+                       json_array_size(errors) ? "false" : "true"};
     req_db(r, &sql_profile_put, p, profile_put_done);
 }

@@ -58,6 +58,8 @@ struct worker {
 
 struct alloc {
     struct alloc *next;
+    void (*release)(void *); /* when set, called with `target` as the request ends */
+    void *target;
     max_align_t data[];
 };
 
@@ -158,6 +160,18 @@ void *req_ctx(struct req *r)
     return r->ctx;
 }
 
+static void json_release(void *p)
+{
+    json_decref(p);
+}
+
+void req_keep_json(struct req *r, json_t *j)
+{
+    req_alloc(r, 0);
+    r->allocs->release = json_release;
+    r->allocs->target = j;
+}
+
 char *req_strdup(struct req *r, const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -221,6 +235,8 @@ static void req_free(struct req *r)
     while (r->allocs) {
         struct alloc *a = r->allocs;
         r->allocs = a->next;
+        if (a->release)
+            a->release(a->target);
         free(a);
     }
     free(r);

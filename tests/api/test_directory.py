@@ -1,0 +1,984 @@
+"""Vocabularies and the consultant directory (API.md §6–§7, conventions.md "Vocabularies and the
+consultant directory"): GET /v1/vocabularies, PUT /v1/consultants/{id}/profile, GET /v1/consultants/{id},
+GET /v1/consultants with filters, ordering, keyset paging and Dutch free-text search.
+
+Isolation: every consultant that a list test looks for carries a region slug unique to that test (or to
+its module fixture), and every list request filters on it (or on a unique surname with `q`).
+"""
+
+import json
+import random
+import uuid
+
+import pytest
+
+from conftest import assert_json, assert_problem, audit_entries, error_fields, uid
+
+CONSULTANT_FIELDS = {"id", "name", "discipline", "organisation", "expertise", "target_groups", "regions", "modes",
+                     "languages", "accepting", "bio", "response_days", "stats"}
+
+VOCAB = {
+    "disciplines": ["psychiater", "gz_psycholoog", "klinisch_psycholoog", "psychotherapeut", "verslavingsarts", "spv"],
+    "expertise": ["angst", "depressie", "psychose", "bipolair", "persoonlijkheid", "autisme", "adhd", "trauma",
+                  "verslaving", "eetstoornis", "medicatie", "suicidaliteit"],
+    "target_groups": ["jeugd", "volwassenen", "ouderen", "epa", "lvb"],
+    "modes": ["digital", "phone", "video", "on_location"],
+}
+# conventions.md: extra codes beyond API.md, listed after the API.md ones
+VOCAB_EXTRA = {
+    "disciplines": ["kinder_jeugdpsychiater", "ouderenpsychiater"],
+    "expertise": ["slaap", "rouw", "somatisch"],
+    "target_groups": ["perinataal"],
+    "modes": [],
+}
+ALL_EXPERTISE = VOCAB["expertise"] + VOCAB_EXTRA["expertise"]  # 15 codes
+ALL_TARGET_GROUPS = VOCAB["target_groups"] + VOCAB_EXTRA["target_groups"]  # 6 codes
+
+NON_ADMIN_OTHER = ["gp", "poh", "coordinator", "billing"]
+
+BIO_PSYCHIATER = ("Psychiater met twintig jaar ervaring in de basis-GGZ en de specialistische GGZ. "
+                  "Ik denk graag mee over diagnostiek, medicatie en de vraag of verwijzing nodig is.")
+
+
+def region():
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+def word(n=9):
+    """A made-up, pronounceable word (unique surname); never trigram-similar to the Dutch words used here."""
+    cons, vows = "bdfghklmnprstvwz", "aeiou"
+    w = "".join(random.choice(cons) + random.choice(vows) for _ in range(n // 2 + 1))[:n]
+    return "Q" + w  # starts with a letter no test word starts with
+
+
+def profile(regions, **over):
+    b = {"discipline": "psychiater", "expertise": ["angst", "depressie"], "target_groups": ["volwassenen"],
+         "regions": list(regions), "modes": ["video", "phone"], "languages": ["nl", "en"], "accepting": True,
+         "bio": BIO_PSYCHIATER, "response_days": 2}
+    b.update(over)
+    return b
+
+
+def minimal_profile(regions, **over):
+    b = {"discipline": "gz_psycholoog", "expertise": ["trauma"], "regions": list(regions), "modes": ["digital"],
+         "accepting": False}
+    b.update(over)
+    return b
+
+
+@pytest.fixture(scope="module")
+def mhp(factory):
+    return factory.make_org("mental_health_provider", f"dir-{uid()}", name=f"GGZ Rivierenland {uid()}")
+
+
+@pytest.fixture(scope="module")
+def others(factory):
+    return {role: factory.make_user(role) for role in NON_ADMIN_OTHER}
+
+
+class Dir:
+    """Helpers bound to the shared api / admin token / provider organisation."""
+
+    def __init__(self, api, admin_token, factory, mhp):
+        self.api, self.admin, self.factory, self.mhp = api, admin_token, factory, mhp
+
+    def consultant(self, name=None, login=False, body=None, token=None):
+        c = self.factory.make_user("consultant", org_id=self.mhp["id"], login=login,
+                                   name=name or f"Consulent {word()}")
+        if body is not None:
+            r = self.put(c["id"], body, token=token or self.admin)
+            c["profile"] = assert_json(r)
+        return c
+
+    def put(self, cid, body, token=None, **kw):
+        return self.api.put(f"/v1/consultants/{cid}/profile", token=token or self.admin, json=body, **kw)
+
+    def get(self, cid, token=None):
+        return self.api.get(f"/v1/consultants/{cid}", token=token or self.admin)
+
+    def list(self, token=None, **params):
+        return self.api.list_all("/v1/consultants", token or self.admin, params=params)
+
+    def ids(self, token=None, **params):
+        return [c["id"] for c in self.list(token=token, **params)]
+
+    def query(self, token=None, **params):
+        return self.api.get("/v1/consultants", token=token or self.admin, params=params)
+
+
+@pytest.fixture(scope="module")
+def d(api, admin_token, factory, mhp):
+    return Dir(api, admin_token, factory, mhp)
+
+
+def has_profile(db, cid):
+    """conventions: a consultant without a profile; the server keeps a row per consultant with discipline NULL."""
+    row = profile_row(db, cid)
+    return row is not None and row[1] is not None
+
+
+def profile_row(db, cid):
+    with db.cursor() as cur:
+        cur.execute("SELECT * FROM consultant_profiles WHERE user_id = %s", (cid,))
+        rows = cur.fetchall()
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def assert_consultant(c, cid=None, org=None):
+    assert set(c) == CONSULTANT_FIELDS, sorted(c)
+    uuid.UUID(c["id"])
+    if cid is not None:
+        assert c["id"] == cid
+    assert set(c["organisation"]) == {"id", "name"}, c["organisation"]
+    if org is not None:
+        assert c["organisation"] == {"id": org["id"], "name": org["name"]}
+    assert set(c["stats"]) == {"answered_90d", "median_response_hours"}, c["stats"]
+    for k in ("expertise", "target_groups", "regions", "modes", "languages"):
+        assert isinstance(c[k], list), (k, c[k])
+        assert len(c[k]) == len(set(c[k])), (k, c[k])
+    assert isinstance(c["accepting"], bool)
+    assert isinstance(c["bio"], str)
+    assert isinstance(c["response_days"], int) and not isinstance(c["response_days"], bool)
+
+
+def assert_profile_matches(c, body):
+    """The consultant object reflects the PUT body (lists compared as sets: order is not specified)."""
+    assert c["discipline"] == body["discipline"]
+    for k in ("expertise", "regions", "modes"):
+        assert sorted(c[k]) == sorted(body[k]), (k, c[k], body[k])
+    assert sorted(c["target_groups"]) == sorted(body.get("target_groups", []))
+    assert sorted(c["languages"]) == sorted(body.get("languages", ["nl"]))
+    assert c["accepting"] is body["accepting"]
+    assert c["bio"] == body.get("bio", "")
+    assert c["response_days"] == body.get("response_days", 3)
+
+
+# =============================================================================================
+# Vocabularies
+# =============================================================================================
+
+def test_vocabularies(api, admin_token):
+    v = assert_json(api.get("/v1/vocabularies", token=admin_token))
+    assert set(VOCAB) <= set(v), sorted(v)
+    for key, codes in VOCAB.items():
+        items = v[key]
+        assert isinstance(items, list) and items, key
+        for it in items:
+            assert set(it) == {"code", "label"}, (key, it)
+            assert isinstance(it["code"], str) and it["code"], (key, it)
+            assert isinstance(it["label"], str) and it["label"].strip(), (key, it)
+            assert "_" not in it["label"], f"label looks like a code: {key} {it}"
+        got = [it["code"] for it in items]
+        assert len(got) == len(set(got)), f"duplicate codes in {key}: {got}"
+        for c in codes + VOCAB_EXTRA[key]:
+            assert c in got, f"{key}: code {c!r} missing from {got}"
+        # conventions.md: fixed order, the API.md order first, then the extra codes
+        assert got[:len(codes)] == codes, (key, got)
+
+
+def test_vocabulary_labels_are_dutch(api, admin_token):
+    v = assert_json(api.get("/v1/vocabularies", token=admin_token))
+    labels = {key: {it["code"]: it["label"] for it in v[key]} for key in VOCAB}
+    assert "verslaving" in labels["expertise"]["verslaving"].lower()
+    assert "autisme" in labels["expertise"]["autisme"].lower()
+    assert "jeugd" in labels["target_groups"]["jeugd"].lower()
+    assert "psychiater" in labels["disciplines"]["psychiater"].lower()
+    # a Dutch label, not the English code
+    assert labels["modes"]["phone"].lower() != "phone"
+    assert labels["modes"]["on_location"].lower() not in ("on location", "on_location")
+
+
+def test_vocabularies_stable(api, admin_token):
+    a = assert_json(api.get("/v1/vocabularies", token=admin_token))
+    b = assert_json(api.get("/v1/vocabularies", token=admin_token))
+    assert a == b
+
+
+@pytest.mark.parametrize("role", NON_ADMIN_OTHER + ["consultant"])
+def test_vocabularies_any_role(api, factory, role):
+    u = factory.make_user(role)
+    v = assert_json(api.get("/v1/vocabularies", token=u["token"]))
+    assert "psychiater" in [it["code"] for it in v["disciplines"]]
+
+
+def test_vocabularies_401(api):
+    assert_problem(api.get("/v1/vocabularies"), 401, "/problems/unauthorized")
+    assert_problem(api.get("/v1/vocabularies", token="ovl_" + "A" * 43), 401, "/problems/unauthorized")
+
+
+def test_vocabularies_unknown_query_param_400(api, admin_token):
+    assert_problem(api.get("/v1/vocabularies", token=admin_token, params={"foo": "1"}), 400, "/problems/bad-query")
+
+
+# =============================================================================================
+# PUT /v1/consultants/{id}/profile — happy paths
+# =============================================================================================
+
+def test_put_by_consultant_themself(api, d, db, mhp):
+    c = d.consultant(login=True)
+    body = profile([region(), "utrecht-stad"])
+    r = d.put(c["id"], body, token=c["token"])
+    got = assert_json(r)
+    assert_consultant(got, c["id"], mhp)
+    assert_profile_matches(got, body)
+    assert got["name"] == c["user"]["name"]
+    assert got["stats"] == {"answered_90d": 0, "median_response_hours": None}
+    assert has_profile(db, c["id"])
+    # GET returns the same object, for the consultant and for the admin
+    assert assert_json(d.get(c["id"], token=c["token"])) == got
+    assert assert_json(d.get(c["id"])) == got
+    entries = audit_entries(api, d.admin, subject_id=c["id"], action="consultants.profile_update")
+    assert entries and entries[0]["outcome"] == "success"
+    assert entries[0]["actor"]["id"] == c["id"]
+
+
+def test_put_by_admin(api, d, mhp, admin_user):
+    c = d.consultant()
+    body = profile([region()], discipline="verslavingsarts", expertise=["verslaving", "medicatie"],
+                   target_groups=["volwassenen", "epa"], modes=["on_location"], languages=["nl", "de"],
+                   accepting=False, response_days=7,
+                   bio="Verslavingsarts in een FACT-team. Consultatie over alcohol, opiaten en benzodiazepinen.")
+    got = assert_json(d.put(c["id"], body))
+    assert_consultant(got, c["id"], mhp)
+    assert_profile_matches(got, body)
+    assert got["stats"] == {"answered_90d": 0, "median_response_hours": None}
+    assert assert_json(d.get(c["id"])) == got
+    entries = audit_entries(api, d.admin, subject_id=c["id"], action="consultants.profile_update")
+    assert entries and entries[0]["outcome"] == "success" and entries[0]["actor"]["id"] == admin_user["id"]
+
+
+def test_put_defaults(d, mhp):
+    c = d.consultant()
+    body = minimal_profile([region()])
+    got = assert_json(d.put(c["id"], body))
+    assert_consultant(got, c["id"], mhp)
+    assert got["target_groups"] == []
+    assert got["languages"] == ["nl"]
+    assert got["bio"] == ""
+    assert got["response_days"] == 3
+    assert got["discipline"] == "gz_psycholoog" and got["expertise"] == ["trauma"] and got["modes"] == ["digital"]
+    assert got["accepting"] is False
+
+
+def test_put_replaces_whole_profile(d):
+    c = d.consultant()
+    reg = region()
+    assert_json(d.put(c["id"], profile([reg, "twente"], target_groups=["jeugd", "ouderen"], languages=["en"],
+                                       response_days=9)))
+    # a second PUT without the optional fields resets them to their defaults
+    got = assert_json(d.put(c["id"], minimal_profile([reg])))
+    assert got["target_groups"] == [] and got["languages"] == ["nl"] and got["bio"] == ""
+    assert got["response_days"] == 3 and got["regions"] == [reg]
+    assert assert_json(d.get(c["id"])) == got
+
+
+def test_put_twice_same_body_idempotent(d):
+    c = d.consultant()
+    body = profile([region()])
+    a = assert_json(d.put(c["id"], body))
+    b = assert_json(d.put(c["id"], body))
+    assert a == b
+
+
+def test_put_extra_vocabulary_codes_accepted(d):
+    c = d.consultant()
+    body = profile([region()], discipline="ouderenpsychiater", expertise=["slaap", "rouw", "somatisch"],
+                   target_groups=["perinataal", "ouderen"])
+    assert_profile_matches(assert_json(d.put(c["id"], body)), body)
+    body = profile([region()], discipline="kinder_jeugdpsychiater")
+    assert_profile_matches(assert_json(d.put(c["id"], body)), body)
+
+
+@pytest.mark.parametrize("over", [
+    {"response_days": 1},
+    {"response_days": 10},
+    {"bio": "b" * 2000},
+    {"bio": "ë" * 2000},  # characters, not bytes
+    {"bio": "Zoë werkt met cliënten én hun naasten — ook ’s avonds. 🙂"},
+    {"expertise": VOCAB["expertise"]},  # 12, the maximum
+    {"target_groups": VOCAB["target_groups"]},  # 5, the maximum
+    {"target_groups": []},
+    {"modes": VOCAB["modes"]},
+    {"languages": []},
+    {"languages": ["nl", "en", "de", "fr", "tr", "ar", "pl", "es", "it", "pt"]},  # 10
+    {"regions": ["r" * 64, "ab", "a-1"]},
+])
+def test_put_boundaries_ok(d, over):
+    c = d.consultant()
+    body = profile([region()])
+    body.update(over)
+    got = assert_json(d.put(c["id"], body))
+    assert_profile_matches(got, body)
+
+
+def test_put_thirty_regions_ok(d):
+    c = d.consultant()
+    regs = [region() for _ in range(30)]
+    got = assert_json(d.put(c["id"], profile(regs)))
+    assert sorted(got["regions"]) == sorted(regs)
+
+
+# =============================================================================================
+# PUT — validation (422) and nothing stored
+# =============================================================================================
+
+@pytest.fixture(scope="module")
+def victim(d):
+    """A consultant with a stored profile that the invalid PUTs below must leave alone."""
+    return d.consultant(body=profile([region()], bio="Eerste versie van het profiel."))
+
+
+def _fields(*names):
+    return set(names)
+
+
+BAD_PUTS = [
+    # vocabulary codes, errors name the element
+    ({"expertise": ["angst", "bogus"]}, _fields("expertise[1]")),
+    ({"expertise": ["Angst"]}, _fields("expertise[0]")),
+    ({"expertise": ["angst", "depressie", "psychoze"]}, _fields("expertise[2]")),
+    ({"expertise": [1]}, _fields("expertise[0]")),
+    ({"expertise": [None]}, _fields("expertise[0]")),
+    ({"expertise": ["angst", "angst"]}, _fields("expertise", "expertise[1]")),
+    ({"expertise": []}, _fields("expertise")),
+    ({"expertise": ALL_EXPERTISE[:13]}, _fields("expertise")),
+    ({"expertise": "angst"}, _fields("expertise")),
+    ({"expertise": None}, _fields("expertise")),
+    ({"discipline": "tandarts"}, _fields("discipline")),
+    ({"discipline": "Psychiater"}, _fields("discipline")),
+    ({"discipline": ""}, _fields("discipline")),
+    ({"discipline": None}, _fields("discipline")),
+    ({"discipline": 3}, _fields("discipline")),
+    ({"target_groups": ["jeugd", "kinderen"]}, _fields("target_groups[1]")),
+    ({"target_groups": ["jeugd", "jeugd"]}, _fields("target_groups", "target_groups[1]")),
+    ({"target_groups": ALL_TARGET_GROUPS}, _fields("target_groups")),  # 6 > 5
+    ({"modes": ["video", "fax"]}, _fields("modes[1]")),
+    ({"modes": ["phone", "phone"]}, _fields("modes", "modes[1]")),
+    ({"modes": []}, _fields("modes")),
+    ({"regions": ["Utrecht"]}, _fields("regions[0]")),
+    ({"regions": ["ok-region", "a"]}, _fields("regions[1]")),
+    ({"regions": ["r" * 65]}, _fields("regions[0]")),
+    ({"regions": ["met spatie"]}, _fields("regions[0]")),
+    ({"regions": ["noord_holland"]}, _fields("regions[0]")),
+    ({"regions": [""]}, _fields("regions[0]")),
+    ({"regions": ["twente", "twente"]}, _fields("regions", "regions[1]")),
+    ({"regions": []}, _fields("regions")),
+    ({"regions": [f"r-{i:02d}" for i in range(31)]}, _fields("regions")),
+    ({"languages": ["nld"]}, _fields("languages[0]")),
+    ({"languages": ["nl", "NL"]}, _fields("languages[1]")),
+    ({"languages": ["NL"]}, _fields("languages[0]")),
+    ({"languages": ["n"]}, _fields("languages[0]")),
+    ({"languages": [""]}, _fields("languages[0]")),
+    ({"languages": ["nl", "nl"]}, _fields("languages", "languages[1]")),
+    ({"languages": ["nl", "en", "de", "fr", "tr", "ar", "pl", "es", "it", "pt", "ru"]}, _fields("languages")),
+    ({"languages": "nl"}, _fields("languages")),
+    ({"response_days": 0}, _fields("response_days")),
+    ({"response_days": 11}, _fields("response_days")),
+    ({"response_days": -1}, _fields("response_days")),
+    ({"response_days": "3"}, _fields("response_days")),
+    ({"response_days": 2.5}, _fields("response_days")),
+    ({"response_days": True}, _fields("response_days")),
+    ({"accepting": "true"}, _fields("accepting")),
+    ({"accepting": 1}, _fields("accepting")),
+    ({"accepting": None}, _fields("accepting")),
+    ({"bio": "b" * 2001}, _fields("bio")),
+    ({"bio": "ë" * 2001}, _fields("bio")),
+    ({"bio": 5}, _fields("bio")),
+    ({"bio": "met een \u0000 erin"}, _fields("bio")),
+    # unknown fields (no mass assignment)
+    ({"email": "x@test.example"}, _fields("email")),
+    ({"name": "Nieuwe Naam"}, _fields("name")),
+    ({"stats": {"answered_90d": 99, "median_response_hours": 1.0}}, _fields("stats")),
+    ({"id": str(uuid.uuid4())}, _fields("id")),
+    ({"organisation": {"id": str(uuid.uuid4())}}, _fields("organisation")),
+    ({"region": "utrecht"}, _fields("region")),
+]
+
+
+def _bad_id(case):
+    over, _ = case
+    k = next(iter(over))
+    v = repr(over[k])
+    return f"{k}={v[:20]}"
+
+
+@pytest.mark.parametrize("over,fields", BAD_PUTS, ids=[_bad_id(c) for c in BAD_PUTS])
+def test_put_invalid_422_and_unchanged(d, db, victim, over, fields):
+    before = assert_json(d.get(victim["id"]))
+    row_before = profile_row(db, victim["id"])
+    assert row_before is not None
+    body = profile([region()], bio="Tweede versie, mag niet worden opgeslagen.")
+    body.update(over)
+    b = assert_problem(d.put(victim["id"], body), 422, "/problems/validation")
+    got = error_fields(b)
+    assert got & fields, f"expected one of {fields} in errors, got {b.get('errors')}"
+    assert assert_json(d.get(victim["id"])) == before
+    assert profile_row(db, victim["id"]) == row_before
+
+
+@pytest.mark.parametrize("missing", ["discipline", "expertise", "regions", "modes", "accepting"])
+def test_put_missing_required_422(d, db, victim, missing):
+    before = assert_json(d.get(victim["id"]))
+    body = profile([region()])
+    del body[missing]
+    b = assert_problem(d.put(victim["id"], body), 422, "/problems/validation")
+    assert missing in error_fields(b), b
+    assert assert_json(d.get(victim["id"])) == before
+
+
+def test_put_reports_every_failing_field(d, victim):
+    body = profile([region()], expertise=["angst", "bogus"], modes=["fax"], response_days=0, extra=1)
+    b = assert_problem(d.put(victim["id"], body), 422, "/problems/validation")
+    assert {"expertise[1]", "modes[0]", "response_days", "extra"} <= error_fields(b), b
+
+
+def test_put_invalid_does_not_create_profile(d, db):
+    c = d.consultant()
+    assert not has_profile(db, c["id"])
+    row = profile_row(db, c["id"])
+    for over in ({"expertise": ["angst", "bogus"]}, {"response_days": 11}, {"languages": ["nld"]},
+                 {"bio": "x" * 2001}, {"unknown": True}):
+        assert_problem(d.put(c["id"], profile([region()], **over)), 422, "/problems/validation")
+    assert not has_profile(db, c["id"])
+    assert profile_row(db, c["id"]) == row
+    # still the "no profile" consultant
+    got = assert_json(d.get(c["id"]))
+    assert got["discipline"] is None and got["expertise"] == [] and got["accepting"] is False
+
+
+def test_put_wrong_content_type_415(d, db, victim):
+    row = profile_row(db, victim["id"])
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", token=d.admin, data=json.dumps(profile([region()])),
+                  headers={"Content-Type": "text/plain"})
+    assert_problem(r, 415, "/problems/unsupported-media-type")
+    assert profile_row(db, victim["id"]) == row
+
+
+@pytest.mark.parametrize("raw", ["", "{", "[]", '{"discipline": "psychiater", "discipline": "spv"}'])
+def test_put_malformed_json_400(d, db, victim, raw):
+    row = profile_row(db, victim["id"])
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", token=d.admin, data=raw.encode(),
+                  headers={"Content-Type": "application/json"})
+    assert_problem(r, 400, "/problems/malformed-json")
+    assert profile_row(db, victim["id"]) == row
+
+
+def test_profile_method_not_allowed(d, victim):
+    r = d.api.delete(f"/v1/consultants/{victim['id']}/profile", token=d.admin)
+    assert_problem(r, 405, "/problems/method-not-allowed")
+    assert "PUT" in r.headers.get("Allow", "")
+
+
+# =============================================================================================
+# PUT — authorization
+# =============================================================================================
+
+def test_put_other_consultant_403_audited(api, d, db, victim):
+    intruder = d.consultant(login=True)
+    before = assert_json(d.get(victim["id"]))
+    row = profile_row(db, victim["id"])
+    r = d.put(victim["id"], profile([region()], bio="Overgenomen door een collega."), token=intruder["token"])
+    assert_problem(r, 403, "/problems/forbidden")
+    assert assert_json(d.get(victim["id"])) == before
+    assert profile_row(db, victim["id"]) == row
+    entries = audit_entries(api, d.admin, actor_id=intruder["id"], action="consultants.profile_update")
+    assert entries and entries[0]["outcome"] == "denied"
+    # the intruder did not get a profile either
+    assert not has_profile(db, intruder["id"])
+
+
+@pytest.mark.parametrize("role", NON_ADMIN_OTHER)
+def test_put_other_roles_403(api, d, db, victim, others, role):
+    u = others[role]
+    row = profile_row(db, victim["id"])
+    assert_problem(d.put(victim["id"], profile([region()]), token=u["token"]), 403, "/problems/forbidden")
+    assert profile_row(db, victim["id"]) == row
+    # role check comes before the body is looked at
+    assert_problem(d.put(victim["id"], {"bogus": 1}, token=u["token"]), 403, "/problems/forbidden")
+    # ... and a user of that role cannot give themselves a profile either
+    assert_problem(d.put(u["id"], profile([region()]), token=u["token"]), 403, "/problems/forbidden")
+    assert profile_row(db, u["id"]) is None
+    entries = audit_entries(api, d.admin, actor_id=u["id"], action="consultants.profile_update")
+    assert entries and all(e["outcome"] == "denied" for e in entries)
+
+
+def test_put_admin_for_non_consultant_404(d, db, others, admin_user):
+    gp = others["gp"]
+    for target in (gp["id"], others["coordinator"]["id"], admin_user["id"], str(uuid.uuid4())):
+        assert_problem(d.put(target, profile([region()])), 404, "/problems/not-found")
+        assert profile_row(db, target) is None
+    assert_problem(d.put("not-a-uuid", profile([region()])), 404, "/problems/not-found")
+
+
+def test_deactivated_consultant_404_everywhere(api, d, db):
+    reg = region()
+    surname = word()
+    c = d.consultant(name=f"Marloes {surname}", login=True, body=profile([reg]))
+    assert d.ids(region=reg) == [c["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
+    row = profile_row(db, c["id"])
+    assert_problem(d.put(c["id"], profile([reg], bio="Na deactivering.")), 404, "/problems/not-found")
+    assert profile_row(db, c["id"]) == row
+    assert_problem(d.get(c["id"]), 404, "/problems/not-found")
+    assert d.ids(region=reg) == []
+    assert d.ids(q=surname) == []
+    # their old token is dead
+    assert_problem(d.put(c["id"], profile([reg]), token=c["token"]), 401, "/problems/unauthorized")
+
+
+def test_put_without_token_401(d, db, victim):
+    row = profile_row(db, victim["id"])
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]))
+    assert_problem(r, 401, "/problems/unauthorized")
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]), token="not-a-token")
+    assert_problem(r, 401, "/problems/unauthorized")
+    assert profile_row(db, victim["id"]) == row
+
+
+# =============================================================================================
+# GET /v1/consultants/{id}
+# =============================================================================================
+
+def test_get_consultant_without_profile(d, mhp):
+    c = d.consultant()
+    got = assert_json(d.get(c["id"]))
+    assert_consultant(got, c["id"], mhp)
+    assert got["name"] == c["user"]["name"]
+    assert got["discipline"] is None
+    assert got["accepting"] is False
+    for k in ("expertise", "target_groups", "regions", "modes", "languages"):
+        assert got[k] == [], (k, got[k])
+    assert got["bio"] == "" and got["response_days"] == 3
+    assert got["stats"] == {"answered_90d": 0, "median_response_hours": None}
+
+
+def test_consultant_without_profile_is_in_directory(d):
+    surname = word()
+    c = d.consultant(name=f"Wouter {surname}")
+    items = d.list(q=surname)
+    assert [i["id"] for i in items] == [c["id"]]
+    assert items[0] == assert_json(d.get(c["id"]))
+
+
+@pytest.mark.parametrize("role", NON_ADMIN_OTHER)
+def test_get_consultant_any_role(d, victim, others, role):
+    got = assert_json(d.get(victim["id"], token=others[role]["token"]))
+    assert got == assert_json(d.get(victim["id"]))
+
+
+def test_get_consultant_by_other_consultant(d, victim):
+    other = d.consultant(login=True)
+    assert assert_json(d.get(victim["id"], token=other["token"])) == assert_json(d.get(victim["id"]))
+
+
+def test_get_non_consultant_404(d, others, admin_user):
+    for target in (others["gp"]["id"], others["billing"]["id"], admin_user["id"], str(uuid.uuid4()),
+                   "not-a-uuid", "123", "%27%20OR%201=1--"):
+        assert_problem(d.get(target), 404, "/problems/not-found")
+
+
+def test_get_consultant_401(d, victim):
+    assert_problem(d.api.get(f"/v1/consultants/{victim['id']}"), 401, "/problems/unauthorized")
+
+
+# =============================================================================================
+# GET /v1/consultants — filters
+# =============================================================================================
+
+@pytest.fixture(scope="module")
+def pop(d):
+    """A small directory in two regions of its own."""
+    r1, r2 = region(), region()
+    c = {}
+    c["anna"] = d.consultant(name=f"Anna {word()}", body=profile(
+        [r1], discipline="psychiater", expertise=["angst", "depressie"], target_groups=["volwassenen"],
+        modes=["video", "phone"], languages=["nl", "en"], accepting=True,
+        bio="Psychiater, consultatie bij stemmingsklachten en paniekaanvallen."))
+    c["bram"] = d.consultant(name=f"Bram {word()}", body=profile(
+        [r1, r2], discipline="gz_psycholoog", expertise=["autisme", "adhd"], target_groups=["jeugd"],
+        modes=["digital"], languages=["nl"], accepting=True,
+        bio="Diagnostiek van ontwikkelingsstoornissen bij kinderen."))
+    c["carla"] = d.consultant(name=f"Carla {word()}", body=profile(
+        [r1], discipline="verslavingsarts", expertise=["verslaving", "medicatie"],
+        target_groups=["volwassenen", "epa"], modes=["on_location", "phone"], languages=["nl", "de"],
+        accepting=False, bio="Werkt in een FACT-team in de wijk."))
+    c["daan"] = d.consultant(name=f"Daan {word()}", body=profile(
+        [r2], discipline="klinisch_psycholoog", expertise=["trauma", "angst"], target_groups=["ouderen"],
+        modes=["video"], languages=["en"], accepting=False, bio="EMDR en imaginaire exposure."))
+    return {"r1": r1, "r2": r2, "c": c}
+
+
+def _ids(pop, *names):
+    return {pop["c"][n]["id"] for n in names}
+
+
+def test_list_item_shape(d, pop, mhp):
+    items = d.list(region=pop["r1"])
+    assert len(items) == 3
+    for it in items:
+        assert_consultant(it, org=mhp)
+        assert it["stats"] == {"answered_90d": 0, "median_response_hours": None}
+        # the list item is the same object as GET /v1/consultants/{id}
+        assert it == assert_json(d.get(it["id"]))
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({}, ["anna", "bram", "carla"]),
+    ({"expertise": "angst"}, ["anna"]),
+    ({"expertise": "autisme"}, ["bram"]),
+    ({"expertise": "psychose"}, []),
+    ({"target_group": "volwassenen"}, ["anna", "carla"]),
+    ({"target_group": "epa"}, ["carla"]),
+    ({"target_group": "ouderen"}, []),
+    ({"mode": "phone"}, ["anna", "carla"]),
+    ({"mode": "digital"}, ["bram"]),
+    ({"mode": "video"}, ["anna"]),
+    ({"language": "nl"}, ["anna", "bram", "carla"]),
+    ({"language": "en"}, ["anna"]),
+    ({"language": "de"}, ["carla"]),
+    ({"language": "fr"}, []),
+    ({"accepting": "true"}, ["anna", "bram"]),
+    ({"accepting": "false"}, ["carla"]),
+    # AND
+    ({"mode": "phone", "accepting": "true"}, ["anna"]),
+    ({"mode": "phone", "accepting": "false"}, ["carla"]),
+    ({"target_group": "volwassenen", "language": "de"}, ["carla"]),
+    ({"expertise": "angst", "accepting": "false"}, []),
+    ({"expertise": "angst", "mode": "phone", "language": "en", "target_group": "volwassenen",
+      "accepting": "true"}, ["anna"]),
+    ({"expertise": "angst", "mode": "digital"}, []),
+])
+def test_filters_region1(d, pop, params, expected):
+    got = d.ids(region=pop["r1"], **params)
+    assert len(got) == len(set(got))
+    assert set(got) == _ids(pop, *expected), (params, got)
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({}, ["bram", "daan"]),
+    ({"expertise": "angst"}, ["daan"]),
+    ({"accepting": "false"}, ["daan"]),
+    ({"language": "nl"}, ["bram"]),
+    ({"target_group": "ouderen", "mode": "video"}, ["daan"]),
+])
+def test_filters_region2(d, pop, params, expected):
+    assert set(d.ids(region=pop["r2"], **params)) == _ids(pop, *expected), params
+
+
+def test_region_filter_matches_any_of_regions(d, pop):
+    # bram has both regions, so he is in both lists
+    assert pop["c"]["bram"]["id"] in d.ids(region=pop["r1"])
+    assert pop["c"]["bram"]["id"] in d.ids(region=pop["r2"])
+    assert d.ids(region=region()) == []
+
+
+def test_filters_any_role(d, pop, others):
+    for role in NON_ADMIN_OTHER:
+        assert set(d.ids(token=others[role]["token"], region=pop["r1"], accepting="true")) == \
+            _ids(pop, "anna", "bram")
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"expertise": "bogus"}, "expertise"),
+    ({"expertise": "Angst"}, "expertise"),
+    ({"target_group": "kinderen"}, "target_group"),
+    ({"mode": "fax"}, "mode"),
+    ({"language": "nld"}, "language"),
+    ({"language": "n"}, "language"),
+    ({"region": "Utrecht"}, "region"),
+    ({"region": "a"}, "region"),
+    ({"region": "r" * 65}, "region"),
+    ({"accepting": "maybe"}, "accepting"),
+    ({"accepting": "yes"}, "accepting"),
+    ({"accepting": ""}, "accepting"),
+    ({"limit": "0"}, "limit"),
+    ({"limit": "101"}, "limit"),
+    ({"limit": "two"}, "limit"),
+    ({"cursor": "garbage"}, "cursor"),
+    ({"cursor": "!!!"}, "cursor"),
+    ({"cursor": "eyJmb28iOiJiYXIifQ"}, "cursor"),  # base64 of {"foo":"bar"}
+    ({"q": "a" * 201}, "q"),
+    ({"q": "ë" * 201}, "q"),
+    ({"q": ""}, "q"),
+    ({"sort": "name"}, "sort"),
+    ({"discipline_code": "psychiater"}, "discipline_code"),
+])
+def test_list_bad_query_400(d, params, field):
+    p = {"region": region()}
+    p.update(params)
+    b = assert_problem(d.query(**p), 400, "/problems/bad-query")
+    assert field in error_fields(b), b
+
+
+def test_list_q_200_chars_ok(d):
+    assert_json(d.query(region=region(), q="a" * 200))
+    assert_json(d.query(region=region(), q="ë" * 200))  # characters, not bytes
+
+
+def test_list_401(d):
+    assert_problem(d.api.get("/v1/consultants"), 401, "/problems/unauthorized")
+    assert_problem(d.api.get("/v1/consultants", params={"q": "angst"}), 401, "/problems/unauthorized")
+    assert_problem(d.api.get("/v1/consultants", token="ovl_" + "B" * 43), 401, "/problems/unauthorized")
+
+
+# =============================================================================================
+# GET /v1/consultants — ordering and pagination without q
+# =============================================================================================
+
+@pytest.fixture(scope="module")
+def ordered(d):
+    reg = region()
+    spec = [("Anton Abels", False), ("Bert Bos", True), ("Cor Claes", False), ("Dirk Dekker", False),
+            ("Egbert Eelens", True), ("Egbert Eelens", True), ("Frits Fokkema", True)]
+    cs = [d.consultant(name=n, body=profile([reg], accepting=acc, bio=f"Consulent {n}.")) for n, acc in spec]
+    rows = [(not c["profile"]["accepting"], c["profile"]["name"], c["id"]) for c in cs]
+    expected = [r[2] for r in sorted(rows)]
+    return {"region": reg, "expected": expected, "consultants": cs}
+
+
+def test_order_without_q(d, ordered):
+    items = d.list(region=ordered["region"])
+    assert [i["id"] for i in items] == ordered["expected"], [(i["accepting"], i["name"], i["id"]) for i in items]
+    assert [i["accepting"] for i in items] == [True] * 4 + [False] * 3
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_pagination_without_q(d, ordered, limit):
+    pages, cursor = [], None
+    for _ in range(20):
+        params = {"region": ordered["region"], "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        body = assert_json(d.query(**params))
+        assert set(body) == {"items", "next_cursor"}
+        pages.append([i["id"] for i in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    n = len(ordered["expected"])
+    sizes = [limit] * (n // limit) + ([n % limit] if n % limit else [])
+    assert [len(p) for p in pages] == sizes, pages
+    flat = [i for p in pages for i in p]
+    assert flat == ordered["expected"]  # no repeats, no skips, same order as one page
+
+
+def test_cursor_stays_in_its_filter(d, ordered):
+    first = assert_json(d.query(region=ordered["region"], limit=2))
+    assert first["next_cursor"]
+    # same filters, following page
+    second = assert_json(d.query(region=ordered["region"], limit=2, cursor=first["next_cursor"]))
+    assert [i["id"] for i in second["items"]] == ordered["expected"][2:4]
+
+
+def test_default_limit_20(d):
+    reg = region()
+    for i in range(21):
+        d.consultant(name=f"Veel Consulent {i:02d}", body=minimal_profile([reg]))
+    body = assert_json(d.query(region=reg))
+    assert len(body["items"]) == 20 and body["next_cursor"] is not None
+    rest = assert_json(d.query(region=reg, cursor=body["next_cursor"]))
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+
+# =============================================================================================
+# GET /v1/consultants — free-text search (q)
+# =============================================================================================
+
+def _names(items):
+    return [i["name"] for i in items]
+
+
+def test_search_stemming(d):
+    reg = region()
+    in_bio = d.consultant(name=f"Sanne {word()}", body=profile(
+        [reg], expertise=["depressie"], target_groups=["volwassenen"],
+        bio="Ruime ervaring met verslaving en dubbele diagnose in de ambulante zorg."))
+    in_expertise = d.consultant(name=f"Sjoerd {word()}", body=profile(
+        [reg], discipline="psychiater", expertise=["verslaving"], target_groups=["volwassenen"],
+        bio="Behandeling van problematisch middelengebruik bij volwassenen."))
+    d.consultant(name=f"Sietske {word()}", body=profile(
+        [reg], expertise=["angst"], target_groups=["volwassenen"], bio="Paniek en sociale fobie bij studenten."))
+    got = d.ids(region=reg, q="verslavingen")
+    assert set(got) == {in_bio["id"], in_expertise["id"]}, got
+    got = d.ids(region=reg, q="verslaving")
+    assert set(got) == {in_bio["id"], in_expertise["id"]}, got
+
+
+def test_search_accent_insensitive(d):
+    reg = region()
+    accented = d.consultant(name=f"Annelies {word()}", body=profile(
+        [reg], expertise=["depressie"], bio="Ik begeleid cliënten met een depressie en hun naasten."))
+    plain = d.consultant(name=f"Gert {word()}", body=profile(
+        [reg], expertise=["angst"], bio="Veel clienten komen via de huisarts of de POH-GGZ."))
+    d.consultant(name=f"Hanneke {word()}", body=profile(
+        [reg], expertise=["psychose"], bio="Kortdurende behandeling bij paniek en somberheid."))
+    want = {accented["id"], plain["id"]}
+    assert set(d.ids(region=reg, q="clienten")) == want
+    assert set(d.ids(region=reg, q="cliënten")) == want
+    assert set(d.ids(region=reg, q="CLIËNTEN")) == want
+
+
+def test_search_accent_in_name(d):
+    reg = region()
+    surname = word()
+    c = d.consultant(name=f"Zoë {surname}", body=profile([reg]))
+    d.consultant(name=f"Pieter {word()}", body=profile([reg]))
+    assert d.ids(region=reg, q=f"zoe {surname}") == [c["id"]]
+    assert d.ids(region=reg, q=f"Zoë {surname.lower()}") == [c["id"]]
+
+
+def test_search_typo_tolerant(d):
+    reg = region()
+    in_expertise = d.consultant(name=f"Ilse {word()}", body=profile(
+        [reg], expertise=["autisme"], target_groups=["volwassenen"], bio="Werkt met gezinnen in de regio."))
+    in_bio = d.consultant(name=f"Joost {word()}", body=profile(
+        [reg], expertise=["angst"], target_groups=["volwassenen"],
+        bio="Jarenlange ervaring met autisme op de werkvloer."))
+    d.consultant(name=f"Karin {word()}", body=profile(
+        [reg], expertise=["depressie"], target_groups=["volwassenen"], bio="Somberheid en rouw."))
+    assert set(d.ids(region=reg, q="autsime")) == {in_expertise["id"], in_bio["id"]}
+    assert set(d.ids(region=reg, q="autisme")) == {in_expertise["id"], in_bio["id"]}
+
+
+def test_search_by_name(d):
+    reg = region()
+    s1, s2 = word(), word()
+    fenna = d.consultant(name=f"Fenna {s1}", body=profile([reg], bio="Psychiater in de regio."))
+    gijs = d.consultant(name=f"Gijs {s2}", body=profile([reg], bio="Psychiater in de regio."))
+    assert d.ids(region=reg, q=s1) == [fenna["id"]]
+    assert d.ids(region=reg, q=s1.lower()) == [fenna["id"]]
+    assert d.ids(region=reg, q=f"Fenna {s1}") == [fenna["id"]]
+    assert d.ids(region=reg, q=s2) == [gijs["id"]]
+    # name search works without a region filter, too (any active consultant)
+    assert d.ids(q=s1) == [fenna["id"]]
+
+
+def test_search_multi_word_and(d):
+    reg = region()
+    both = d.consultant(name=f"Lotte {word()}", body=profile(
+        [reg], discipline="gz_psycholoog", expertise=["autisme"], target_groups=["jeugd"],
+        bio="Gespecialiseerd in ontwikkelingsproblematiek bij kinderen."))
+    only_autisme = d.consultant(name=f"Maarten {word()}", body=profile(
+        [reg], discipline="gz_psycholoog", expertise=["autisme"], target_groups=["volwassenen"],
+        bio="Diagnostiek en behandeling bij volwassenen."))
+    only_jeugd = d.consultant(name=f"Nina {word()}", body=profile(
+        [reg], discipline="gz_psycholoog", expertise=["angst"], target_groups=["jeugd"],
+        bio="Behandeling van angst bij kinderen en jongeren."))
+    assert d.ids(region=reg, q="autisme jeugd") == [both["id"]]
+    assert d.ids(region=reg, q="jeugd autisme") == [both["id"]]
+    assert set(d.ids(region=reg, q="autisme")) == {both["id"], only_autisme["id"]}
+    assert set(d.ids(region=reg, q="jeugd")) == {both["id"], only_jeugd["id"]}
+    assert d.ids(region=reg, q=f"autisme {word()}") == []
+
+
+def test_search_combines_with_filters(d):
+    reg = region()
+    yes = d.consultant(name=f"Olga {word()}", body=profile(
+        [reg], expertise=["eetstoornis"], accepting=True, bio="Anorexia en boulimia bij jongvolwassenen."))
+    no = d.consultant(name=f"Paul {word()}", body=profile(
+        [reg], expertise=["eetstoornis"], accepting=False, bio="Anorexia in de kliniek."))
+    assert set(d.ids(region=reg, q="anorexia")) == {yes["id"], no["id"]}
+    assert d.ids(region=reg, q="anorexia", accepting="true") == [yes["id"]]
+    assert d.ids(region=reg, q="anorexia", accepting="false") == [no["id"]]
+    assert d.ids(region=reg, q="anorexia", expertise="angst") == []
+    assert d.ids(region=region(), q="anorexia") == []
+
+
+def test_search_relevance_order(d):
+    reg = region()
+    once = d.consultant(name=f"Rik {word()}", body=profile(
+        [reg], discipline="psychiater", expertise=["angst", "depressie"], target_groups=["volwassenen"],
+        bio="Algemeen psychiater met brede ervaring in de volwassenenzorg: stemmingsklachten, angstklachten, "
+            "zorgen over medicatie bij ouderen en bij zwangerschap, slaapproblemen en somatische "
+            "onvoldoende verklaarde klachten. Ook na een trauma kunt u mij consulteren. Ik werk nauw samen met "
+            "de huisartsen en de POH-GGZ in de regio en bel meestal binnen twee werkdagen terug."))
+    many = d.consultant(name=f"Romy {word()}", body=profile(
+        [reg], discipline="klinisch_psycholoog", expertise=["trauma"], target_groups=["volwassenen"],
+        bio="Trauma is mijn vak: behandeling van trauma met EMDR, ook bij complex trauma."))
+    d.consultant(name=f"Ruud {word()}", body=profile(
+        [reg], expertise=["adhd"], target_groups=["volwassenen"], bio="Diagnostiek van ADHD bij volwassenen."))
+    got = d.ids(region=reg, q="trauma")
+    assert set(got) == {once["id"], many["id"]}, got
+    assert got.index(many["id"]) < got.index(once["id"]), got
+
+
+def test_search_pagination(d):
+    reg = region()
+    bios = ["Behandeling van angst bij volwassenen.",
+            "Angst, paniek en dwang: consultatie binnen twee dagen.",
+            "Ervaring met angst bij ouderen in het verpleeghuis.",
+            "Sociale angst bij studenten; ook online.",
+            "Generalised angst en piekeren."]
+    want = {d.consultant(name=f"Angstig {word()}", body=profile([reg], expertise=["depressie"], bio=b))["id"]
+            for b in bios}
+    d.consultant(name=f"Saskia {word()}", body=profile([reg], expertise=["psychose"], bio="Vroege psychose."))
+    one_page = d.ids(region=reg, q="angst")
+    assert set(one_page) == want and len(one_page) == len(want)
+    pages, cursor = [], None
+    for _ in range(20):
+        params = {"region": reg, "q": "angst", "limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        body = assert_json(d.query(**params))
+        pages.append([i["id"] for i in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    flat = [i for p in pages for i in p]
+    assert [len(p) for p in pages] == [1] * len(want), pages
+    assert flat == one_page  # all matches once, in relevance order
+    # two per page, too
+    assert d.api.list_all("/v1/consultants", d.admin, params={"region": reg, "q": "angst"}, limit=2) == \
+        d.list(region=reg, q="angst")
+
+
+def test_cursor_with_and_without_q_do_not_mix(d, ordered):
+    reg = ordered["region"]
+    with_q = assert_json(d.query(region=reg, q="consulent", limit=1))
+    assert with_q["next_cursor"], with_q
+    assert_problem(d.query(region=reg, cursor=with_q["next_cursor"], limit=1), 400, "/problems/bad-query")
+    without_q = assert_json(d.query(region=reg, limit=1))
+    assert without_q["next_cursor"]
+    assert_problem(d.query(region=reg, q="consulent", cursor=without_q["next_cursor"], limit=1), 400,
+                   "/problems/bad-query")
+
+
+@pytest.mark.parametrize("q", [
+    "\x00", "a\x00b", "'; DROP TABLE users; --", "&|!():*<>", "\\", "🙂", "!!!", "a", "   ", "ë", "%", "_",
+    "autisme & jeugd", "autisme | jeugd", "!autisme", "'", '"', ":*", "a:*", "<->", "(", ")", "NOT", "or",
+    "de het een", "%%%%", "\u200b", "\ufeff", "\t", "a" * 200, "ß", "İ", "\u0301", "x\u0301", "中文",
+    "autisme\njeugd", "' OR 1=1 --", "$$", "E'\\\\'", "~~", "**", "-", "--", "autisme -jeugd",
+])
+def test_search_odd_input_never_5xx(d, server, q):
+    r = d.query(region=region(), q=q)
+    assert r.status_code in (200, 400), f"q={q!r}: {r.status_code} {r.text[:300]}"
+    if r.status_code == 200:
+        body = assert_json(r)
+        assert body["items"] == [] and body["next_cursor"] is None
+    else:
+        assert_problem(r, 400, "/problems/bad-query")
+    # also without a region filter
+    r = d.query(q=q, limit=5)
+    assert r.status_code in (200, 400), f"q={q!r}: {r.status_code} {r.text[:300]}"
+    assert server.alive()
+
+
+def test_search_percent_encoded_nul(d, server):
+    r = d.api.get(f"/v1/consultants?q=%00&region={region()}", token=d.admin)
+    assert r.status_code in (200, 400), r.text[:300]
+    r = d.api.get("/v1/consultants?q=abc%00def", token=d.admin)
+    assert r.status_code in (200, 400), r.text[:300]
+    r = d.api.get("/v1/consultants?q=%FF%FE", token=d.admin)  # invalid UTF-8
+    assert r.status_code in (200, 400), r.text[:300]
+    assert server.alive()
+
+
+def test_search_stop_words_do_not_crash(d):
+    reg = region()
+    c = d.consultant(name=f"Tess {word()}", body=profile([reg], bio="Consultatie bij de huisarts."))
+    r = d.query(region=reg, q="de")
+    assert r.status_code in (200, 400), r.text
+    # a stop word next to a real word does not turn the query into "match nothing"
+    got = d.ids(region=reg, q="de huisarts")
+    assert got == [c["id"]], got
