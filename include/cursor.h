@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#define CURSOR_MAX_LEN 1024 /* characters of an encoded cursor */
-#define CURSOR_MAX_KEY 512  /* bytes of one key */
+#define CURSOR_MAX_LEN 4096 /* characters of an encoded cursor */
+#define CURSOR_MAX_KEY 1024 /* bytes of one key: a 200-character name in UTF-8 fits */
 
 /* Encodes n (>= 1) UTF-8 keys into out (NUL-terminated). Returns 0, or -1 when a key is NULL,
  * not valid UTF-8 or longer than CURSOR_MAX_KEY, when the cursor would exceed CURSOR_MAX_LEN

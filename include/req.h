@@ -84,9 +84,10 @@ void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_
 /* The answer for a query error nobody expected: logged, 500. */
 void req_db_failed(struct req *r, struct db_result *res);
 
-/* Runs `work(ctx)` on the CPU worker pool (argon2id) and then `done` on the request's loop. */
-void req_work(struct req *r, void (*work)(void *ctx), void *ctx,
-              void (*done)(struct req *r, void *ctx));
+/* Runs `work(ctx)` on the CPU worker pool (argon2id) and then `done` on the request's loop.
+ * Returns -1, having done nothing, when the pool's queue is full: the caller answers 503. */
+int req_work(struct req *r, void (*work)(void *ctx), void *ctx,
+             void (*done)(struct req *r, void *ctx));
 
 /* Builds `{"items":[...],"next_cursor":...}` from rows whose column `json_col` holds one item;
  * when there are more than `limit` rows, the cursor is made of the `nkeys` columns starting at

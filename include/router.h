@@ -27,7 +27,8 @@ extern const struct route routes[];
 extern const int route_count;
 
 /* Returns the index of the matching route and fills `params`; -1 when no route has this path,
- * -2 when the path exists for other methods (their names are written to `allow`). */
+ * -2 when the path exists for other methods (their names are written to `allow`). Routes with
+ * any of the `hidden` flags do not exist. */
 int router_match(const char *method, const char *path, char params[][ROUTE_PARAM_LEN], char *allow,
-                 size_t allowsz);
+                 size_t allowsz, unsigned hidden);
 #endif

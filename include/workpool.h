@@ -6,7 +6,7 @@ struct event_base;
 
 int workpool_start(int threads);
 void workpool_stop(void);
-/* Runs work(arg) on a worker, then done(arg) on `base`'s loop thread. */
-void workpool_submit(struct event_base *base, void (*work)(void *), void (*done)(void *),
-                     void *arg);
+/* Runs work(arg) on a worker, then done(arg) on `base`'s loop thread. Returns -1 (and runs
+ * nothing) when too many jobs are waiting. */
+int workpool_submit(struct event_base *base, void (*work)(void *), void (*done)(void *), void *arg);
 #endif

@@ -46,8 +46,9 @@ static int parse_bound(const char *v, int is_to, char out[40])
         return -1;
     }
     char base[32];
-    timefmt_rfc3339(us - us % 1000000, base);
-    snprintf(out, 40, "%.*s.%06dZ", 19, base, (int)(us % 1000000));
+    int64_t frac = ((us % 1000000) + 1000000) % 1000000; /* floor, also before 1970 */
+    timefmt_rfc3339(us - frac, base);
+    snprintf(out, 40, "%.*s.%06dZ", 19, base, (int)frac);
     return 0;
 }
 

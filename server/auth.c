@@ -4,12 +4,9 @@
 #include "handlers.h"
 #include "jsonx.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_FAILURES 5
 
 /* Verifying against this when the e-mail is unknown makes both failures cost the same. */
 static char dummy_hash[128];
@@ -29,27 +26,23 @@ struct login {
     char token_hash[65];
 };
 
+/* Counts this attempt (see sql/0003) and fetches what verification needs. */
 DB_STMT(sql_login_lookup, 2,
-        "SELECT (SELECT u.password_hash FROM users u WHERE u.email = $1 AND u.active),"
-        " (SELECT u.id FROM users u WHERE u.email = $1),"
-        " count(*),"
-        " ceil(extract(epoch FROM max(f.at) + interval '15 minutes' - $2::timestamptz))"
-        " FROM login_failures f"
-        " WHERE f.email = $1 AND f.at > $2::timestamptz - interval '15 minutes'");
+        "SELECT password_hash, user_id, retry_after FROM login_attempt($1, $2)");
 
 DB_STMT(sql_login_ok, 7,
         "WITH s AS (INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
         "  VALUES ($5, $6, $1, $1::timestamptz + interval '12 hours') RETURNING *),"
-        " d AS (DELETE FROM login_failures WHERE email = $7),"
+        " d AS (DELETE FROM login_failures WHERE email = lower($7)),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
         "  subject_id, outcome) SELECT $1, $2, $3, $4, 'auth.login', 'user', s.user_id,"
         "  'success' FROM s)"
         " SELECT ts(s.expires_at), user_json(u)::text FROM s JOIN users u ON u.id = s.user_id");
 
-DB_STMT(sql_login_failed, 6,
-        "WITH f AS (INSERT INTO login_failures (email, at) VALUES ($5, $1))"
-        " INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
-        " outcome) VALUES ($1, $2, $3, $4, 'auth.login', 'user', $6, 'denied')");
+/* The failure itself was counted by login_attempt. */
+DB_STMT(sql_login_failed, 5,
+        "INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
+        " outcome) VALUES ($1, $2, $3, $4, 'auth.login', 'user', $5, 'denied')");
 
 DB_STMT(sql_logout, 5,
         "WITH s AS (UPDATE sessions SET revoked_at = $1"
@@ -106,7 +99,7 @@ static void verify_done(struct req *r, void *arg)
                            l->token_hash, l->user_id, l->email};
         req_db(r, &sql_login_ok, p, login_ok_written);
     } else {
-        const char *p[] = {REQ_AUDIT_PARAMS(r), l->email, l->user_id};
+        const char *p[] = {REQ_AUDIT_PARAMS(r), l->user_id};
         req_db(r, &sql_login_failed, p, login_failed_written);
     }
 }
@@ -129,19 +122,18 @@ static void login_found(struct req *r, struct db_result *res)
     }
     struct login *l = req_ctx(r);
     PGresult *pr = res->res;
+    l->email = req_strdup(r, jsonx_str(req_body(r), "email"));
     if (!PQgetisnull(pr, 0, 0))
         l->hash = req_strdup(r, PQgetvalue(pr, 0, 0));
     if (!PQgetisnull(pr, 0, 1))
         l->user_id = req_strdup(r, PQgetvalue(pr, 0, 1));
-    if (atoi(PQgetvalue(pr, 0, 2)) >= MAX_FAILURES) {
-        long wait = PQgetisnull(pr, 0, 3) ? 1 : atol(PQgetvalue(pr, 0, 3));
-        char ra[24];
-        snprintf(ra, sizeof ra, "%ld", wait < 1 ? 1 : wait);
-        req_add_header(r, "Retry-After", ra);
+    if (!PQgetisnull(pr, 0, 2)) {
+        req_add_header(r, "Retry-After", PQgetvalue(pr, 0, 2));
         req_audit(r, "denied", "user", l->user_id, limit_audited);
         return;
     }
-    req_work(r, verify_work, l, verify_done);
+    if (req_work(r, verify_work, l, verify_done) != 0)
+        req_problem(r, 503, "unavailable", "The server is busy; try again shortly.");
 }
 
 void auth_login(struct req *r)
@@ -153,14 +145,22 @@ void auth_login(struct req *r)
         req_invalid(r, errors);
         return;
     }
+    const char *email = jsonx_str(req_body(r), "email");
+    const char *password = jsonx_str(req_body(r), "password");
+    /* Bounds before any work: the limits of a valid e-mail, and of a password in UTF-8. */
+    if (strlen(email) > 1016)
+        jsonx_error(errors, "email", "is too long");
+    if (strlen(password) > 1024)
+        jsonx_error(errors, "password", "is too long");
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
     json_decref(errors);
     struct login *l = req_alloc(r, sizeof *l);
-    l->email = req_strdup(r, jsonx_str(req_body(r), "email"));
-    for (char *c = l->email; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    l->password = jsonx_str(req_body(r), "password");
+    l->password = password;
     req_set_ctx(r, l);
-    const char *p[] = {l->email, req_now(r)};
+    const char *p[] = {email, req_now(r)};
     req_db(r, &sql_login_lookup, p, login_found);
 }
 

@@ -23,11 +23,12 @@ int64_t clock_now_us(void)
 void clock_now_param(char out[40])
 {
     int64_t us = clock_now_us();
-    time_t s = (time_t)(us / 1000000);
+    int64_t frac = ((us % 1000000) + 1000000) % 1000000; /* floor, also before 1970 */
+    time_t s = (time_t)((us - frac) / 1000000);
     struct tm tm;
     gmtime_r(&s, &tm);
     size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%06ldZ", (long)(us % 1000000));
+    snprintf(out + n, 40 - n, ".%06ldZ", (long)frac);
 }
 
 void clock_set(int64_t epoch_us)

@@ -414,6 +414,7 @@ static void conn_command_done(struct db_conn *c)
             return;
         }
         log_error("db: prepare failed: %s", res ? PQresultErrorMessage(res) : "no result");
+        /* (a statement's text has no data in it, so its error message is safe to log) */
         struct pending *p = c->cur;
         c->cur = NULL;
         pending_finish(p, DB_ERR_QUERY, res);
@@ -423,8 +424,9 @@ static void conn_command_done(struct db_conn *c)
         c->cur = NULL;
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         int ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-        if (!ok && res)
-            log_debug("db: statement failed: %s", PQresultErrorMessage(res));
+        if (!ok && res) /* no message text: it can quote row values */
+            log_debug("db: statement failed: sqlstate=%s",
+                      PQresultErrorField(res, PG_DIAG_SQLSTATE));
         pending_finish(p, ok ? DB_OK : DB_ERR_QUERY, res);
         PQclear(res);
     }

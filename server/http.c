@@ -29,7 +29,10 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,8 +396,14 @@ void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_
 
 void req_db_failed(struct req *r, struct db_result *res)
 {
-    log_error("query failed (%s): %s request_id=%s", res->sqlstate,
-              res->res ? PQresultErrorMessage(res->res) : "no result", r->id);
+    /* Only the SQLSTATE and names: PostgreSQL's message and DETAIL can quote row values,
+     * which may be personal data. */
+    const char *constraint =
+        res->res ? PQresultErrorField(res->res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *table = res->res ? PQresultErrorField(res->res, PG_DIAG_TABLE_NAME) : NULL;
+    log_error("query failed: sqlstate=%s table=%s constraint=%s route=%s request_id=%s",
+              res->sqlstate, table ? table : "-", constraint ? constraint : "-",
+              r->route ? r->route->pattern : "-", r->id);
     req_problem(r, 500, "internal", "The request could not be completed.");
 }
 
@@ -420,8 +429,8 @@ static void work_back(void *arg)
     r->work_done(r, r->work_ctx);
 }
 
-void req_work(struct req *r, void (*work)(void *ctx), void *ctx,
-              void (*done)(struct req *r, void *ctx))
+int req_work(struct req *r, void (*work)(void *ctx), void *ctx,
+             void (*done)(struct req *r, void *ctx))
 {
     struct work_hop *h = malloc(sizeof *h);
     h->r = r;
@@ -429,7 +438,11 @@ void req_work(struct req *r, void (*work)(void *ctx), void *ctx,
     h->ctx = ctx;
     r->work_done = done;
     r->work_ctx = ctx;
-    workpool_submit(r->w->base, work_run, work_back, h);
+    if (workpool_submit(r->w->base, work_run, work_back, h) != 0) {
+        free(h);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------- audit of refused requests ---------- */
@@ -481,10 +494,14 @@ void req_reply_page(struct req *r, PGresult *res, int json_col, int key_col, int
         char cur[CURSOR_MAX_LEN + 1];
         for (int k = 0; k < nkeys && k < 8; k++)
             keys[k] = PQgetvalue(res, n - 1, key_col + k);
-        if (cursor_encode(keys, (size_t)nkeys, cur, sizeof cur) == 0)
-            evbuffer_add_printf(b, "\"%s\"}", cur);
-        else
-            evbuffer_add(b, "null}", 5);
+        if (cursor_encode(keys, (size_t)nkeys, cur, sizeof cur) != 0) {
+            /* Never a null cursor while items remain: that would hide them. */
+            evbuffer_free(b);
+            log_error("cursor cannot be encoded request_id=%s", r->id);
+            req_problem(r, 500, "internal", "The next page cannot be described.");
+            return;
+        }
+        evbuffer_add_printf(b, "\"%s\"}", cur);
     } else {
         evbuffer_add(b, "null}", 5);
     }
@@ -530,13 +547,15 @@ DB_STMT(sql_idem_begin, 5,
         "   OR (idempotency_keys.status IS NULL"
         "       AND idempotency_keys.created_at < $5::timestamptz - interval '60 seconds')"
         " RETURNING 1)"
-        " SELECT 'new', NULL, NULL, NULL FROM ins"
+        " SELECT 'new', NULL, NULL, NULL, NULL FROM ins"
         " UNION ALL"
-        " SELECT 'old', (k.route = $3 AND k.request_hash = $4)::text, k.status, k.body_enc"
+        " SELECT 'old', (k.route = $3 AND k.request_hash = $4)::text, k.status, k.body_enc,"
+        "  k.etag"
         "  FROM idempotency_keys k"
         "  WHERE k.user_id = $1 AND k.key = $2 AND NOT EXISTS (SELECT 1 FROM ins)");
-DB_STMT(sql_idem_store, 4,
-        "UPDATE idempotency_keys SET status = $3, body_enc = $4 WHERE user_id = $1 AND key = $2");
+DB_STMT(sql_idem_store, 5,
+        "UPDATE idempotency_keys SET status = $3, body_enc = $4, etag = $5"
+        " WHERE user_id = $1 AND key = $2");
 DB_STMT(sql_idem_release, 2,
         "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL");
 
@@ -577,6 +596,8 @@ static void idem_begun(struct req *r, struct db_result *res)
         return;
     }
     req_add_header(r, "Idempotent-Replayed", "true");
+    if (!PQgetisnull(res->res, 0, 4))
+        req_add_header(r, "ETag", PQgetvalue(res->res, 0, 4));
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, body, len);
     free(body);
@@ -586,8 +607,16 @@ static void idem_begun(struct req *r, struct db_result *res)
 
 static void idem_begin(struct req *r, const char *key)
 {
+    /* The request is its path and its body in canonical form. */
     char *canon = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
-    crypto_sha256_hex(canon, strlen(canon), r->idem_hash);
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->ev));
+    size_t pl = strlen(path), cl = strlen(canon);
+    char *buf = malloc(pl + cl + 2);
+    memcpy(buf, path, pl);
+    buf[pl] = '\n';
+    memcpy(buf + pl + 1, canon, cl + 1);
+    crypto_sha256_hex(buf, pl + 1 + cl, r->idem_hash);
+    free(buf);
     free(canon);
     r->idem_key = key;
     const char *p[] = {r->user.id, key, r->route->action, r->idem_hash, r->now};
@@ -619,7 +648,8 @@ static void idem_finish(struct req *r, int status, const char *ctype, struct evb
     char *sealed = crypto_seal(cfg.data_key, evbuffer_pullup(r->pend_body, -1), len);
     char st[16];
     snprintf(st, sizeof st, "%d", status);
-    const char *p[] = {r->user.id, r->idem_key, st, sealed};
+    const char *etag = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "ETag");
+    const char *p[] = {r->user.id, r->idem_key, st, sealed, etag};
     db_query(r->w->pool, &sql_idem_store, p, idem_stored, r);
     free(sealed);
 }
@@ -844,11 +874,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
         req_problem(r, 400, "bad-request", "The request target is not valid.");
         return;
     }
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > MAX_BODY) {
+        req_problem(r, 413, "payload-too-large", "The request body is larger than 1 MiB.");
+        return;
+    }
     char allow[128];
     int idx = router_match(method_name(evhttp_request_get_command(ev)), path, r->params, allow,
-                           sizeof allow);
-    if (idx >= 0 && (routes[idx].flags & ROUTE_TEST_CLOCK) && !cfg.test_clock)
-        idx = -1;
+                           sizeof allow, cfg.test_clock ? 0 : ROUTE_TEST_CLOCK);
     if (idx == -1) {
         req_problem(r, 404, "not-found", "No such endpoint.");
         return;
@@ -860,10 +892,6 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     r->route_idx = idx;
     r->route = &routes[idx];
-    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > MAX_BODY) {
-        req_problem(r, 413, "payload-too-large", "The request body is larger than 1 MiB.");
-        return;
-    }
     if (check_query(r, evhttp_uri_get_query(uri)) != 0)
         return;
     if (r->route->roles)
@@ -931,6 +959,20 @@ static void *worker_main(void *arg)
 
 static struct worker *workers;
 
+/* Our threads share the port through SO_REUSEPORT, which would also let a second overlegd (an
+ * old version, a forgotten `make run`) bind it silently and take part of the traffic. A probe
+ * without SO_REUSEPORT fails while anyone listens there. */
+static int port_taken(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -953,6 +995,12 @@ int http_serve(void)
                     *ai = NULL;
     if (getaddrinfo(cfg.listen_host, port, &hints, &ai) != 0 || !ai) {
         fprintf(stderr, "overlegd: OVERLEG_LISTEN host %s cannot be resolved\n", cfg.listen_host);
+        return -1;
+    }
+    if (port_taken(ai)) {
+        fprintf(stderr, "overlegd: OVERLEG_LISTEN %s:%d is already in use\n", cfg.listen_host,
+                cfg.listen_port);
+        freeaddrinfo(ai);
         return -1;
     }
     workers = calloc((size_t)cfg.threads, sizeof *workers);

@@ -48,12 +48,21 @@ void ops_openapi(struct req *r)
     req_reply_raw(r, 200, doc, strlen(doc));
 }
 
-static void clock_reply(struct req *r, struct db_result *res)
+/* The range the test clock accepts: 2000-01-01 to 2099-12-31. */
+#define CLOCK_MIN_US 946684800000000LL
+#define CLOCK_MAX_US 4102444800000000LL
+
+static void clock_apply(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK) {
         req_db_failed(r, res);
         return;
     }
+    int64_t *at = req_ctx(r);
+    if (at)
+        clock_set(*at);
+    else
+        clock_reset();
     char now[TIMEFMT_RFC3339_LEN], body[96];
     timefmt_rfc3339(clock_now_us(), now);
     int n = snprintf(body, sizeof body, "{\"now\":\"%s\",\"test_clock\":%s}", now,
@@ -67,19 +76,23 @@ void ops_clock_set(struct req *r)
     json_t *errors = json_array();
     int64_t us = 0;
     if (!jsonx_check(req_body(r), fields, "", errors) &&
-        !val_timestamp(jsonx_str(req_body(r), "now"), &us))
-        jsonx_error(errors, "now", "must be an RFC 3339 timestamp");
+        (!val_timestamp(jsonx_str(req_body(r), "now"), &us) || us < CLOCK_MIN_US ||
+         us >= CLOCK_MAX_US))
+        jsonx_error(errors, "now", "must be an RFC 3339 timestamp from 2000 to 2099");
     if (json_array_size(errors)) {
         req_invalid(r, errors);
         return;
     }
     json_decref(errors);
-    clock_set(us);
-    req_audit(r, "success", NULL, NULL, clock_reply);
+    int64_t *at = req_alloc(r, sizeof *at);
+    *at = us;
+    req_set_ctx(r, at);
+    /* The audit entry first: when it cannot be written, the clock stays as it was. */
+    req_audit(r, "success", NULL, NULL, clock_apply);
 }
 
 void ops_clock_reset(struct req *r)
 {
-    clock_reset();
-    req_audit(r, "success", NULL, NULL, clock_reply);
+    req_set_ctx(r, NULL);
+    req_audit(r, "success", NULL, NULL, clock_apply);
 }

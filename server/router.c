@@ -75,12 +75,12 @@ static int path_match(const char *pattern, const char *path, char params[][ROUTE
 }
 
 int router_match(const char *method, const char *path, char params[][ROUTE_PARAM_LEN], char *allow,
-                 size_t allowsz)
+                 size_t allowsz, unsigned hidden)
 {
     int found_path = 0;
     allow[0] = 0;
     for (int i = 0; i < route_count; i++) {
-        if (!path_match(routes[i].pattern, path, params))
+        if ((routes[i].flags & hidden) || !path_match(routes[i].pattern, path, params))
             continue;
         if (strcmp(routes[i].method, method) == 0)
             return i;

@@ -14,15 +14,16 @@
 
 DB_STMT(sql_org_kind, 1, "SELECT kind FROM organisations WHERE id = $1");
 
-DB_STMT(sql_user_create, 11,
-        "WITH u AS (INSERT INTO users (email, name, role, organisation_id, password_hash,"
-        "  agb_code, big_number, created_at) VALUES ($5, btrim($6, E' \\t\\r\\n'), $7, $8, $9, "
-        "$10, $11, $1)"
-        "  RETURNING *),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.create', 'user', u.id, 'success'"
-        "  FROM u)"
-        " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
+DB_STMT(
+    sql_user_create, 11,
+    "WITH u AS (INSERT INTO users (email, name, role, organisation_id, password_hash,"
+    "  agb_code, big_number, created_at) VALUES (lower($5), btrim($6, E' \\t\\r\\n'), $7, $8, $9, "
+    "$10, $11, $1)"
+    "  RETURNING *),"
+    " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+    "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.create', 'user', u.id, 'success'"
+    "  FROM u)"
+    " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
 DB_STMT(sql_user_get, 5,
         "WITH u AS (SELECT * FROM users WHERE id = $5),"
@@ -36,7 +37,7 @@ DB_STMT(sql_user_version, 1, "SELECT version FROM users WHERE id = $1");
 DB_STMT(sql_user_update, 8,
         "WITH u AS (UPDATE users SET active = coalesce($6::boolean, active),"
         "  name = coalesce(btrim($7, E' \\t\\r\\n'), name), version = version + 1"
-        "  WHERE id = $5 AND version = $8 RETURNING *),"
+        "  WHERE id = $5 AND ($8::bigint IS NULL OR version = $8) RETURNING *),"
         " s AS (UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL"
         "  AND user_id IN (SELECT id FROM u WHERE NOT active)),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
@@ -72,7 +73,7 @@ static void reply_user(struct req *r, struct db_result *res, int status)
 }
 
 struct new_user {
-    char email[256];
+    const char *email;
     const char *password;
     char hash[128];
     int hashed;
@@ -129,7 +130,8 @@ static void org_kind_found(struct req *r, struct db_result *res)
         return;
     }
     json_decref(errors);
-    req_work(r, hash_work, req_ctx(r), hash_done);
+    if (req_work(r, hash_work, req_ctx(r), hash_done) != 0)
+        req_problem(r, 503, "unavailable", "The server is busy; try again shortly.");
 }
 
 void users_create(struct req *r)
@@ -157,10 +159,7 @@ void users_create(struct req *r)
     }
     json_decref(errors);
     struct new_user *u = req_alloc(r, sizeof *u);
-    snprintf(u->email, sizeof u->email, "%s", email);
-    for (char *c = u->email; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
+    u->email = email; /* lower-cased by PostgreSQL, which knows Unicode case rules */
     u->password = password;
     req_set_ctx(r, u);
     const char *p[] = {jsonx_str(b, "organisation_id")};
@@ -185,7 +184,7 @@ void users_get(struct req *r)
 static void user_updated(struct req *r, struct db_result *res)
 {
     if (res->status == DB_OK && PQntuples(res->res) == 0) {
-        /* The version moved between our read and the update: someone else changed it. */
+        /* Only with If-Match: the version moved between our read and the update. */
         req_problem(r, 412, "precondition-failed", "The user was changed meanwhile.");
         return;
     }
@@ -219,7 +218,7 @@ static void version_found(struct req *r, struct db_result *res)
     json_t *b = req_body(r), *active = json_object_get(b, "active");
     const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0),
                        active ? (json_is_true(active) ? "true" : "false") : NULL,
-                       jsonx_str(b, "name"), req_strdup(r, version)};
+                       jsonx_str(b, "name"), if_match ? req_strdup(r, version) : NULL};
     req_db(r, &sql_user_update, p, user_updated);
 }
 

@@ -75,9 +75,10 @@ static int val_is_unicode_space(uint32_t cp)
            cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
 }
 
+/* The characters names are trimmed of, here and in SQL (btrim in organisations.c, users.c). */
 static int val_is_ascii_space(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 static int val_is_digit(char c)

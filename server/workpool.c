@@ -15,7 +15,8 @@ struct job {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct job *head, *tail;
-static int stopping, nthreads;
+static int stopping, nthreads, queued;
+#define QUEUE_MAX 256 /* beyond this, sign-ins wait too long: answer 503 instead */
 static pthread_t *threads;
 
 static void job_done(evutil_socket_t fd, short what, void *arg)
@@ -39,6 +40,7 @@ static void *worker_main(void *unused)
             return NULL;
         }
         struct job *j = head;
+        queued--;
         head = j->next;
         if (!head)
             tail = NULL;
@@ -71,8 +73,13 @@ void workpool_stop(void)
     threads = NULL;
 }
 
-void workpool_submit(struct event_base *base, void (*work)(void *), void (*done)(void *), void *arg)
+int workpool_submit(struct event_base *base, void (*work)(void *), void (*done)(void *), void *arg)
 {
+    pthread_mutex_lock(&mu);
+    int full = queued >= QUEUE_MAX;
+    pthread_mutex_unlock(&mu);
+    if (full)
+        return -1;
     struct job *j = calloc(1, sizeof *j);
     j->base = base;
     j->work = work;
@@ -84,6 +91,8 @@ void workpool_submit(struct event_base *base, void (*work)(void *), void (*done)
     else
         head = j;
     tail = j;
+    queued++;
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
+    return 0;
 }

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import assert_json, assert_problem, audit_entries, error_fields, parse_ts, sql_count, utcnow
+from conftest import assert_json, assert_problem, audit_entries, error_fields, parse_ts, sql_count, uid, utcnow
 
 USER_FIELDS = {"id", "email", "name", "role", "organisation_id", "agb_code", "big_number", "active",
                "created_at"}
@@ -297,3 +297,48 @@ def test_token_and_password_not_stored_in_clear(api, factory, pg, main_db_name):
     assert u["token"][4:] not in dump
     assert u["password"] not in dump
     assert "$argon2id$" in dump
+
+
+def test_rate_limit_holds_under_parallel_guesses(api, factory):
+    # Attempts are counted before the password is checked, so parallel guesses cannot slip
+    # past the limit: at most 5 are checked, the rest are refused.
+    import concurrent.futures
+    u = factory.make_user("gp", login=False)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(lambda i: api.login_resp(u["email"], f"guess-{i}").status_code,
+                                 range(30)))
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 25, statuses
+
+
+def test_rate_limit_lasts_until_15_minutes_after_last_failure(api, factory, clock):
+    u = factory.make_user("gp", login=False)
+    t0 = utcnow()
+    for i in range(5):  # failures at t0, t0+1, ... t0+4 minutes
+        clock(t0 + timedelta(minutes=i))
+        assert_problem(api.login_resp(u["email"], f"wrong-{i}"), 401)
+    clock(t0 + timedelta(minutes=15, seconds=30))  # first failure long gone, last one not
+    r = api.login_resp(u["email"], u["password"])
+    assert_problem(r, 429)
+    assert 200 <= int(r.headers["Retry-After"]) <= 240, r.headers["Retry-After"]
+    clock(t0 + timedelta(minutes=19, seconds=30))
+    assert_json(api.login_resp(u["email"], u["password"]))
+
+
+def test_login_oversized_fields_422_without_work(api, db):
+    before = sql_count(db, "SELECT count(*) FROM login_failures")
+    r = api.post("/v1/auth/login", json={"email": "a" * 2000 + "@x.nl", "password": "x" * 2000})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert {"email", "password"} <= error_fields(b)
+    assert sql_count(db, "SELECT count(*) FROM login_failures") == before
+
+
+def test_unicode_email_is_stored_and_matched_lower_case(api, admin_token, factory):
+    org = factory.make_org("general_practice")
+    email = f"Émile.{uid()}@Praktijk.NL"
+    r = api.post("/v1/users", token=admin_token, json={
+        "email": email, "name": "Émile", "role": "gp", "organisation_id": org["id"],
+        "password": "correct horse battery"})
+    body = assert_json(r, 201)
+    assert body["email"] == email.lower()
+    assert_json(api.login_resp(email.upper(), "correct horse battery"))

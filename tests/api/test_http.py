@@ -507,3 +507,9 @@ def test_chunked_small_body_ok(api, admin_token):
 
     assert_json(api.post("/v1/organisations", token=admin_token, data=gen(),
                          headers={"Content-Type": "application/json"}), 201)
+
+
+def test_oversized_body_413_even_on_unknown_path(api):
+    r = api.post("/v1/no-such-endpoint", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                 headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "/problems/payload-too-large")

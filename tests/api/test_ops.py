@@ -141,8 +141,25 @@ def test_clock_404_without_test_clock(pg, main_db_name):
         assert_problem(a.put("/v1/admin/clock", token=tok, json={"now": fmt_ts(utcnow())}), 404,
                        "/problems/not-found")
         assert_problem(a.delete("/v1/admin/clock", token=tok), 404, "/problems/not-found")
+        # not even its methods show: the route does not exist
+        assert_problem(a.get("/v1/admin/clock", token=tok), 404, "/problems/not-found")
     finally:
         s.stop()
+
+
+def test_clock_refuses_times_outside_2000_2099(api, admin_token, clock):
+    for now in ("1960-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"):
+        r = api.put("/v1/admin/clock", token=admin_token, json={"now": now})
+        assert_problem(r, 422, "/problems/validation")
+    assert_json(api.get("/v1/me", token=admin_token))
+
+
+def test_second_server_on_a_taken_port_refuses_to_start(pg, main_db_name, server):
+    s = Server(pg.url(main_db_name), pg.root, name="sameport",
+               extra_env={"OVERLEG_LISTEN": f"127.0.0.1:{server.port}"})
+    p = s.run_cmd("serve", timeout=10)
+    assert p.returncode != 0
+    assert "OVERLEG_LISTEN" in p.stderr and "in use" in p.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -329,3 +329,27 @@ def test_duplicate_email_concurrent(api, admin_token, orgs, db, server):
         t.join(30)
     assert sorted(statuses) == [201] + [409] * 5, statuses
     assert count_users(db, email) == 1
+
+
+def test_concurrent_patches_without_if_match_all_succeed(api, admin_token, factory):
+    # Without If-Match there is no precondition: concurrent changes are applied one after the
+    # other, never refused with 412.
+    import concurrent.futures
+    u = factory.make_user("gp", login=False)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(
+            lambda i: api.patch(f"/v1/users/{u['id']}", token=admin_token,
+                                json={"name": f"Naam {i}"}).status_code, range(16)))
+    assert statuses == [200] * 16, statuses
+
+
+def test_idempotent_replay_keeps_etag(api, admin_token, factory):
+    org = factory.make_org("general_practice")
+    body = {"email": f"idem-{uid()}@test.example", "name": "Idem", "role": "gp",
+            "organisation_id": org["id"], "password": "correct horse battery"}
+    key = {"Idempotency-Key": f"k-{uid()}"}
+    first = api.post("/v1/users", token=admin_token, json=body, headers=key)
+    assert_json(first, 201)
+    again = api.post("/v1/users", token=admin_token, json=body, headers=key)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.headers.get("ETag") == first.headers.get("ETag") is not None

@@ -134,46 +134,48 @@ static void test_decode_rejects_base64(void **state)
 static void test_limits(void **state)
 {
     (void)state;
-    char key[600], key2[600];
+    static char key[CURSOR_MAX_KEY + 2], key2[CURSOR_MAX_KEY + 2], key3[CURSOR_MAX_KEY + 2];
+    static char cur[4 * CURSOR_MAX_LEN], json[2 * CURSOR_MAX_LEN], big[4 * CURSOR_MAX_LEN];
     memset(key, 'k', CURSOR_MAX_KEY);
     key[CURSOR_MAX_KEY] = '\0';
-    const char *keys[2] = {key, "x"};
-    char cur[2048];
-    char *out[2];
+    const char *keys[3] = {key, "x", "y"};
+    char *out[3];
 
-    /* A 512-byte key fits. */
+    /* A key of CURSOR_MAX_KEY bytes fits. */
     assert_int_equal(cursor_encode(keys, 1, cur, sizeof cur), 0);
     assert_true(strlen(cur) <= CURSOR_MAX_LEN);
     assert_int_equal(cursor_decode(cur, 1, out), 0);
     assert_int_equal(strlen(out[0]), CURSOR_MAX_KEY);
     cursor_free(out, 1);
 
-    /* 513 bytes is refused both ways, though the cursor itself would be short enough. */
+    /* One byte more is refused both ways, though the cursor itself would be short enough. */
     key[CURSOR_MAX_KEY] = 'k';
     key[CURSOR_MAX_KEY + 1] = '\0';
     assert_int_equal(cursor_encode(keys, 1, cur, sizeof cur), -1);
     assert_string_equal(cur, "");
-    char json[700];
     snprintf(json, sizeof json, "[\"%s\"]", key);
     raw_cursor(json, cur, sizeof cur);
     assert_true(strlen(cur) <= CURSOR_MAX_LEN);
     assert_int_equal(cursor_decode(cur, 1, out), -1);
 
-    /* Two keys of 512 bytes are each fine but the cursor would pass 1024 characters:
-     * encode refuses rather than hand out a cursor that decode would reject. */
+    /* Three keys of CURSOR_MAX_KEY bytes are each fine but the cursor would pass
+     * CURSOR_MAX_LEN characters: encode refuses rather than hand out a cursor that decode would
+     * reject. */
     key[CURSOR_MAX_KEY] = '\0';
     memset(key2, 'j', CURSOR_MAX_KEY);
     key2[CURSOR_MAX_KEY] = '\0';
+    memset(key3, 'i', CURSOR_MAX_KEY);
+    key3[CURSOR_MAX_KEY] = '\0';
     keys[1] = key2;
-    assert_int_equal(cursor_encode(keys, 2, cur, sizeof cur), -1);
-    char big[1200];
-    snprintf(big, sizeof big, "[\"%.400s\",\"%.400s\"]", key, key2);
+    keys[2] = key3;
+    assert_int_equal(cursor_encode(keys, 3, cur, sizeof cur), -1);
+    snprintf(big, sizeof big, "[\"%s\",\"%s\",\"%s\"]", key, key2, key3);
     raw_cursor(big, cur, sizeof cur);
     assert_true(strlen(cur) > CURSOR_MAX_LEN);
-    assert_int_equal(cursor_decode(cur, 2, out), -1);
+    assert_int_equal(cursor_decode(cur, 3, out), -1);
 
-    /* Over 1024 characters is refused before decoding (exactly 1024: next test). */
-    char exact[1100];
+    /* Over CURSOR_MAX_LEN characters is refused before decoding (exactly: next test). */
+    static char exact[CURSOR_MAX_LEN + 2];
     memset(exact, 'A', CURSOR_MAX_LEN + 1);
     exact[CURSOR_MAX_LEN + 1] = '\0';
     assert_int_equal(cursor_decode(exact, 1, out), -1);
@@ -182,30 +184,29 @@ static void test_limits(void **state)
 static void test_exact_max_length(void **state)
 {
     (void)state;
-    /* JSON of 768 bytes encodes to exactly 1024 characters: ["<511 k>","<251 j>"] is
-     * 2 + 511 + 3 + 251 + 2 = 769, so use 250 for the second key -> 768. */
-    char k1[512], k2[300], json[900], cur[1300];
-    memset(k1, 'k', 511);
-    k1[511] = '\0';
-    memset(k2, 'j', 250);
-    k2[250] = '\0';
-    snprintf(json, sizeof json, "[\"%s\",\"%s\"]", k1, k2);
-    assert_int_equal(strlen(json), 768);
+    /* JSON of 3/4 * CURSOR_MAX_LEN bytes encodes to exactly CURSOR_MAX_LEN characters: three
+     * keys take 10 bytes of brackets, quotes and commas. */
+    static char k1[CURSOR_MAX_KEY + 1], k2[CURSOR_MAX_KEY + 1], k3[CURSOR_MAX_KEY + 1];
+    static char json[CURSOR_MAX_LEN], cur[2 * CURSOR_MAX_LEN];
+    size_t total = CURSOR_MAX_LEN / 4 * 3 - 10;
+    size_t l1 = CURSOR_MAX_KEY - 1, l2 = CURSOR_MAX_KEY - 1, l3 = total - l1 - l2;
+    assert_true(l3 <= CURSOR_MAX_KEY);
+    memset(k1, 'k', l1);
+    k1[l1] = '\0';
+    memset(k2, 'j', l2);
+    k2[l2] = '\0';
+    memset(k3, 'i', l3);
+    k3[l3] = '\0';
+    snprintf(json, sizeof json, "[\"%s\",\"%s\",\"%s\"]", k1, k2, k3);
+    assert_int_equal(strlen(json), CURSOR_MAX_LEN / 4 * 3);
     raw_cursor(json, cur, sizeof cur);
     assert_int_equal(strlen(cur), CURSOR_MAX_LEN);
-    char *out[2];
-    assert_int_equal(cursor_decode(cur, 2, out), 0);
+    char *out[3];
+    assert_int_equal(cursor_decode(cur, 3, out), 0);
     assert_string_equal(out[0], k1);
     assert_string_equal(out[1], k2);
-    cursor_free(out, 2);
-    const char *keys[2] = {k1, k2};
-    char enc[1100];
-    assert_int_equal(cursor_encode(keys, 2, enc, sizeof enc), 0);
-    assert_string_equal(enc, cur);
-    /* One byte more and encode refuses. */
-    k2[250] = 'j';
-    k2[251] = '\0';
-    assert_int_equal(cursor_encode(keys, 2, enc, sizeof enc), -1);
+    assert_string_equal(out[2], k3);
+    cursor_free(out, 3);
 }
 
 static void test_encode_rejects(void **state)
