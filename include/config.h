@@ -16,6 +16,8 @@ struct config {
     const char *tls_cert;
     const char *tls_key;
     int log_level;
+    /* Peers whose X-Forwarded-For is believed (space-separated IP addresses), or NULL. */
+    const char *trusted_proxies;
 };
 
 extern struct config cfg;

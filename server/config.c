@@ -136,6 +136,16 @@ static int p_log_level(const char *v, const char **why)
     return -1;
 }
 
+static int p_trusted_proxies(const char *v, const char **why)
+{
+    *why = "must be IP addresses separated by commas or spaces";
+    for (const char *p = v; *p; p++)
+        if (!strchr("0123456789abcdefABCDEF.:, ", *p))
+            return -1;
+    cfg.trusted_proxies = v;
+    return 0;
+}
+
 static const struct setting settings[] = {
     {"OVERLEG_LOG_LEVEL", "info", 0, p_log_level},
     {"DATABASE_URL", NULL, CFG_NEED_DB, p_database_url},
@@ -147,6 +157,7 @@ static const struct setting settings[] = {
     {"OVERLEG_TEST_CLOCK", "0", 0, p_test_clock},
     {"OVERLEG_TLS_CERT", NULL, 0, p_tls_cert},
     {"OVERLEG_TLS_KEY", NULL, 0, p_tls_key},
+    {"OVERLEG_TRUSTED_PROXIES", NULL, 0, p_trusted_proxies},
 };
 
 int config_load(unsigned need)

@@ -846,6 +846,40 @@ static const char *method_name(enum evhttp_cmd_type t)
     }
 }
 
+/* The address the audit log records: the TCP peer, or, when that peer is a trusted proxy, the
+ * last address in X-Forwarded-For (the one that proxy appended; earlier ones are the client's
+ * say-so). */
+static void client_ip(struct evhttp_request *ev, const char *peer, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s", peer);
+    const char *list = cfg.trusted_proxies;
+    size_t pl = strlen(peer);
+    int trusted = 0;
+    for (const char *p = list; p && *p && !trusted;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        trusted = n && n == pl && memcmp(p, peer, n) == 0;
+        p += n;
+    }
+    const char *xff =
+        trusted ? evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Forwarded-For")
+                : NULL;
+    if (!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " ");
+    size_t n = strcspn(last, " ");
+    unsigned char buf[sizeof(struct in6_addr)];
+    char addr[INET6_ADDRSTRLEN];
+    if (n == 0 || n >= sizeof addr)
+        return;
+    memcpy(addr, last, n);
+    addr[n] = 0;
+    if (inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1)
+        snprintf(out, outsz, "%s", addr);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct req *r = calloc(1, sizeof *r);
@@ -866,7 +900,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     char *peer = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);
-    snprintf(r->ip, sizeof r->ip, "%s", peer ? peer : "");
+    client_ip(ev, peer ? peer : "", r->ip, sizeof r->ip);
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;

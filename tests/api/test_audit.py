@@ -6,7 +6,8 @@ from datetime import timedelta
 import psycopg2
 import pytest
 
-from conftest import (assert_json, assert_problem, audit_entries, error_fields, fmt_ts, parse_ts, sql_count,
+from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Server, assert_json, assert_problem, audit_entries,
+                      error_fields, fmt_ts, parse_ts, sql_count,
                       uid, utcnow, valid_password)
 
 ENTRY_FIELDS = {"id", "at", "actor", "action", "subject_type", "subject_id", "patient_ref", "ip", "request_id",
@@ -264,3 +265,28 @@ def test_tamper_detected_and_restored(api, admin_token, pg, main_db_name, db):
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_audit_ip_untrusted_forwarded_for_is_ignored(api, admin_token):
+    rid = f"xff-{uid()}"
+    api.get("/v1/audit/verify", token=admin_token,
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Request-Id": rid})
+    entry = [e for e in audit_entries(api, admin_token, action="audit.verify") if e["request_id"] == rid]
+    assert entry and entry[0]["ip"] == "127.0.0.1"
+
+
+def test_audit_ip_from_trusted_proxy(pg, main_db_name, server):
+    s = Server(pg.url(main_db_name), pg.root, name="proxied",
+               extra_env={"OVERLEG_TRUSTED_PROXIES": "10.0.0.1, 127.0.0.1"})
+    s.start()
+    try:
+        a = Api(s.base)
+        tok = a.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        rid = f"xff-{uid()}"
+        a.get("/v1/audit/verify", token=tok,
+              headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Request-Id": rid})
+        entry = [e for e in audit_entries(a, tok, action="audit.verify") if e["request_id"] == rid]
+        # the last address is the one the trusted proxy appended; the first is the client's claim
+        assert entry and entry[0]["ip"] == "203.0.113.9"
+    finally:
+        s.stop()
