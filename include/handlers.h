@@ -21,6 +21,23 @@ void directory_vocabularies(struct req *r);
 void directory_list(struct req *r);
 void directory_get(struct req *r);
 void directory_profile_put(struct req *r);
+/* consultations.c */
+void consultations_create(struct req *r);
+void consultations_list(struct req *r);
+void consultations_get(struct req *r);
+void consultations_accept(struct req *r);
+void consultations_decline(struct req *r);
+void consultations_redirect(struct req *r);
+void consultations_answer(struct req *r);
+void consultations_close(struct req *r);
+void consultations_withdraw(struct req *r);
+void consultations_revoke_consent(struct req *r);
+void consultations_message_add(struct req *r);
+void consultations_messages(struct req *r);
+void consultations_appointment_add(struct req *r);
+void consultations_appointments(struct req *r);
+void notifications_list(struct req *r);
+void notifications_read(struct req *r);
 /* audit.c */
 void audit_list(struct req *r);
 void audit_verify(struct req *r);

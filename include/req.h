@@ -31,6 +31,7 @@ struct principal {
     char region[72];
     char token_hash[72];
     unsigned role;
+    char role_name[16];
     char *user_json; /* the user as GET /v1/me shows it */
 };
 

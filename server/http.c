@@ -743,6 +743,7 @@ static void auth_found(struct req *r, struct db_result *res)
              PQgetvalue(res->res, 0, 1));
     snprintf(r->user.region, sizeof r->user.region, "%s", PQgetvalue(res->res, 0, 2));
     r->user.role = role_bit(PQgetvalue(res->res, 0, 3));
+    snprintf(r->user.role_name, sizeof r->user.role_name, "%s", PQgetvalue(res->res, 0, 3));
     r->user.user_json = strdup(PQgetvalue(res->res, 0, 4));
     after_auth(r);
 }

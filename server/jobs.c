@@ -11,17 +11,25 @@
 #include <stdlib.h>
 
 /* One pass of every job, as a single statement so it is atomic and safe to run in many instances
- * at once. So far only housekeeping: expired sessions, old login failures and idempotency keys.
- * Later capabilities add their signal and notification work here, each adding to the counts. */
+ * at once (the overdue notice is unique per consultation and user): housekeeping of expired
+ * sessions, old login failures and idempotency keys, and overdue notices to consultants. Later
+ * capabilities add their signal work here, each adding to the counts. */
 #define JOBS_PASS                                                                                  \
     " sessions_gone AS (DELETE FROM sessions WHERE expires_at < $1::timestamptz - interval '1 "    \
     "day'),"                                                                                       \
     " failures_gone AS (DELETE FROM login_failures"                                                \
     "  WHERE at < $1::timestamptz - interval '1 day'),"                                            \
     " keys_gone AS (DELETE FROM idempotency_keys"                                                  \
-    "  WHERE created_at < $1::timestamptz - interval '24 hours')"                                  \
+    "  WHERE created_at < $1::timestamptz - interval '24 hours'),"                                 \
+    /* the consultant hears once that a question waits past its due date */                        \
+    " overdue AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"  \
+    "  SELECT c.consultant_id, 'consultation_overdue', 'consultation', c.id, $1 FROM consultations c" \
+    "  WHERE c.status IN ('submitted', 'accepted') AND c.due_at < $1"                             \
+    "  AND c.consultant_id IS NOT NULL"                                                            \
+    "  ON CONFLICT (user_id, kind, subject_id) WHERE kind = 'consultation_overdue' DO NOTHING"    \
+    "  RETURNING 1)"                                                                               \
     " SELECT 0::bigint AS signals_raised, 0::bigint AS signals_resolved,"                          \
-    " 0::bigint AS notifications_created"
+    " (SELECT count(*) FROM overdue) AS notifications_created"
 
 DB_STMT(sql_jobs_pass, 1, "WITH" JOBS_PASS);
 

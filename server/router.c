@@ -7,9 +7,15 @@
 static const char *const q_orgs[] = {"kind", "region", "q", NULL};
 static const char *const q_consultants[] = {"q",    "expertise", "target_group", "region",
                                             "mode", "language",  "accepting",    NULL};
+static const char *const q_status[] = {"status", NULL};
+static const char *const q_unread[] = {"unread", NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
 #define ADMIN ROLE_ADMIN
+#define PRACTICE (ROLE_GP | ROLE_POH)
+#define CONSULTANT ROLE_CONSULTANT
+#define CONSULT_READERS (PRACTICE | CONSULTANT | ROLE_COORDINATOR)
+#define CONSULT_PARTIES (PRACTICE | CONSULTANT)
 #define ANY ROLES_ANY
 
 const struct route routes[] = {
@@ -32,6 +38,38 @@ const struct route routes[] = {
     {"GET", "/v1/consultants/{id}", "consultants.read", ANY, 0, NULL, directory_get},
     {"PUT", "/v1/consultants/{id}/profile", "consultants.profile_update", ROLE_CONSULTANT | ADMIN,
      ROUTE_BODY, NULL, directory_profile_put},
+
+    {"POST", "/v1/consultations", "consultations.create", PRACTICE, ROUTE_BODY | ROUTE_IDEM, NULL,
+     consultations_create},
+    {"GET", "/v1/consultations", "consultations.list", CONSULT_READERS, ROUTE_PAGED, q_status,
+     consultations_list},
+    {"GET", "/v1/consultations/{id}", "consultations.read", CONSULT_READERS, 0, NULL,
+     consultations_get},
+    {"POST", "/v1/consultations/{id}/accept", "consultations.accept", CONSULTANT, 0, NULL,
+     consultations_accept},
+    {"POST", "/v1/consultations/{id}/decline", "consultations.decline", CONSULTANT, ROUTE_BODY,
+     NULL, consultations_decline},
+    {"POST", "/v1/consultations/{id}/redirect", "consultations.redirect", PRACTICE, ROUTE_BODY,
+     NULL, consultations_redirect},
+    {"POST", "/v1/consultations/{id}/answer", "consultations.answer", CONSULTANT, ROUTE_BODY, NULL,
+     consultations_answer},
+    {"POST", "/v1/consultations/{id}/close", "consultations.close", PRACTICE, ROUTE_BODY, NULL,
+     consultations_close},
+    {"POST", "/v1/consultations/{id}/withdraw", "consultations.withdraw", PRACTICE, ROUTE_BODY,
+     NULL, consultations_withdraw},
+    {"POST", "/v1/consultations/{id}/consent/revoke", "consultations.consent_revoke", PRACTICE, 0,
+     NULL, consultations_revoke_consent},
+    {"POST", "/v1/consultations/{id}/messages", "consultations.message_create", CONSULT_PARTIES,
+     ROUTE_BODY | ROUTE_IDEM, NULL, consultations_message_add},
+    {"GET", "/v1/consultations/{id}/messages", "consultations.messages_read", CONSULT_PARTIES,
+     ROUTE_PAGED, NULL, consultations_messages},
+    {"POST", "/v1/consultations/{id}/appointments", "consultations.appointment_create",
+     CONSULT_PARTIES, ROUTE_BODY | ROUTE_IDEM, NULL, consultations_appointment_add},
+    {"GET", "/v1/consultations/{id}/appointments", "consultations.appointments_read",
+     CONSULT_PARTIES, ROUTE_PAGED, NULL, consultations_appointments},
+    {"GET", "/v1/notifications", "notifications.list", ANY, ROUTE_PAGED, q_unread,
+     notifications_list},
+    {"POST", "/v1/notifications/{id}/read", "notifications.read", ANY, 0, NULL, notifications_read},
 
     {"GET", "/v1/audit", "audit.list", ADMIN, ROUTE_PAGED, q_audit, audit_list},
     {"GET", "/v1/audit/verify", "audit.verify", ADMIN, 0, NULL, audit_verify},

@@ -1,0 +1,927 @@
+/* Consultations (API.md §8): GP/POH questions to GGZ consultants. Visibility and every
+ * transition are decided in SQL (consultation_access, consultation_transition in sql/0004), under
+ * a row lock and with the audit entry in the same transaction. This module validates input,
+ * guards anonymity, seals patient identities and shows them only to those allowed. */
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "etag.h"
+#include "fields.h"
+#include "handlers.h"
+#include "jsonx.h"
+#include "pii.h"
+#include "timefmt.h"
+#include "validate.h"
+#include "workdays.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const modes[] = {"digital", "phone", "video", "on_location", NULL};
+static const char *const urgencies[] = {"routine", "soon", NULL};
+static const char *const sexes[] = {"f", "m", "x", "unknown", NULL};
+static const char *const statuses[] = {"submitted", "accepted",  "declined", "answered",
+                                       "closed",    "withdrawn", NULL};
+
+/* The viewer's identity as SQL parameters $5 role, $6 organisation, $7 region. */
+#define VIEWER_PARAMS(r) req_user(r)->role_name, req_user(r)->organisation_id, req_user(r)->region
+
+/* ---------- helpers ---------- */
+
+static void text_length(json_t *b, const char *key, const char *field, long min, long max,
+                        json_t *errors)
+{
+    const char *v = jsonx_str(b, key);
+    if (!v)
+        return;
+    long n = val_utf8_chars(v, strlen(v));
+    if (n < min || n > max) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "must be %ld to %ld characters", min, max);
+        jsonx_error(errors, field, msg);
+    }
+}
+
+/* The anonymity guard: names the field and the kind of identifier, never the value. */
+static void guard_text(json_t *b, const char *key, const char *field, json_t *errors)
+{
+    const char *v = jsonx_str(b, key);
+    enum pii_kind k = v ? pii_scan(v, strlen(v)) : PII_NONE;
+    if (k != PII_NONE) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "contains what looks like a %s", pii_kind_name(k));
+        jsonx_error(errors, field, msg);
+    }
+}
+
+/* Age in whole years on date (y, m, d). */
+static int age_on(int by, int bm, int bd, int y, int m, int d)
+{
+    int age = y - by;
+    if (m < bm || (m == bm && d < bd))
+        age--;
+    return age;
+}
+
+static void today(int *y, int *m, int *d)
+{
+    char date[TIMEFMT_DATE_LEN];
+    timefmt_date(clock_now_us(), date);
+    val_date(date, y, m, d);
+}
+
+/* Replies a consultation; for viewers allowed to see it, the sealed identity replaces the
+ * placeholder patient. */
+static void reply_consultation(struct req *r, int status, const char *json, const char *sealed,
+                               const char *version)
+{
+    if (version && *version) {
+        char etag[ETAG_LEN];
+        etag_format(atoll(version), etag);
+        req_add_header(r, "ETag", etag);
+    }
+    if (!sealed || !*sealed) {
+        req_reply_raw(r, status, json, strlen(json));
+        return;
+    }
+    char *plain = crypto_open(cfg.data_key, sealed, NULL);
+    json_t *c = json_loads(json, 0, NULL), *identity = plain ? json_loads(plain, 0, NULL) : NULL;
+    free(plain);
+    if (!c || !identity) {
+        json_decref(c);
+        json_decref(identity);
+        req_problem(r, 500, "internal", "The patient's identity cannot be read.");
+        return;
+    }
+    json_object_set_new(identity, "mode", json_string("consented"));
+    json_object_set_new(c, "patient", identity);
+    req_reply_json(r, status, c);
+}
+
+/* ---------- create ---------- */
+
+struct create {
+    int64_t now_us;
+    char *identity; /* sealed */
+    char age[16];
+    char due[TIMEFMT_RFC3339_LEN];
+};
+
+DB_STMT(sql_target, 3,
+        "SELECT CASE WHEN $1::uuid IS NOT NULL THEN"
+        "  (SELECT CASE WHEN p.accepting THEN 'ok' ELSE 'not_accepting' END"
+        "    FROM consultant_profiles p WHERE p.user_id = $1 AND p.active)"
+        " WHEN NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise' AND code = $2)"
+        "  THEN 'unknown_code'"
+        " WHEN EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.active AND p.accepting"
+        "  AND $2 = ANY (p.expertise) AND $3 = ANY (p.regions)) THEN 'ok'"
+        " ELSE 'none' END,"
+        " (SELECT response_days FROM consultant_profiles WHERE user_id = $1)");
+
+DB_STMT(sql_create, 19,
+        "WITH c AS (INSERT INTO consultations (status, subject, question, patient_mode,"
+        "  patient_age, patient_sex, patient_identity, requester_id, organisation_id, region,"
+        "  consultant_id, expertise, mode, urgency, referral_contemplated, proposed_next_step,"
+        "  submitted_at, due_at)"
+        "  VALUES ('submitted', $5, $6, $7, $8::int, $9, $10, $2, $11, $12, $13, $14, $15, $16,"
+        "  $17::boolean, $18, $1, $19) RETURNING *),"
+        " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"
+        "  SELECT p.user_id, CASE WHEN c.consultant_id IS NULL THEN 'group_question'"
+        "   ELSE 'consultation_addressed' END, 'consultation', c.id, $1"
+        "  FROM c JOIN consultant_profiles p ON p.user_id = c.consultant_id"
+        "   OR (c.consultant_id IS NULL AND p.active AND p.accepting"
+        "       AND c.expertise = ANY (p.expertise) AND c.region = ANY (p.regions))),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, patient_ref, outcome) SELECT $1, $2, $3, $4, 'consultations.create',"
+        "  'consultation', c.id, CASE WHEN c.patient_mode = 'consented'"
+        "  THEN c.patient_ref::text END, 'success' FROM c)"
+        " SELECT consultation_json(ROW(c.*)::consultations, 'identity')::text,"
+        "  c.patient_identity, c.version FROM c");
+
+static void created(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return;
+    }
+    reply_consultation(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
+                       PQgetvalue(res->res, 0, 2));
+}
+
+static void target_checked(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    const char *verdict = PQgetisnull(res->res, 0, 0) ? "missing" : PQgetvalue(res->res, 0, 0);
+    const char *field = jsonx_has(b, "consultant_id") ? "consultant_id" : "expertise";
+    if (!strcmp(verdict, "missing"))
+        jsonx_error(errors, field, "no such consultant");
+    else if (!strcmp(verdict, "not_accepting"))
+        jsonx_error(errors, field, "this consultant is not accepting consultations");
+    else if (!strcmp(verdict, "unknown_code"))
+        jsonx_error(errors, field, "is not a known code");
+    else if (!strcmp(verdict, "none"))
+        jsonx_error(errors, field, "no accepting consultant with this expertise in your region");
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    struct create *c = req_ctx(r);
+    int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
+    timefmt_rfc3339(workdays_add(c->now_us, days), c->due);
+    json_t *patient = json_object_get(b, "patient");
+    const char *pmode = jsonx_str(patient, "mode");
+    json_t *rc = json_object_get(b, "referral_contemplated");
+    const char *p[] = {REQ_AUDIT_PARAMS(r),
+                       jsonx_str(b, "subject"),
+                       jsonx_str(b, "question"),
+                       pmode,
+                       strcmp(pmode, "anonymous") ? NULL : c->age,
+                       strcmp(pmode, "anonymous") ? NULL : jsonx_str(patient, "sex"),
+                       c->identity,
+                       req_user(r)->organisation_id,
+                       req_user(r)->region,
+                       jsonx_str(b, "consultant_id"),
+                       jsonx_str(b, "expertise"),
+                       jsonx_str(b, "mode"),
+                       jsonx_str(b, "urgency") ? jsonx_str(b, "urgency") : "routine",
+                       json_is_true(rc) ? "true" : "false",
+                       jsonx_str(b, "proposed_next_step"),
+                       c->due};
+    req_db(r, &sql_create, p, created);
+}
+
+/* Checks the consented patient and its consent; returns the sealed identity or NULL. */
+static char *check_consented(struct req *r, json_t *patient, json_t *errors)
+{
+    static const struct jsonx_field fields[] = {
+        {"mode", JX_STRING, JX_REQUIRED},       {"name", JX_STRING, JX_REQUIRED},
+        {"birth_date", JX_STRING, JX_REQUIRED}, {"bsn", JX_STRING, JX_NULLABLE},
+        {"consent", JX_OBJECT, JX_REQUIRED},    {NULL, 0, 0}};
+    static const struct jsonx_field consent_fields[] = {{"given_on", JX_STRING, JX_REQUIRED},
+                                                        {"method", JX_STRING, JX_REQUIRED},
+                                                        {"given_by", JX_STRING, JX_REQUIRED},
+                                                        {NULL, 0, 0}};
+    static const char *const methods[] = {"verbal", "written", NULL};
+    static const char *const givers[] = {"patient", "parent", "patient_and_parent", NULL};
+    size_t before = json_array_size(errors);
+    jsonx_check(patient, fields, "patient.", errors);
+    json_t *consent = json_object_get(patient, "consent");
+    if (json_is_object(consent))
+        jsonx_check(consent, consent_fields, "patient.consent.", errors);
+    const char *name = jsonx_str(patient, "name"), *birth = jsonx_str(patient, "birth_date"),
+               *bsn = jsonx_str(patient, "bsn"), *given_on = jsonx_str(consent, "given_on"),
+               *method = jsonx_str(consent, "method"), *by = jsonx_str(consent, "given_by");
+    int ty, tm, td, by_, bm, bd, gy, gm, gd;
+    today(&ty, &tm, &td);
+    int birth_ok = birth && val_date(birth, &by_, &bm, &bd);
+    int given_ok = given_on && val_date(given_on, &gy, &gm, &gd);
+    if (name && !val_name(name))
+        jsonx_error(errors, "patient.name",
+                    "must be 1 to 200 characters without control characters");
+    if (birth && !birth_ok)
+        jsonx_error(errors, "patient.birth_date", "must be a date YYYY-MM-DD");
+    else if (birth_ok && (by_ * 10000 + bm * 100 + bd) > (ty * 10000 + tm * 100 + td))
+        jsonx_error(errors, "patient.birth_date", "must not be in the future");
+    if (bsn && !val_elfproef(bsn))
+        jsonx_error(errors, "patient.bsn", "must be 9 digits that pass the elfproef");
+    if (given_on && !given_ok)
+        jsonx_error(errors, "patient.consent.given_on", "must be a date YYYY-MM-DD");
+    else if (given_ok && (gy * 10000 + gm * 100 + gd) > (ty * 10000 + tm * 100 + td))
+        jsonx_error(errors, "patient.consent.given_on", "must not be in the future");
+    if (method && val_enum(method, methods) < 0)
+        jsonx_error(errors, "patient.consent.method", "must be verbal or written");
+    if (by && val_enum(by, givers) < 0)
+        jsonx_error(errors, "patient.consent.given_by",
+                    "must be patient, parent or patient_and_parent");
+    else if (by && birth_ok && given_ok) {
+        /* Dutch law (WGBO): under 12 the parents decide, 12 to 15 both, 16 and older the
+         * patient. */
+        int age = age_on(by_, bm, bd, gy, gm, gd);
+        const char *need = age < 12 ? "parent" : age < 16 ? "patient_and_parent" : "patient";
+        if (strcmp(by, need)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "must be %s for a patient aged %d at consent", need, age);
+            jsonx_error(errors, "patient.consent.given_by", msg);
+        }
+    }
+    if (json_array_size(errors) > before)
+        return NULL;
+    json_t *id = json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s}}", "name", name, "birth_date", birth,
+                           "bsn", bsn ? json_string(bsn) : json_null(), "consent", "given_on",
+                           given_on, "method", method, "given_by", by);
+    char *plain = json_dumps(id, JSON_COMPACT);
+    json_decref(id);
+    char *sealed = crypto_seal(cfg.data_key, plain, strlen(plain));
+    free(plain);
+    char *out = sealed ? req_strdup(r, sealed) : NULL;
+    free(sealed);
+    return out;
+}
+
+void consultations_create(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"subject", JX_STRING, JX_REQUIRED},
+                                                {"question", JX_STRING, JX_REQUIRED},
+                                                {"patient", JX_OBJECT, JX_REQUIRED},
+                                                {"consultant_id", JX_STRING, 0},
+                                                {"expertise", JX_STRING, 0},
+                                                {"mode", JX_STRING, JX_REQUIRED},
+                                                {"urgency", JX_STRING, 0},
+                                                {"referral_contemplated", JX_BOOL, JX_REQUIRED},
+                                                {"proposed_next_step", JX_STRING, JX_NULLABLE},
+                                                {NULL, 0, 0}};
+    static const struct jsonx_field anon_fields[] = {{"mode", JX_STRING, JX_REQUIRED},
+                                                     {"age", JX_INT, JX_REQUIRED},
+                                                     {"sex", JX_STRING, JX_REQUIRED},
+                                                     {NULL, 0, 0}};
+    json_t *b = req_body(r), *errors = json_array();
+    jsonx_check(b, fields, "", errors);
+    text_length(b, "subject", "subject", 1, 200, errors);
+    text_length(b, "question", "question", 1, 10000, errors);
+    text_length(b, "proposed_next_step", "proposed_next_step", 0, 2000, errors);
+    fields_enum(b, "mode", modes, errors);
+    fields_enum(b, "urgency", urgencies, errors);
+    fields_uuid(b, "consultant_id", errors);
+    if (jsonx_has(b, "consultant_id") == jsonx_has(b, "expertise"))
+        jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
+    struct create *c = req_alloc(r, sizeof *c);
+    c->now_us = clock_now_us();
+    json_t *patient = json_object_get(b, "patient");
+    const char *pmode = jsonx_str(patient, "mode");
+    if (json_is_object(patient)) {
+        if (!pmode)
+            jsonx_error(errors, "patient.mode", "is required");
+        else if (!strcmp(pmode, "anonymous")) {
+            jsonx_check(patient, anon_fields, "patient.", errors);
+            json_t *age = json_object_get(patient, "age");
+            if (json_is_integer(age) &&
+                (json_integer_value(age) < 0 || json_integer_value(age) > 120))
+                jsonx_error(errors, "patient.age", "must be from 0 to 120");
+            snprintf(c->age, sizeof c->age, "%d", (int)json_integer_value(age));
+            const char *sex = jsonx_str(patient, "sex");
+            if (sex && val_enum(sex, sexes) < 0)
+                jsonx_error(errors, "patient.sex", "must be f, m, x or unknown");
+            /* Anonymous means anonymous. */
+            guard_text(b, "subject", "subject", errors);
+            guard_text(b, "question", "question", errors);
+            guard_text(b, "proposed_next_step", "proposed_next_step", errors);
+        } else if (!strcmp(pmode, "consented")) {
+            c->identity = check_consented(r, patient, errors);
+        } else {
+            jsonx_error(errors, "patient.mode", "must be anonymous or consented");
+        }
+    }
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    if (pmode && !strcmp(pmode, "consented") && !c->identity) {
+        req_problem(r, 500, "internal", "The patient's identity cannot be sealed.");
+        return;
+    }
+    req_set_ctx(r, c);
+    const char *p[] = {jsonx_str(b, "consultant_id"), jsonx_str(b, "expertise"),
+                       req_user(r)->region};
+    req_db(r, &sql_target, p, target_checked);
+}
+
+/* ---------- read and list ---------- */
+
+DB_STMT(sql_read, 8,
+        "WITH x AS (SELECT cs AS c, consultation_access(cs, $2, $5, $6::uuid, $7) AS access"
+        "  FROM consultations cs WHERE cs.id = $8),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, patient_ref, outcome) SELECT $1, $2, $3, $4, 'consultations.read',"
+        "  'consultation', (x.c).id, CASE WHEN x.access = 'identity'"
+        "  AND (x.c).patient_mode = 'consented' THEN (x.c).patient_ref::text END,"
+        "  CASE WHEN x.access IS NULL THEN 'denied' ELSE 'success' END FROM x)"
+        " SELECT x.access, consultation_json(x.c, x.access)::text,"
+        "  CASE WHEN x.access = 'identity' THEN (x.c).patient_identity END, (x.c).version"
+        " FROM x");
+
+static void read_done(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1 || PQgetisnull(res->res, 0, 0)) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    int meta = !strcmp(PQgetvalue(res->res, 0, 0), "meta");
+    reply_consultation(r, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
+                       meta ? NULL : PQgetvalue(res->res, 0, 3));
+}
+
+void consultations_get(struct req *r)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), req_param(r, 0)};
+    req_db(r, &sql_read, p, read_done);
+}
+
+/* Lists never carry identities: consultation_json shows them hidden. */
+DB_STMT(sql_list, 11,
+        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
+        "  VALUES ($1, $2, $3, $4, 'consultations.list', 'success'))"
+        " SELECT consultation_json(cs, x.access)::text, cs.submitted_at::text, cs.id"
+        " FROM consultations cs"
+        " CROSS JOIN LATERAL (SELECT consultation_access(cs, $2, $5, $6::uuid, $7) AS access) x"
+        " WHERE x.access IS NOT NULL AND ($8::text IS NULL OR cs.status = $8)"
+        " AND ($9::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($9::timestamptz, $10::uuid))"
+        " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $11");
+
+static void list_done(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    req_reply_page(r, res->res, 0, 1, 2);
+}
+
+/* A cursor key in PostgreSQL's text form of a UTC timestamp: "2026-11-23 10:00:00.123456+00". */
+static int pg_timestamp_ok(const char *s)
+{
+    char buf[48];
+    size_t n = strlen(s);
+    int64_t us;
+    if (n < 22 || n > 32 || s[10] != ' ' || strcmp(s + n - 3, "+00") != 0)
+        return 0;
+    snprintf(buf, sizeof buf, "%.*sZ", (int)(n - 3), s);
+    buf[10] = 'T';
+    return val_timestamp(buf, &us);
+}
+
+void consultations_list(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    if (status && val_enum(status, statuses) < 0) {
+        json_t *e = json_array();
+        jsonx_error(e, "status", "is not a consultation status");
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", e);
+        return;
+    }
+    const char *after[2];
+    if (req_cursor(r, 2, after) != 0)
+        return;
+    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
+        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        return;
+    }
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), status, after[0], after[1], limit};
+    req_db(r, &sql_list, p, list_done);
+}
+
+/* ---------- transitions ---------- */
+
+DB_STMT(sql_transition, 11,
+        "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
+        " FROM consultation_transition($1, $2, $3, $4, $5, $6::uuid, $7, $8::uuid, $9::bigint,"
+        " $10, $11::jsonb)");
+
+struct transition {
+    const char *action;
+    char *args;
+    char version[24];
+    int has_version;
+};
+
+static void transition_done(struct req *r, struct db_result *res)
+{
+    if (res->status == DB_ERR_QUERY && !strcmp(res->sqlstate, "22P02")) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pr = res->res;
+    const char *result = PQgetvalue(pr, 0, 0), *detail = PQgetvalue(pr, 0, 1);
+    if (!strcmp(result, "not_found")) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+    } else if (!strcmp(result, "stale")) {
+        req_problem(r, 412, "precondition-failed",
+                    "The consultation was changed since you read it (ETag mismatch).");
+    } else if (!strcmp(result, "conflict")) {
+        char msg[160];
+        if (!strncmp(detail, "patient ", 8))
+            snprintf(msg, sizeof msg, "The patient is %s: there is no consent to revoke.",
+                     detail + 8);
+        else
+            snprintf(msg, sizeof msg, "Not possible while the consultation is %s.", detail);
+        req_problem(r, 409, "invalid-transition", msg);
+    } else if (!strcmp(result, "forbidden")) {
+        req_problem(r, 403, "forbidden", "You may not do this with this consultation.");
+    } else if (!strcmp(result, "invalid")) {
+        json_t *e = json_array();
+        jsonx_error(e, detail, PQgetvalue(pr, 0, 2));
+        req_invalid(r, e);
+    } else {
+        reply_consultation(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5),
+                           PQgetvalue(pr, 0, 6));
+    }
+}
+
+/* Runs `action` with `args` (a JSON object, stolen) after the If-Match check. */
+static void transition_run(struct req *r, const char *action, json_t *args)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        json_decref(args);
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    struct transition *t = req_alloc(r, sizeof *t);
+    t->action = action;
+    char *s = json_dumps(args, JSON_COMPACT);
+    json_decref(args);
+    t->args = req_strdup(r, s);
+    free(s);
+    const char *if_match = req_header(r, "If-Match");
+    if (if_match) {
+        /* A strong ETag is "<version>"; anything else cannot match a consultation. */
+        const char *q = if_match;
+        size_t n = strlen(q);
+        if (n >= 3 && q[0] == '"' && q[n - 1] == '"' && n - 2 < sizeof t->version) {
+            memcpy(t->version, q + 1, n - 2);
+            t->version[n - 2] = 0;
+            for (char *c = t->version; *c; c++)
+                if (*c < '0' || *c > '9')
+                    strcpy(t->version, "0");
+        } else if (!strcmp(q, "*")) {
+            t->version[0] = 0;
+        } else {
+            req_problem(r, 400, "bad-request", "If-Match is malformed.");
+            return;
+        }
+        t->has_version = t->version[0] != 0;
+    }
+    const char *p[] = {REQ_AUDIT_PARAMS(r),
+                       VIEWER_PARAMS(r),
+                       req_param(r, 0),
+                       t->has_version ? t->version : NULL,
+                       action,
+                       t->args};
+    req_db(r, &sql_transition, p, transition_done);
+}
+
+/* Validates `fields` of the body; on failure replies 422 and returns -1. */
+static int body_ok(struct req *r, const struct jsonx_field *fields, json_t *extra_errors)
+{
+    json_t *errors = extra_errors ? extra_errors : json_array();
+    if (req_body(r))
+        jsonx_check(req_body(r), fields, "", errors);
+    if (json_array_size(errors)) {
+        req_invalid(r, errors);
+        return -1;
+    }
+    json_decref(errors);
+    return 0;
+}
+
+void consultations_accept(struct req *r)
+{
+    transition_run(r, "accept", json_object());
+}
+
+static void reason_action(struct req *r, const char *action)
+{
+    static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
+    json_t *errors = json_array();
+    text_length(req_body(r), "reason", "reason", 1, 2000, errors);
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    transition_run(r, action, json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")));
+}
+
+void consultations_decline(struct req *r)
+{
+    reason_action(r, "decline");
+}
+
+void consultations_withdraw(struct req *r)
+{
+    reason_action(r, "withdraw");
+}
+
+void consultations_answer(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"advice", JX_STRING, JX_REQUIRED},
+                                                {"recommendation", JX_STRING, JX_REQUIRED},
+                                                {"minutes_spent", JX_INT, JX_REQUIRED},
+                                                {NULL, 0, 0}};
+    static const char *const recs[] = {"advice_only", "refer", "co_treatment",
+                                       "follow_up_consultation", NULL};
+    json_t *b = req_body(r), *errors = json_array();
+    text_length(b, "advice", "advice", 1, 10000, errors);
+    fields_enum(b, "recommendation", recs, errors);
+    json_t *m = json_object_get(b, "minutes_spent");
+    if (json_is_integer(m) && (json_integer_value(m) < 1 || json_integer_value(m) > 600))
+        jsonx_error(errors, "minutes_spent", "must be from 1 to 600");
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    transition_run(r, "answer",
+                   json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"), "recommendation",
+                             jsonx_str(b, "recommendation"), "minutes_spent",
+                             (json_int_t)json_integer_value(m)));
+}
+
+void consultations_close(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"referral_outcome", JX_STRING, JX_REQUIRED},
+                                                {"value", JX_INT, JX_REQUIRED},
+                                                {"note", JX_STRING, JX_NULLABLE},
+                                                {NULL, 0, 0}};
+    static const char *const outcomes[] = {"avoided", "still_needed", "not_needed", "initiated",
+                                           NULL};
+    json_t *b = req_body(r), *errors = json_array();
+    fields_enum(b, "referral_outcome", outcomes, errors);
+    text_length(b, "note", "note", 0, 2000, errors);
+    json_t *v = json_object_get(b, "value");
+    if (json_is_integer(v) && (json_integer_value(v) < 1 || json_integer_value(v) > 5))
+        jsonx_error(errors, "value", "must be from 1 to 5");
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    json_t *args = json_pack("{s:s, s:I}", "referral_outcome", jsonx_str(b, "referral_outcome"),
+                             "value", (json_int_t)json_integer_value(v));
+    if (jsonx_str(b, "note"))
+        json_object_set_new(args, "note", json_string(jsonx_str(b, "note")));
+    transition_run(r, "close", args);
+}
+
+void consultations_revoke_consent(struct req *r)
+{
+    transition_run(r, "consent_revoke", json_object());
+}
+
+/* Redirect: check the new target like a new question, then move with a fresh due date. */
+static void redirect_checked(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    const char *verdict = PQgetisnull(res->res, 0, 0) ? "missing" : PQgetvalue(res->res, 0, 0);
+    const char *field = jsonx_has(b, "consultant_id") ? "consultant_id" : "expertise";
+    if (strcmp(verdict, "ok")) {
+        jsonx_error(errors, field,
+                    !strcmp(verdict, "missing") ? "no such consultant"
+                    : !strcmp(verdict, "not_accepting")
+                        ? "this consultant is not accepting consultations"
+                    : !strcmp(verdict, "unknown_code")
+                        ? "is not a known code"
+                        : "no accepting consultant with this expertise in your region");
+        req_invalid(r, errors);
+        return;
+    }
+    json_decref(errors);
+    int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
+    int64_t due = workdays_add(clock_now_us(), days);
+    char ts[TIMEFMT_RFC3339_LEN];
+    timefmt_rfc3339(due, ts);
+    json_t *args = json_pack("{s:s}", "due_at", ts);
+    if (jsonx_str(b, "consultant_id"))
+        json_object_set_new(args, "consultant_id", json_string(jsonx_str(b, "consultant_id")));
+    else
+        json_object_set_new(args, "expertise", json_string(jsonx_str(b, "expertise")));
+    transition_run(r, "redirect", args);
+}
+
+void consultations_redirect(struct req *r)
+{
+    static const struct jsonx_field fields[] = {
+        {"consultant_id", JX_STRING, 0}, {"expertise", JX_STRING, 0}, {NULL, 0, 0}};
+    json_t *b = req_body(r), *errors = json_array();
+    fields_uuid(b, "consultant_id", errors);
+    if (jsonx_has(b, "consultant_id") == jsonx_has(b, "expertise"))
+        jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    const char *p[] = {jsonx_str(b, "consultant_id"), jsonx_str(b, "expertise"),
+                       req_user(r)->region};
+    req_db(r, &sql_target, p, redirect_checked);
+}
+
+/* ---------- messages and appointments ---------- */
+
+#define GUARD(action, need)                                                                        \
+    "WITH g AS (SELECT * FROM consultation_guard($5::uuid, $2, $6, $7::uuid, $8, $1, $3, $4, "     \
+    "'" action "', '" need "'))"
+
+/* $9 body, $10 the identifier kind found in it (NULL: none): refused unless consented. */
+DB_STMT(
+    sql_message_add, 10,
+    GUARD(
+        "message_create",
+        "open") ", m AS (INSERT INTO consultation_messages (consultation_id, author_id, body, "
+                "created_at)"
+                "  SELECT $5::uuid, $2, $9, $1 FROM g WHERE g.result = 'ok'"
+                "  AND ($10::text IS NULL OR g.patient_mode = 'consented') RETURNING *),"
+                " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, "
+                "created_at)"
+                "  SELECT u, 'consultation_message', 'consultation', m.consultation_id, $1"
+                "  FROM m, g, unnest(ARRAY[g.requester_id, g.consultant_id]) u"
+                "  WHERE u IS NOT NULL AND u <> $2),"
+                " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+                "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.message_create',"
+                "  'consultation', m.consultation_id, 'success' FROM m)"
+                " SELECT g.result, g.detail, g.patient_mode, (SELECT message_json(m)::text FROM m) "
+                "FROM g");
+
+DB_STMT(sql_message_guard, 8, GUARD("messages_read", "any") " SELECT g.result, g.detail FROM g");
+
+DB_STMT(sql_messages, 4,
+        "SELECT message_json(m)::text, m.created_at::text, m.id FROM consultation_messages m"
+        " WHERE m.consultation_id = $1"
+        " AND ($2::timestamptz IS NULL OR (m.created_at, m.id) > ($2::timestamptz, $3::uuid))"
+        " ORDER BY m.created_at, m.id LIMIT $4");
+
+DB_STMT(
+    sql_appointment_add, 12,
+    GUARD(
+        "appointment_create",
+        "active") ", x AS (INSERT INTO consultation_appointments (consultation_id, kind, starts_at,"
+                  "  duration_minutes, location, created_by, created_at)"
+                  "  SELECT $5::uuid, $9, $10::timestamptz, $11::int, $12, $2, $1 FROM g"
+                  "  WHERE g.result = 'ok' RETURNING *),"
+                  " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, "
+                  "subject_type,"
+                  "  subject_id, outcome) SELECT $1, $2, $3, $4, "
+                  "'consultations.appointment_create',"
+                  "  'consultation', x.consultation_id, 'success' FROM x)"
+                  " SELECT g.result, g.detail, NULL, (SELECT appointment_json(x)::text FROM x) "
+                  "FROM g");
+
+DB_STMT(sql_appointment_guard, 8,
+        GUARD("appointments_read", "any") " SELECT g.result, g.detail FROM g");
+
+DB_STMT(sql_appointments, 4,
+        "SELECT appointment_json(a)::text, a.starts_at::text, a.id FROM consultation_appointments a"
+        " WHERE a.consultation_id = $1"
+        " AND ($2::timestamptz IS NULL OR (a.starts_at, a.id) > ($2::timestamptz, $3::uuid))"
+        " ORDER BY a.starts_at, a.id LIMIT $4");
+
+/* Answers a guard refusal; returns 1 when it did. */
+static int guard_refused(struct req *r, const char *result, const char *detail)
+{
+    if (!strcmp(result, "ok"))
+        return 0;
+    if (!strcmp(result, "not_found"))
+        req_problem(r, 404, "not-found", "No such consultation.");
+    else if (!strcmp(result, "forbidden"))
+        req_problem(r, 403, "forbidden",
+                    "Only the requesting practice and the accepting consultant take part.");
+    else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Not possible while the consultation is %s.", detail);
+        req_problem(r, 409, "invalid-transition", msg);
+    }
+    return 1;
+}
+
+static void item_added(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pr = res->res;
+    if (guard_refused(r, PQgetvalue(pr, 0, 0), PQgetvalue(pr, 0, 1)))
+        return;
+    if (PQgetisnull(pr, 0, 3)) { /* only the identifier guard stops an allowed message */
+        json_t *e = json_array();
+        jsonx_error(e, "body", req_ctx(r));
+        req_invalid(r, e);
+        return;
+    }
+    req_reply_raw(r, 201, PQgetvalue(pr, 0, 3), (size_t)PQgetlength(pr, 0, 3));
+}
+
+void consultations_message_add(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"body", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    text_length(b, "body", "body", 1, 10000, errors);
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    const char *text = jsonx_str(b, "body");
+    enum pii_kind k = pii_scan(text, strlen(text));
+    char *msg = req_alloc(r, 96);
+    snprintf(msg, 96, "contains what looks like a %s", pii_kind_name(k));
+    req_set_ctx(r, msg);
+    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r), text,
+                       k == PII_NONE ? NULL : pii_kind_name(k)};
+    req_db(r, &sql_message_add, p, item_added);
+}
+
+struct listing {
+    struct db_stmt *stmt;
+    const char *after[2];
+};
+
+static void items_listed(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    req_reply_page(r, res->res, 0, 1, 2);
+}
+
+static void listing_guarded(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (guard_refused(r, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1)))
+        return;
+    struct listing *l = req_ctx(r);
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *p[] = {req_param(r, 0), l->after[0], l->after[1], limit};
+    req_db(r, l->stmt, p, items_listed);
+}
+
+static void list_items(struct req *r, struct db_stmt *guard, struct db_stmt *list)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    struct listing *l = req_alloc(r, sizeof *l);
+    l->stmt = list;
+    if (req_cursor(r, 2, l->after) != 0)
+        return;
+    if (l->after[0] && (!val_uuid(l->after[1]) || !pg_timestamp_ok(l->after[0]))) {
+        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        return;
+    }
+    req_set_ctx(r, l);
+    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r)};
+    req_db(r, guard, p, listing_guarded);
+}
+
+void consultations_messages(struct req *r)
+{
+    list_items(r, &sql_message_guard, &sql_messages);
+}
+
+void consultations_appointments(struct req *r)
+{
+    list_items(r, &sql_appointment_guard, &sql_appointments);
+}
+
+void consultations_appointment_add(struct req *r)
+{
+    static const struct jsonx_field fields[] = {{"kind", JX_STRING, JX_REQUIRED},
+                                                {"starts_at", JX_STRING, JX_REQUIRED},
+                                                {"duration_minutes", JX_INT, JX_REQUIRED},
+                                                {"location", JX_STRING, JX_NULLABLE},
+                                                {NULL, 0, 0}};
+    static const char *const kinds[] = {"phone", "video", "on_location", NULL};
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such consultation.");
+        return;
+    }
+    json_t *b = req_body(r), *errors = json_array();
+    fields_enum(b, "kind", kinds, errors);
+    const char *starts = jsonx_str(b, "starts_at"), *kind = jsonx_str(b, "kind"),
+               *location = jsonx_str(b, "location");
+    int64_t us;
+    if (starts && !val_timestamp(starts, &us))
+        jsonx_error(errors, "starts_at", "must be an RFC 3339 timestamp");
+    json_t *d = json_object_get(b, "duration_minutes");
+    if (json_is_integer(d) && (json_integer_value(d) < 5 || json_integer_value(d) > 480))
+        jsonx_error(errors, "duration_minutes", "must be from 5 to 480");
+    text_length(b, "location", "location", 1, 200, errors);
+    if (kind && !strcmp(kind, "on_location") && !location)
+        jsonx_error(errors, "location", "is required for an appointment on location");
+    if (kind && strcmp(kind, "on_location") && location)
+        jsonx_error(errors, "location", "is only for an appointment on location");
+    if (body_ok(r, fields, errors) != 0)
+        return;
+    char minutes[16];
+    snprintf(minutes, sizeof minutes, "%d", (int)json_integer_value(d));
+    const char *p[] = {
+        REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r), kind, starts, minutes, location};
+    req_db(r, &sql_appointment_add, p, item_added);
+}
+
+/* ---------- notifications ---------- */
+
+DB_STMT(sql_notifications, 5,
+        "SELECT notification_json(n)::text, n.created_at::text, n.id FROM notifications n"
+        " WHERE n.user_id = $1 AND (NOT $2::boolean OR n.read_at IS NULL)"
+        " AND ($3::timestamptz IS NULL OR (n.created_at, n.id) < ($3::timestamptz, $4::uuid))"
+        " ORDER BY n.created_at DESC, n.id DESC LIMIT $5");
+
+DB_STMT(sql_notification_read, 3,
+        "UPDATE notifications SET read_at = coalesce(read_at, $1)"
+        " WHERE id = $2 AND user_id = $3 RETURNING notification_json(notifications)::text");
+
+void notifications_list(struct req *r)
+{
+    const char *unread = req_query(r, "unread");
+    if (unread && strcmp(unread, "true") && strcmp(unread, "false")) {
+        json_t *e = json_array();
+        jsonx_error(e, "unread", "must be true or false");
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", e);
+        return;
+    }
+    const char *after[2];
+    if (req_cursor(r, 2, after) != 0)
+        return;
+    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
+        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        return;
+    }
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *p[] = {req_user(r)->id, unread && !strcmp(unread, "true") ? "true" : "false",
+                       after[0], after[1], limit};
+    req_db(r, &sql_notifications, p, items_listed);
+}
+
+static void notification_read_done(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_problem(r, 404, "not-found", "No such notification.");
+        return;
+    }
+    req_reply_raw(r, 200, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+}
+
+void notifications_read(struct req *r)
+{
+    if (!val_uuid(req_param(r, 0))) {
+        req_problem(r, 404, "not-found", "No such notification.");
+        return;
+    }
+    const char *p[] = {req_now(r), req_param(r, 0), req_user(r)->id};
+    req_db(r, &sql_notification_read, p, notification_read_done);
+}
