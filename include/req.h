@@ -70,6 +70,10 @@ void req_reply_empty(struct req *r, int status);
 void req_problem(struct req *r, int status, const char *slug, const char *detail);
 void req_problem_errors(struct req *r, int status, const char *slug, const char *detail,
                         json_t *errors);
+/* 400 /problems/bad-query naming one query parameter. */
+void req_bad_query(struct req *r, const char *param, const char *message);
+/* `limit` + 1 as an SQL parameter: one row more tells whether another page follows. */
+const char *req_limit_param(struct req *r);
 /* 422 with the collected field errors. */
 void req_invalid(struct req *r, json_t *errors);
 /* Writes a `denied` audit entry for this request, then answers `status` (403 or 404). */

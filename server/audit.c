@@ -87,11 +87,10 @@ void audit_list(struct req *r)
     if (req_cursor(r, 1, after) != 0)
         return;
     if (after[0] && !val_digits(after[0], strlen(after[0]))) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        req_bad_query(r, "cursor", "is not a valid cursor");
         return;
     }
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *limit = req_limit_param(r);
     const char *p[] = {REQ_AUDIT_PARAMS(r),   subject,           actor,    action,
                        from ? from_ts : NULL, to ? to_ts : NULL, after[0], limit};
     req_db(r, &sql_audit_list, p, audit_listed);

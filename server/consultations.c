@@ -405,25 +405,29 @@ static int pg_timestamp_ok(const char *s)
     return val_timestamp(buf, &us);
 }
 
+/* Decodes a (timestamp, id) cursor; answers 400 and returns -1 when it is not one. */
+static int time_cursor(struct req *r, const char **after)
+{
+    if (req_cursor(r, 2, after) != 0)
+        return -1;
+    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
+        req_bad_query(r, "cursor", "is not a valid cursor");
+        return -1;
+    }
+    return 0;
+}
+
 void consultations_list(struct req *r)
 {
-    const char *status = req_query(r, "status");
+    const char *status = req_query(r, "status"), *after[2];
     if (status && val_enum(status, statuses) < 0) {
-        json_t *e = json_array();
-        jsonx_error(e, "status", "is not a consultation status");
-        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", e);
+        req_bad_query(r, "status", "is not a consultation status");
         return;
     }
-    const char *after[2];
-    if (req_cursor(r, 2, after) != 0)
+    if (time_cursor(r, after) != 0)
         return;
-    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
-        return;
-    }
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
-    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), status, after[0], after[1], limit};
+    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), status, after[0], after[1],
+                       req_limit_param(r)};
     req_db(r, &sql_list, p, list_done);
 }
 
@@ -797,9 +801,7 @@ static void listing_guarded(struct req *r, struct db_result *res)
     if (guard_refused(r, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1)))
         return;
     struct listing *l = req_ctx(r);
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
-    const char *p[] = {req_param(r, 0), l->after[0], l->after[1], limit};
+    const char *p[] = {req_param(r, 0), l->after[0], l->after[1], req_limit_param(r)};
     req_db(r, l->stmt, p, items_listed);
 }
 
@@ -811,12 +813,8 @@ static void list_items(struct req *r, struct db_stmt *guard, struct db_stmt *lis
     }
     struct listing *l = req_alloc(r, sizeof *l);
     l->stmt = list;
-    if (req_cursor(r, 2, l->after) != 0)
+    if (time_cursor(r, l->after) != 0)
         return;
-    if (l->after[0] && (!val_uuid(l->after[1]) || !pg_timestamp_ok(l->after[0]))) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
-        return;
-    }
     req_set_ctx(r, l);
     const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r)};
     req_db(r, guard, p, listing_guarded);
@@ -882,24 +880,15 @@ DB_STMT(sql_notification_read, 3,
 
 void notifications_list(struct req *r)
 {
-    const char *unread = req_query(r, "unread");
+    const char *unread = req_query(r, "unread"), *after[2];
     if (unread && strcmp(unread, "true") && strcmp(unread, "false")) {
-        json_t *e = json_array();
-        jsonx_error(e, "unread", "must be true or false");
-        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", e);
+        req_bad_query(r, "unread", "must be true or false");
         return;
     }
-    const char *after[2];
-    if (req_cursor(r, 2, after) != 0)
+    if (time_cursor(r, after) != 0)
         return;
-    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
-        return;
-    }
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
     const char *p[] = {req_user(r)->id, unread && !strcmp(unread, "true") ? "true" : "false",
-                       after[0], after[1], limit};
+                       after[0], after[1], req_limit_param(r)};
     req_db(r, &sql_notifications, p, items_listed);
 }
 

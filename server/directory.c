@@ -206,13 +206,12 @@ void directory_list(struct req *r)
 static void directory_query_run(struct req *r)
 {
     const char *q = req_query(r, "q");
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *limit = req_limit_param(r);
     const char *after[3];
     if (req_cursor(r, q ? 2 : 3, after) != 0)
         return;
     if (after[0] && !val_uuid(after[q ? 1 : 2])) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        req_bad_query(r, "cursor", "is not a valid cursor");
         return;
     }
     const char *p[] = {req_now(r),

@@ -371,6 +371,20 @@ void req_problem(struct req *r, int status, const char *slug, const char *detail
     req_problem_errors(r, status, slug, detail, NULL);
 }
 
+void req_bad_query(struct req *r, const char *param, const char *message)
+{
+    json_t *e = json_array();
+    jsonx_error(e, param, message);
+    req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", e);
+}
+
+const char *req_limit_param(struct req *r)
+{
+    char *s = req_alloc(r, 16);
+    snprintf(s, 16, "%d", r->limit + 1);
+    return s;
+}
+
 void req_invalid(struct req *r, json_t *errors)
 {
     req_problem_errors(r, 422, "validation", "The request body failed validation.", errors);

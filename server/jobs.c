@@ -20,13 +20,15 @@
     " failures_gone AS (DELETE FROM login_failures"                                                \
     "  WHERE at < $1::timestamptz - interval '1 day'),"                                            \
     " keys_gone AS (DELETE FROM idempotency_keys"                                                  \
-    "  WHERE created_at < $1::timestamptz - interval '24 hours'),"                                 \
-    /* the consultant hears once that a question waits past its due date */                        \
-    " overdue AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"  \
-    "  SELECT c.consultant_id, 'consultation_overdue', 'consultation', c.id, $1 FROM consultations c" \
-    "  WHERE c.status IN ('submitted', 'accepted') AND c.due_at < $1"                             \
+    "  WHERE created_at < $1::timestamptz - interval '24 hours')," /* the consultant hears once    \
+                                                                      that a question waits past   \
+                                                                      its due date */              \
+    " overdue AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)" \
+    "  SELECT c.consultant_id, 'consultation_overdue', 'consultation', c.id, $1 FROM "             \
+    "consultations c"                                                                              \
+    "  WHERE c.status IN ('submitted', 'accepted') AND c.due_at < $1"                              \
     "  AND c.consultant_id IS NOT NULL"                                                            \
-    "  ON CONFLICT (user_id, kind, subject_id) WHERE kind = 'consultation_overdue' DO NOTHING"    \
+    "  ON CONFLICT (user_id, kind, subject_id) WHERE kind = 'consultation_overdue' DO NOTHING"     \
     "  RETURNING 1)"                                                                               \
     " SELECT 0::bigint AS signals_raised, 0::bigint AS signals_resolved,"                          \
     " (SELECT count(*) FROM overdue) AS notifications_created"

@@ -94,11 +94,10 @@ void organisations_list(struct req *r)
     if (req_cursor(r, 2, after) != 0)
         return;
     if (after[1] && !val_uuid(after[1])) {
-        req_problem(r, 400, "bad-query", "The cursor is not valid.");
+        req_bad_query(r, "cursor", "is not a valid cursor");
         return;
     }
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", req_limit(r) + 1);
+    const char *limit = req_limit_param(r);
     const char *p[] = {kind, region, q, after[0], after[1], limit};
     req_db(r, &sql_org_list, p, org_listed);
 }
