@@ -106,7 +106,7 @@ struct create {
     int64_t now_us;
     char *identity; /* sealed */
     char age[16];
-    char due[TIMEFMT_RFC3339_LEN];
+    char due[TIMEFMT_RFC3339_US_LEN];
 };
 
 DB_STMT(sql_target, 3,
@@ -146,6 +146,9 @@ static void created(struct req *r, struct db_result *res)
         req_db_failed(r, res);
         return;
     }
+    /* A replay shows the patient hidden: reading the identity again takes an audited GET, and
+     * nothing outlives a revocation of consent. */
+    req_replay_body(r, PQgetvalue(res->res, 0, 0));
     reply_consultation(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
                        PQgetvalue(res->res, 0, 2));
 }
@@ -174,7 +177,7 @@ static void target_checked(struct req *r, struct db_result *res)
     json_decref(errors);
     struct create *c = req_ctx(r);
     int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
-    timefmt_rfc3339(workdays_add(c->now_us, days), c->due);
+    timefmt_rfc3339_us(workdays_add(c->now_us, days), c->due);
     json_t *patient = json_object_get(b, "patient");
     const char *pmode = jsonx_str(patient, "mode");
     json_t *rc = json_object_get(b, "referral_contemplated");
@@ -292,7 +295,7 @@ void consultations_create(struct req *r)
     if (jsonx_has(b, "consultant_id") == jsonx_has(b, "expertise"))
         jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
     struct create *c = req_alloc(r, sizeof *c);
-    c->now_us = clock_now_us();
+    val_timestamp(req_now(r), &c->now_us); /* the request's own "now", as submitted_at */
     json_t *patient = json_object_get(b, "patient");
     const char *pmode = jsonx_str(patient, "mode");
     if (json_is_object(patient)) {
@@ -372,16 +375,35 @@ void consultations_get(struct req *r)
     req_db(r, &sql_read, p, read_done);
 }
 
-/* Lists never carry identities: consultation_json shows them hidden. */
-DB_STMT(sql_list, 11,
-        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
-        "  VALUES ($1, $2, $3, $4, 'consultations.list', 'success'))"
-        " SELECT consultation_json(cs, x.access)::text, cs.submitted_at::text, cs.id"
-        " FROM consultations cs"
-        " CROSS JOIN LATERAL (SELECT consultation_access(cs, $2, $5, $6::uuid, $7) AS access) x"
-        " WHERE x.access IS NOT NULL AND ($8::text IS NULL OR cs.status = $8)"
-        " AND ($9::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($9::timestamptz, $10::uuid))"
-        " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $11");
+/* Lists never carry identities: consultation_json shows them hidden. One statement per kind of
+ * viewer, so each can use its index (consultation_access in a WHERE would hide it from the
+ * planner). $8 status, $9..$10 the cursor, $11 the limit. */
+#define LIST_AUDIT                                                                                 \
+    "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"             \
+    "  VALUES ($1, $2, $3, $4, 'consultations.list', 'success'))"
+#define LIST_TAIL                                                                                  \
+    " AND ($8::text IS NULL OR cs.status = $8)"                                                    \
+    " AND ($9::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($9::timestamptz, $10::uuid))"    \
+    " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $11"
+
+DB_STMT(sql_list_practice, 11,
+        LIST_AUDIT " SELECT consultation_json(cs, 'full')::text, cs.submitted_at::text, cs.id"
+                   " FROM consultations cs WHERE $5 IN ('gp', 'poh') AND $7::text IS NOT NULL"
+                   " AND cs.organisation_id = $6::uuid" LIST_TAIL);
+
+DB_STMT(sql_list_consultant, 11,
+        LIST_AUDIT
+        " SELECT consultation_json(cs, 'full')::text, cs.submitted_at::text, cs.id"
+        " FROM consultations cs WHERE $5 = 'consultant' AND $6::uuid IS NOT NULL"
+        " AND $7::text IS NOT NULL AND (cs.consultant_id = $2 OR (cs.status = 'submitted'"
+        "  AND cs.consultant_id IS NULL AND EXISTS (SELECT 1 FROM consultant_profiles p"
+        "  WHERE p.user_id = $2 AND p.active AND p.accepting"
+        "  AND cs.expertise = ANY (p.expertise) AND cs.region = ANY (p.regions))))" LIST_TAIL);
+
+DB_STMT(sql_list_coordinator, 11,
+        LIST_AUDIT " SELECT consultation_json(cs, 'meta')::text, cs.submitted_at::text, cs.id"
+                   " FROM consultations cs WHERE $5 = 'coordinator' AND $6::uuid IS NOT NULL"
+                   " AND cs.region = $7" LIST_TAIL);
 
 static void list_done(struct req *r, struct db_result *res)
 {
@@ -428,7 +450,12 @@ void consultations_list(struct req *r)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), status, after[0], after[1],
                        req_limit_param(r)};
-    req_db(r, &sql_list, p, list_done);
+    unsigned role = req_user(r)->role;
+    req_db(r,
+           role & (ROLE_GP | ROLE_POH) ? &sql_list_practice
+           : role & ROLE_CONSULTANT    ? &sql_list_consultant
+                                       : &sql_list_coordinator,
+           p, list_done);
 }
 
 /* ---------- transitions ---------- */
@@ -482,6 +509,18 @@ static void transition_done(struct req *r, struct db_result *res)
     }
 }
 
+/* Adds {"pii": {"field", "kind"}} to `args` when body[key] looks like it holds an identifier:
+ * the transition refuses it unless the patient consented (only SQL knows the mode). */
+static json_t *with_pii(json_t *args, json_t *body, const char *key)
+{
+    const char *v = jsonx_str(body, key);
+    enum pii_kind k = v ? pii_scan(v, strlen(v)) : PII_NONE;
+    if (k != PII_NONE && !json_object_get(args, "pii"))
+        json_object_set_new(args, "pii",
+                            json_pack("{s:s, s:s}", "field", key, "kind", pii_kind_name(k)));
+    return args;
+}
+
 /* Runs `action` with `args` (a JSON object, stolen) after the If-Match check. */
 static void transition_run(struct req *r, const char *action, json_t *args)
 {
@@ -501,7 +540,7 @@ static void transition_run(struct req *r, const char *action, json_t *args)
         /* A strong ETag is "<version>"; anything else cannot match a consultation. */
         const char *q = if_match;
         size_t n = strlen(q);
-        if (n >= 3 && q[0] == '"' && q[n - 1] == '"' && n - 2 < sizeof t->version) {
+        if (n >= 3 && n <= 20 && q[0] == '"' && q[n - 1] == '"') { /* up to 18 digits */
             memcpy(t->version, q + 1, n - 2);
             t->version[n - 2] = 0;
             for (char *c = t->version; *c; c++)
@@ -550,7 +589,9 @@ static void reason_action(struct req *r, const char *action)
     text_length(req_body(r), "reason", "reason", 1, 2000, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
-    transition_run(r, action, json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")));
+    transition_run(r, action,
+                   with_pii(json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")),
+                            req_body(r), "reason"));
 }
 
 void consultations_decline(struct req *r)
@@ -580,9 +621,10 @@ void consultations_answer(struct req *r)
     if (body_ok(r, fields, errors) != 0)
         return;
     transition_run(r, "answer",
-                   json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"), "recommendation",
-                             jsonx_str(b, "recommendation"), "minutes_spent",
-                             (json_int_t)json_integer_value(m)));
+                   with_pii(json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"),
+                                      "recommendation", jsonx_str(b, "recommendation"),
+                                      "minutes_spent", (json_int_t)json_integer_value(m)),
+                            b, "advice"));
 }
 
 void consultations_close(struct req *r)
@@ -605,7 +647,7 @@ void consultations_close(struct req *r)
                              "value", (json_int_t)json_integer_value(v));
     if (jsonx_str(b, "note"))
         json_object_set_new(args, "note", json_string(jsonx_str(b, "note")));
-    transition_run(r, "close", args);
+    transition_run(r, "close", with_pii(args, b, "note"));
 }
 
 void consultations_revoke_consent(struct req *r)
@@ -613,40 +655,8 @@ void consultations_revoke_consent(struct req *r)
     transition_run(r, "consent_revoke", json_object());
 }
 
-/* Redirect: check the new target like a new question, then move with a fresh due date. */
-static void redirect_checked(struct req *r, struct db_result *res)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    json_t *b = req_body(r), *errors = json_array();
-    const char *verdict = PQgetisnull(res->res, 0, 0) ? "missing" : PQgetvalue(res->res, 0, 0);
-    const char *field = jsonx_has(b, "consultant_id") ? "consultant_id" : "expertise";
-    if (strcmp(verdict, "ok")) {
-        jsonx_error(errors, field,
-                    !strcmp(verdict, "missing") ? "no such consultant"
-                    : !strcmp(verdict, "not_accepting")
-                        ? "this consultant is not accepting consultations"
-                    : !strcmp(verdict, "unknown_code")
-                        ? "is not a known code"
-                        : "no accepting consultant with this expertise in your region");
-        req_invalid(r, errors);
-        return;
-    }
-    json_decref(errors);
-    int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
-    int64_t due = workdays_add(clock_now_us(), days);
-    char ts[TIMEFMT_RFC3339_LEN];
-    timefmt_rfc3339(due, ts);
-    json_t *args = json_pack("{s:s}", "due_at", ts);
-    if (jsonx_str(b, "consultant_id"))
-        json_object_set_new(args, "consultant_id", json_string(jsonx_str(b, "consultant_id")));
-    else
-        json_object_set_new(args, "expertise", json_string(jsonx_str(b, "expertise")));
-    transition_run(r, "redirect", args);
-}
-
+/* Redirect: the transition checks the new target (after visibility and status) and picks the
+ * due date for its response_days from the ten sent here. */
 void consultations_redirect(struct req *r)
 {
     static const struct jsonx_field fields[] = {
@@ -657,36 +667,45 @@ void consultations_redirect(struct req *r)
         jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
     if (body_ok(r, fields, errors) != 0)
         return;
-    const char *p[] = {jsonx_str(b, "consultant_id"), jsonx_str(b, "expertise"),
-                       req_user(r)->region};
-    req_db(r, &sql_target, p, redirect_checked);
+    int64_t now;
+    val_timestamp(req_now(r), &now);
+    json_t *due = json_array();
+    for (int days = 1; days <= 10; days++) {
+        char ts[TIMEFMT_RFC3339_US_LEN];
+        timefmt_rfc3339_us(workdays_add(now, days), ts);
+        json_array_append_new(due, json_string(ts));
+    }
+    json_t *args = json_pack("{s:o}", "due", due);
+    if (jsonx_str(b, "consultant_id"))
+        json_object_set_new(args, "consultant_id", json_string(jsonx_str(b, "consultant_id")));
+    else
+        json_object_set_new(args, "expertise", json_string(jsonx_str(b, "expertise")));
+    transition_run(r, "redirect", args);
 }
 
 /* ---------- messages and appointments ---------- */
 
+/* clang-format off */
 #define GUARD(action, need)                                                                        \
-    "WITH g AS (SELECT * FROM consultation_guard($5::uuid, $2, $6, $7::uuid, $8, $1, $3, $4, "     \
-    "'" action "', '" need "'))"
+    "WITH g AS (SELECT * FROM consultation_guard($5::uuid, $2, $6, $7::uuid, $8, $1, $3, $4, '"   \
+    action "', '" need "'))"
 
-/* $9 body, $10 the identifier kind found in it (NULL: none): refused unless consented. */
-DB_STMT(
-    sql_message_add, 10,
-    GUARD(
-        "message_create",
-        "open") ", m AS (INSERT INTO consultation_messages (consultation_id, author_id, body, "
-                "created_at)"
-                "  SELECT $5::uuid, $2, $9, $1 FROM g WHERE g.result = 'ok'"
-                "  AND ($10::text IS NULL OR g.patient_mode = 'consented') RETURNING *),"
-                " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, "
-                "created_at)"
-                "  SELECT u, 'consultation_message', 'consultation', m.consultation_id, $1"
-                "  FROM m, g, unnest(ARRAY[g.requester_id, g.consultant_id]) u"
-                "  WHERE u IS NOT NULL AND u <> $2),"
-                " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-                "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.message_create',"
-                "  'consultation', m.consultation_id, 'success' FROM m)"
-                " SELECT g.result, g.detail, g.patient_mode, (SELECT message_json(m)::text FROM m) "
-                "FROM g");
+/* $9 body, $10 the identifier kind found in it (NULL: none): refused unless consented. The
+ * consultant hears of it only once they accepted. */
+DB_STMT(sql_message_add, 10,
+        GUARD("message_create", "open")
+        ", m AS (INSERT INTO consultation_messages (consultation_id, author_id, body, created_at)"
+        "  SELECT $5::uuid, $2, $9, $1 FROM g WHERE g.result = 'ok'"
+        "  AND ($10::text IS NULL OR g.patient_mode = 'consented') RETURNING *),"
+        " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"
+        "  SELECT u, 'consultation_message', 'consultation', m.consultation_id, $1"
+        "  FROM m, g, unnest(ARRAY[g.requester_id,"
+        "   CASE WHEN g.accepted THEN g.consultant_id END]) u"
+        "  WHERE u IS NOT NULL AND u <> $2),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.message_create',"
+        "  'consultation', m.consultation_id, 'success' FROM m)"
+        " SELECT g.result, g.detail, g.patient_mode, (SELECT message_json(m)::text FROM m) FROM g");
 
 DB_STMT(sql_message_guard, 8, GUARD("messages_read", "any") " SELECT g.result, g.detail FROM g");
 
@@ -696,21 +715,18 @@ DB_STMT(sql_messages, 4,
         " AND ($2::timestamptz IS NULL OR (m.created_at, m.id) > ($2::timestamptz, $3::uuid))"
         " ORDER BY m.created_at, m.id LIMIT $4");
 
-DB_STMT(
-    sql_appointment_add, 12,
-    GUARD(
-        "appointment_create",
-        "active") ", x AS (INSERT INTO consultation_appointments (consultation_id, kind, starts_at,"
-                  "  duration_minutes, location, created_by, created_at)"
-                  "  SELECT $5::uuid, $9, $10::timestamptz, $11::int, $12, $2, $1 FROM g"
-                  "  WHERE g.result = 'ok' RETURNING *),"
-                  " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, "
-                  "subject_type,"
-                  "  subject_id, outcome) SELECT $1, $2, $3, $4, "
-                  "'consultations.appointment_create',"
-                  "  'consultation', x.consultation_id, 'success' FROM x)"
-                  " SELECT g.result, g.detail, NULL, (SELECT appointment_json(x)::text FROM x) "
-                  "FROM g");
+/* $13: the identifier kind found in the location (NULL: none): refused unless consented. */
+DB_STMT(sql_appointment_add, 13,
+        GUARD("appointment_create", "active")
+        ", x AS (INSERT INTO consultation_appointments (consultation_id, kind, starts_at,"
+        "  duration_minutes, location, created_by, created_at)"
+        "  SELECT $5::uuid, $9, $10::timestamptz, $11::int, $12, $2, $1 FROM g"
+        "  WHERE g.result = 'ok' AND ($13::text IS NULL OR g.patient_mode = 'consented')"
+        "  RETURNING *),"
+        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
+        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.appointment_create',"
+        "  'consultation', x.consultation_id, 'success' FROM x)"
+        " SELECT g.result, g.detail, NULL, (SELECT appointment_json(x)::text FROM x) FROM g");
 
 DB_STMT(sql_appointment_guard, 8,
         GUARD("appointments_read", "any") " SELECT g.result, g.detail FROM g");
@@ -720,6 +736,7 @@ DB_STMT(sql_appointments, 4,
         " WHERE a.consultation_id = $1"
         " AND ($2::timestamptz IS NULL OR (a.starts_at, a.id) > ($2::timestamptz, $3::uuid))"
         " ORDER BY a.starts_at, a.id LIMIT $4");
+/* clang-format on */
 
 /* Answers a guard refusal; returns 1 when it did. */
 static int guard_refused(struct req *r, const char *result, const char *detail)
@@ -739,6 +756,24 @@ static int guard_refused(struct req *r, const char *result, const char *detail)
     return 1;
 }
 
+/* What to say when the identifier guard refuses an addition. */
+struct pii_refusal {
+    const char *field;
+    char message[96];
+    enum pii_kind kind;
+};
+
+static struct pii_refusal *pii_refusal(struct req *r, const char *field, const char *text)
+{
+    struct pii_refusal *p = req_alloc(r, sizeof *p);
+    p->field = field;
+    p->kind = text ? pii_scan(text, strlen(text)) : PII_NONE;
+    snprintf(p->message, sizeof p->message, "contains what looks like a %s",
+             pii_kind_name(p->kind));
+    req_set_ctx(r, p);
+    return p;
+}
+
 static void item_added(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK || PQntuples(res->res) != 1) {
@@ -748,9 +783,10 @@ static void item_added(struct req *r, struct db_result *res)
     PGresult *pr = res->res;
     if (guard_refused(r, PQgetvalue(pr, 0, 0), PQgetvalue(pr, 0, 1)))
         return;
-    if (PQgetisnull(pr, 0, 3)) { /* only the identifier guard stops an allowed message */
+    if (PQgetisnull(pr, 0, 3)) { /* only the identifier guard stops an allowed addition */
+        const struct pii_refusal *why = req_ctx(r);
         json_t *e = json_array();
-        jsonx_error(e, "body", req_ctx(r));
+        jsonx_error(e, why->field, why->message);
         req_invalid(r, e);
         return;
     }
@@ -769,12 +805,9 @@ void consultations_message_add(struct req *r)
     if (body_ok(r, fields, errors) != 0)
         return;
     const char *text = jsonx_str(b, "body");
-    enum pii_kind k = pii_scan(text, strlen(text));
-    char *msg = req_alloc(r, 96);
-    snprintf(msg, 96, "contains what looks like a %s", pii_kind_name(k));
-    req_set_ctx(r, msg);
+    struct pii_refusal *why = pii_refusal(r, "body", text);
     const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r), text,
-                       k == PII_NONE ? NULL : pii_kind_name(k)};
+                       why->kind == PII_NONE ? NULL : pii_kind_name(why->kind)};
     req_db(r, &sql_message_add, p, item_added);
 }
 
@@ -861,8 +894,15 @@ void consultations_appointment_add(struct req *r)
         return;
     char minutes[16];
     snprintf(minutes, sizeof minutes, "%d", (int)json_integer_value(d));
-    const char *p[] = {
-        REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r), kind, starts, minutes, location};
+    struct pii_refusal *why = pii_refusal(r, "location", location);
+    const char *p[] = {REQ_AUDIT_PARAMS(r),
+                       req_param(r, 0),
+                       VIEWER_PARAMS(r),
+                       kind,
+                       starts,
+                       minutes,
+                       location,
+                       why->kind == PII_NONE ? NULL : pii_kind_name(why->kind)};
     req_db(r, &sql_appointment_add, p, item_added);
 }
 

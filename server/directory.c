@@ -44,7 +44,7 @@ DB_STMT(sql_directory_browse, 11,
 
 /* With q: by relevance, then id. $8 q, $9..$10 the cursor, $11 the limit. */
 DB_STMT(sql_directory_search, 11,
-        "WITH q AS (SELECT directory_query($8) AS tq),"
+        "WITH q AS MATERIALIZED (SELECT directory_query($8) AS tq),"
         " hits AS (SELECT p, ts_rank_cd(p.search_doc, q.tq)::float8 AS rank"
         "  FROM consultant_profiles p, q WHERE p.search_doc @@ q.tq AND" DIRECTORY_FILTERS ")"
         " SELECT consultant_json(h.p, $1)::text, h.rank::text, (h.p).user_id FROM hits h"

@@ -94,6 +94,7 @@ struct req {
     const char *pend_ctype;
     int deny_status;
     void *ctx;
+    const char *replay_body; /* stored for Idempotency-Key replays instead of the reply */
 };
 
 static SSL_CTX *ssl_ctx;
@@ -371,6 +372,11 @@ void req_problem(struct req *r, int status, const char *slug, const char *detail
     req_problem_errors(r, status, slug, detail, NULL);
 }
 
+void req_replay_body(struct req *r, const char *json)
+{
+    r->replay_body = req_strdup(r, json);
+}
+
 void req_bad_query(struct req *r, const char *param, const char *message)
 {
     json_t *e = json_array();
@@ -395,7 +401,9 @@ void req_invalid(struct req *r, json_t *errors)
 static void req_db_done(struct db_result *res, void *arg)
 {
     struct req *r = arg;
-    if (res->status == DB_OK || res->status == DB_ERR_QUERY) {
+    /* statement_timeout (57014) is the database being too slow, not a bug: 503 like a timeout. */
+    if (res->status == DB_OK ||
+        (res->status == DB_ERR_QUERY && strcmp(res->sqlstate, "57014") != 0)) {
         r->db_cb(r, res);
         return;
     }
@@ -658,8 +666,10 @@ static void idem_finish(struct req *r, int status, const char *ctype, struct evb
         db_query(r->w->pool, &sql_idem_release, p, idem_stored, r);
         return;
     }
-    size_t len = evbuffer_get_length(r->pend_body);
-    char *sealed = crypto_seal(cfg.data_key, evbuffer_pullup(r->pend_body, -1), len);
+    char *sealed = r->replay_body
+                       ? crypto_seal(cfg.data_key, r->replay_body, strlen(r->replay_body))
+                       : crypto_seal(cfg.data_key, evbuffer_pullup(r->pend_body, -1),
+                                     evbuffer_get_length(r->pend_body));
     char st[16];
     snprintf(st, sizeof st, "%d", status);
     const char *etag = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "ETag");

@@ -2,6 +2,8 @@
  * libc time zone state or timegm is involved. */
 #include "timefmt.h"
 
+#include <string.h>
+
 int64_t timefmt_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
@@ -78,6 +80,17 @@ void timefmt_rfc3339(int64_t epoch_us, char out[TIMEFMT_RFC3339_LEN])
     p = timefmt_put(p, mi, 2);
     *p++ = ':';
     p = timefmt_put(p, s, 2);
+    *p++ = 'Z';
+    *p = '\0';
+}
+
+void timefmt_rfc3339_us(int64_t epoch_us, char out[TIMEFMT_RFC3339_US_LEN])
+{
+    int64_t frac = ((epoch_us % 1000000) + 1000000) % 1000000; /* floor, also before 1970 */
+    timefmt_rfc3339(epoch_us - frac, out);
+    char *p = out + strlen(out) - 1; /* over the 'Z' */
+    *p++ = '.';
+    p = timefmt_put(p, frac, 6);
     *p++ = 'Z';
     *p = '\0';
 }

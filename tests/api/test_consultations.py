@@ -7,6 +7,7 @@ table only where no other test can run at the same time (the suite is sequential
 """
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -915,7 +916,12 @@ def test_idempotency_replay_consented(w, db):
                                headers={"Idempotency-Key": key}), 201)
     r2 = w.api.post("/v1/consultations", token=w.gp["token"], json=b, headers={"Idempotency-Key": key})
     assert r2.headers.get("Idempotent-Replayed") == "true"
-    assert r2.json() == c
+    # conventions.md: a replay shows the patient hidden (reading the identity takes an audited GET)
+    replay = r2.json()
+    assert replay["patient"] == {"mode": "consented", "identity_hidden": True}
+    assert {k: v for k, v in replay.items() if k != "patient"} == \
+        {k: v for k, v in c.items() if k != "patient"}
+    assert "Fien" not in r2.text and "111222333" not in r2.text
     assert sql_count(db, "SELECT count(*) FROM consultations WHERE subject = %s", b["subject"]) == 1
 
 
@@ -1378,3 +1384,57 @@ def test_message_idempotency_replay(w, db):
     assert assert_json(r2, 201) == m
     assert r2.headers.get("Idempotent-Replayed") == "true"
     assert sql_count(db, "SELECT count(*) FROM consultation_messages WHERE consultation_id = %s", c["id"]) == 1
+
+
+# =============================================================================================
+# Review fixes: anonymity in every added text, redirect after visibility, audited reads
+# =============================================================================================
+
+def test_anonymous_guard_on_reasons_advice_notes_and_locations(w):
+    c = w.in_state("accepted")
+    r = w.api.post(f"/v1/consultations/{c['id']}/answer", token=w.c1["token"],
+                   json={"advice": "Bel 0612345678 voor overleg", "recommendation": "advice_only",
+                         "minutes_spent": 20})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert b["errors"] == [{"field": "advice", "message": "contains what looks like a phone"}]
+    assert "0612345678" not in r.text
+    r = w.api.post(f"/v1/consultations/{c['id']}/appointments", token=w.c1["token"],
+                   json={"kind": "on_location", "starts_at": "2030-01-07T10:00:00Z",
+                         "duration_minutes": 30, "location": "Praktijk, 5911 AB Venlo"})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert b["errors"] == [{"field": "location", "message": "contains what looks like a postcode"}]
+    r = w.api.post(f"/v1/consultations/{c['id']}/withdraw", token=w.gp["token"],
+                   json={"reason": "mail naar jan@example.nl"})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert b["errors"] == [{"field": "reason", "message": "contains what looks like a email"}]
+
+
+def test_redirect_of_invisible_consultation_is_404_not_422(w, factory):
+    c = w.in_state("declined")
+    other = factory.make_user("gp")
+    r = w.api.post(f"/v1/consultations/{c['id']}/redirect", token=other["token"],
+                   json={"consultant_id": str(uuid.uuid4())})
+    assert_problem(r, 404, "/problems/not-found")
+
+
+def test_redirect_back_to_the_declining_consultant_is_refused(w):
+    c = w.in_state("declined")
+    r = w.api.post(f"/v1/consultations/{c['id']}/redirect", token=w.gp["token"],
+                   json={"consultant_id": c["consultant"]["id"]})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert b["errors"][0]["field"] == "consultant_id"
+
+
+def test_reading_messages_is_audited(w):
+    c = w.in_state("accepted")
+    assert_json(w.api.get(f"/v1/consultations/{c['id']}/messages", token=w.gp["token"]))
+    entries = audit_entries(w.api, w.admin_token, subject_id=c["id"],
+                            action="consultations.messages_read")
+    assert any(e["outcome"] == "success" and e["actor"]["id"] == w.gp["id"] for e in entries)
+
+
+def test_huge_if_match_is_412_not_500(w):
+    c = w.in_state("submitted")
+    r = w.api.post(f"/v1/consultations/{c['id']}/withdraw", token=w.gp["token"],
+                   json={"reason": "niet meer nodig"}, headers={"If-Match": '"99999999999999999999"'})
+    assert r.status_code in (400, 412), r.text

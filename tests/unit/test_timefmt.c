@@ -124,12 +124,28 @@ static void test_civil_exhaustive(void **state)
     }
 }
 
+static void test_rfc3339_us(void **state)
+{
+    (void)state;
+    char out[TIMEFMT_RFC3339_US_LEN];
+    timefmt_rfc3339_us(1795428000123456LL, out); /* 2026-11-23T10:00:00.123456Z */
+    assert_string_equal(out, "2026-11-23T10:00:00.123456Z");
+    timefmt_rfc3339_us(-1, out); /* floors before 1970 */
+    assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+    timefmt_rfc3339_us(0, out);
+    assert_string_equal(out, "1970-01-01T00:00:00.000000Z");
+}
+
 int test_timefmt_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339_known),   cmocka_unit_test(test_rfc3339_fraction_dropped),
-        cmocka_unit_test(test_clamped),         cmocka_unit_test(test_date),
-        cmocka_unit_test(test_days_from_civil), cmocka_unit_test(test_civil_exhaustive),
+        cmocka_unit_test(test_rfc3339_us),
+        cmocka_unit_test(test_rfc3339_known),
+        cmocka_unit_test(test_rfc3339_fraction_dropped),
+        cmocka_unit_test(test_clamped),
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_days_from_civil),
+        cmocka_unit_test(test_civil_exhaustive),
     };
     return cmocka_run_group_tests_name("timefmt", tests, NULL, NULL);
 }
