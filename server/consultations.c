@@ -120,6 +120,9 @@ DB_STMT(sql_target, 3,
         " ELSE 'none' END,"
         " (SELECT response_days FROM consultant_profiles WHERE user_id = $1)");
 
+/* The notification fan-out runs first, with index-friendly predicates (a direct question touches
+ * one profile). The audit entry depends on n, so its trigger takes the audit chain's lock (held
+ * to commit) only after the fan-out is done. */
 DB_STMT(sql_create, 19,
         "WITH c AS (INSERT INTO consultations (status, subject, question, patient_mode,"
         "  patient_age, patient_sex, patient_identity, requester_id, organisation_id, region,"
@@ -128,15 +131,17 @@ DB_STMT(sql_create, 19,
         "  VALUES ('submitted', $5, $6, $7, $8::int, $9, $10, $2, $11, $12, $13, $14, $15, $16,"
         "  $17::boolean, $18, $1, $19) RETURNING *),"
         " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"
-        "  SELECT p.user_id, CASE WHEN c.consultant_id IS NULL THEN 'group_question'"
-        "   ELSE 'consultation_addressed' END, 'consultation', c.id, $1"
-        "  FROM c JOIN consultant_profiles p ON p.user_id = c.consultant_id"
-        "   OR (c.consultant_id IS NULL AND p.active AND p.accepting"
-        "       AND c.expertise = ANY (p.expertise) AND c.region = ANY (p.regions))),"
+        "  SELECT p.user_id, 'consultation_addressed', 'consultation', c.id, $1::timestamptz"
+        "   FROM c JOIN consultant_profiles p ON p.user_id = c.consultant_id"
+        "  UNION ALL"
+        "  SELECT p.user_id, 'group_question', 'consultation', c.id, $1::timestamptz"
+        "   FROM c JOIN consultant_profiles p ON c.consultant_id IS NULL AND p.active"
+        "   AND p.accepting AND p.expertise @> ARRAY[c.expertise] AND p.regions @> ARRAY[c.region]"
+        "  RETURNING 1),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
         "  subject_id, patient_ref, outcome) SELECT $1, $2, $3, $4, 'consultations.create',"
         "  'consultation', c.id, CASE WHEN c.patient_mode = 'consented'"
-        "  THEN c.patient_ref::text END, 'success' FROM c)"
+        "  THEN c.patient_ref::text END, 'success' FROM c WHERE (SELECT count(*) FROM n) >= 0)"
         " SELECT consultation_json(ROW(c.*)::consultations, 'identity')::text,"
         "  c.patient_identity, c.version FROM c");
 

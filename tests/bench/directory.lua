@@ -1,0 +1,61 @@
+-- wrk script of the directory benchmark (tests/bench/directory.sh):
+--   wrk ... -s tests/bench/directory.lua http://127.0.0.1:PORT -- QUERY_STRING...
+-- Each connection requests GET /v1/consultants?QUERY_STRING for the query strings in turn
+-- (the Authorization header comes from wrk's -H). Counts the responses by status and the
+-- 200 responses with no items, and prints them when done, as lines "directory-status CODE N",
+-- "directory-empty N" and "directory-first-non-2xx CODE BODY" for the script to check.
+local threads = {}
+local counter = 0
+
+function setup(thread)
+    counter = counter + 1
+    thread:set("id", counter)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    reqs = {}
+    for i, qs in ipairs(args) do
+        reqs[i] = wrk.format("GET", "/v1/consultants?" .. qs)
+    end
+    if #reqs == 0 then
+        error("directory.lua: no query strings after --")
+    end
+    -- threads start at different places in the list, so they do not move in lockstep
+    n = ((id or 1) - 1) * 7
+    codes, empty, first_bad = {}, 0, nil
+end
+
+function request()
+    n = n + 1
+    return reqs[(n - 1) % #reqs + 1]
+end
+
+function response(status, headers, body)
+    codes[status] = (codes[status] or 0) + 1
+    if status < 200 or status > 299 then
+        if not first_bad then
+            first_bad = status .. " " .. string.sub(body or "", 1, 300)
+        end
+    elseif body and string.sub(body, 1, 11) == '{"items":[]' then
+        empty = empty + 1
+    end
+end
+
+function done(summary, latency, requests)
+    local total, nempty, bad = {}, 0, nil
+    for _, t in ipairs(threads) do
+        for k, v in pairs(t:get("codes")) do
+            total[k] = (total[k] or 0) + v
+        end
+        nempty = nempty + t:get("empty")
+        bad = bad or t:get("first_bad")
+    end
+    for k, v in pairs(total) do
+        io.write("directory-status ", k, " ", v, "\n")
+    end
+    io.write("directory-empty ", nempty, "\n")
+    if bad then
+        io.write("directory-first-non-2xx ", (string.gsub(bad, "\n", " ")), "\n")
+    end
+end

@@ -1,0 +1,359 @@
+# Sourced by tests/bench/run.sh (BENCH_ONLY unset or "directory"), after the common setup (the
+# throw-away cluster, overlegd on 127.0.0.1:$PORT, a signed-in admin: $TOKEN). The consultant
+# directory benchmark:
+#
+# 1. tests/bench/directory_seed.sql generates $BENCH_DIR_PROFILES (50,000) consultant profiles.
+# 2. Every query string of tests/bench/directory_mix.txt must answer 200 with at least one item.
+# 3. wrk, $BENCH_DIR_CONNS (32) connections, cycles through the mix (tests/bench/directory.lua):
+#    requests per second and p99 latency; any non-2xx response fails the run.
+# 4. pgbench runs the statements overlegd runs for the same mix (taken verbatim from
+#    server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
+#    prepared), with as many clients as overlegd has database connections.
+# 5. EXPLAIN (ANALYZE, BUFFERS) of every query string, as one pooled connection would run them
+#    (PREPARE with inferred parameter types, the mix executed once first, then EXPLAIN EXECUTE).
+# 6. Rewrites the section between <!-- bench:directory:start --> and <!-- bench:directory:end -->
+#    of docs/benchmarks.md. Sets DIR_GOALS_MET (yes/no).
+
+DIR_CONNS=${BENCH_DIR_CONNS:-32}
+DIR_PROFILES=${BENCH_DIR_PROFILES:-50000}
+DIR_MIX=tests/bench/directory_mix.txt
+GOAL_DIR_P99_MS=25 GOAL_DIR_RATIO=70   # from the issue
+# CPU ticks of everything on the machine (user, nice, system, irq, softirq, steal): minus what
+# the benchmark's own processes used, it tells how much other work competed during a run.
+TIMEFORMAT='%U %S %R'   # bash's time keyword: user, system and real seconds
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+other_pct() {  # BUSY_TICKS OWN_TICKS SECONDS -> share of one CPU used by other processes
+    awk -v b="$1" -v o="$2" -v d="$3" -v hz="$TICK" 'BEGIN { v = (b - o) / hz / d * 100; printf "%.0f", v < 0 ? 0 : v }'
+}
+DIR_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)   # "now" for pgbench and EXPLAIN
+
+# ---------- data ----------
+say "directory: generating $DIR_PROFILES consultant profiles (tests/bench/directory_seed.sql)"
+t0=$(date +%s%N)
+timeout 240 psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -v n="$DIR_PROFILES" \
+    -f tests/bench/directory_seed.sql >"$TMP/seed.log" 2>&1 \
+    || { cat "$TMP/seed.log" >&2; die "directory_seed.sql failed"; }
+DIR_SEED_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+read -r DIR_ROWS DIR_ORGS DIR_REGIONS DIR_WORDS DIR_MB < <(psql "$DATABASE_URL" -X -At -F ' ' -c "
+    SELECT (SELECT count(*) FROM consultant_profiles WHERE active),
+           (SELECT count(DISTINCT u.organisation_id) FROM users u WHERE u.role = 'consultant'),
+           (SELECT count(DISTINCT r) FROM consultant_profiles, unnest(regions) r),
+           (SELECT count(*) FROM directory_words),
+           round(pg_total_relation_size('consultant_profiles') / 1048576.0)")
+[[ $DIR_ROWS -ge $DIR_PROFILES ]] || die "only $DIR_ROWS active consultant profiles after the seed"
+echo "    $DIR_ROWS profiles, $DIR_ORGS organisations, $DIR_REGIONS regions, $DIR_WORDS directory words, ${DIR_MB} MB with indexes, ${DIR_SEED_S} s"
+
+mapfile -t DIR_QS < <(grep -v '^[[:space:]]*\(#\|$\)' "$DIR_MIX")
+[[ ${#DIR_QS[@]} -gt 0 ]] || die "$DIR_MIX lists no query strings"
+
+# ---------- every query string answers 200 with items ----------
+# One request at a time, so the times are those of a single user. A query string without
+# results is a bug of the benchmark (data and mix do not fit): stop. A non-2xx answer is the
+# server's: go on measuring, record it and fail at the end.
+DIR_FAILED=
+: >"$TMP/dir-check.txt"
+for qs in "${DIR_QS[@]}"; do
+    out=$(curl -sS --max-time 30 -o "$TMP/dir.json" -w '%{http_code} %{time_total}' \
+        -H "Authorization: Bearer $TOKEN" "$BASE/v1/consultants?$qs") || die "GET /v1/consultants?$qs: no answer"
+    read -r code secs <<<"$out"
+    ms=$(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1000 }')
+    if [[ $code == 200 ]]; then
+        items=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$TMP/dir.json")
+        [[ $items -gt 0 ]] || die "GET /v1/consultants?$qs found no one: the generated data and the mix do not fit"
+    else
+        echo "bench: GET /v1/consultants?$qs answered $code after $ms ms: $(head -c 300 "$TMP/dir.json")" >&2
+        tail -n 4 "$TMP/server.log" >&2
+        items="HTTP $code"
+        DIR_FAILED=${DIR_FAILED:-"GET /v1/consultants?$qs answered $code after $ms ms, one request at a time"}
+    fi
+    printf '%s\t%s\t%s\n' "$qs" "$items" "$ms" >>"$TMP/dir-check.txt"
+done
+
+# ---------- HTTP: wrk ----------
+# Prints the counts directory.lua reports; fails on any non-2xx response or socket error.
+dir_wrk_check() {  # OUTFILE LABEL
+    local non2xx sock empty
+    non2xx=$(awk '$1 == "directory-status" && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
+    sock=$(sed -n 's/^ *Socket errors: *//p' "$1")
+    empty=$(awk '$1 == "directory-empty" { print $2 }' "$1")
+    if [[ $non2xx != 0 || -n "$sock" ]]; then
+        cat "$1"; tail -n 20 "$TMP/server.log" >&2
+        DIR_FAILED="$2: $non2xx non-2xx responses${sock:+, socket errors: $sock}"
+        return 1
+    fi
+    [[ "${empty:-x}" == 0 ]] || { cat "$1"; die "$2: ${empty:-?} responses had no items"; }
+    grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
+}
+DIR_WRK_CMD=(wrk -t2 -c"$DIR_CONNS" -d"${DURATION}s" --latency --timeout 10s
+             -H "'Authorization: Bearer \$TOKEN'" -s tests/bench/directory.lua
+             "http://127.0.0.1:\$PORT" -- "QUERY_STRINGS...")
+say "directory: wrk warm-up (${WARMUP}s)"
+timeout $((WARMUP + 40)) wrk -t2 -c"$DIR_CONNS" -d"${WARMUP}s" --timeout 10s \
+    -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
+    >"$TMP/dir-wrk-warmup.out" 2>&1 || { cat "$TMP/dir-wrk-warmup.out"; die "wrk warm-up failed"; }
+[[ -n "$DIR_FAILED" ]] || dir_wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" || true
+say "directory: ${DIR_WRK_CMD[*]}"
+curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.before"
+s0=$(srv_ticks) p0=$(pg_ticks) b0=$(busy_ticks)
+{ time timeout $((DURATION + 40)) wrk -t2 -c"$DIR_CONNS" -d"${DURATION}s" --latency --timeout 10s \
+    -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
+    >"$TMP/dir-wrk.out" 2>&1; } 2>"$TMP/dir-wrk.time" || { cat "$TMP/dir-wrk.out"; die "wrk failed"; }
+DIR_HTTP_BUSY_TICKS=$(( $(busy_ticks) - b0 ))
+DIR_HTTP_SRV_TICKS=$(( $(srv_ticks) - s0 )) DIR_HTTP_PG_TICKS=$(( $(pg_ticks) - p0 ))
+DIR_HTTP_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-wrk.time")
+DIR_HTTP_OTHER=$(other_pct "$DIR_HTTP_BUSY_TICKS" $((DIR_HTTP_SRV_TICKS + DIR_HTTP_PG_TICKS + DIR_HTTP_CLIENT_TICKS)) "$(awk '{ print $3 }' "$TMP/dir-wrk.time")")
+curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.after"
+sed 's/^/    /' "$TMP/dir-wrk.out"
+[[ -n "$DIR_FAILED" ]] || dir_wrk_check "$TMP/dir-wrk.out" "directory wrk" || true
+# Requests still in flight when wrk stopped keep overlegd's connections busy; let them finish
+# (statement_timeout is 5 s) so that they do not compete with pgbench.
+for _ in $(seq 100); do
+    busy=$(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM pg_stat_activity
+        WHERE application_name = 'overlegd' AND state <> 'idle' AND pid <> pg_backend_pid()")
+    [[ $busy == 0 ]] && break
+    sleep 0.1
+done
+DIR_HTTP_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/dir-wrk.out")
+DIR_HTTP_REQS=$(awk '/requests in/ { print $1 }' "$TMP/dir-wrk.out")
+to_ms() {  # wrk's "99%    3.21ms" -> 3.21
+    awk -v p="$1" '$1 == p {
+        v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
+        if (f < 0) exit 1
+        printf "%.2f", v * f }' "$2"
+}
+DIR_HTTP_P50=$(to_ms 50% "$TMP/dir-wrk.out")
+DIR_HTTP_P99=$(to_ms 99% "$TMP/dir-wrk.out")
+[[ -n "$DIR_HTTP_RPS" && -n "$DIR_HTTP_P99" ]] || die "could not parse the directory wrk output"
+
+# overlegd's own view of the run: its histogram for GET /v1/consultants (pool wait + queries +
+# handler) and the pool's error counters. "P99_BOUND_MS SHARE_UNDER_25MS ERRORS"
+read -r DIR_SRV_P99_LE DIR_SRV_UNDER DIR_DB_ERRS < <(awk '
+    function val(line) { n = split(line, f, " "); return f[n] }
+    FNR == 1 { side++ }
+    /^http_request_duration_seconds_bucket\{route="GET \/v1\/consultants",le="/ {
+        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
+        b[le] += (side == 1 ? -1 : 1) * val($0); if (side == 2) order[++nb] = le
+    }
+    /^db_pool_(errors|timeouts|reconnects)_total / { e += (side == 1 ? -1 : 1) * val($0) }
+    END {
+        total = b["+Inf"]; p99 = "?"
+        for (i = 1; i <= nb; i++) if (b[order[i]] >= 0.99 * total) { p99 = order[i]; break }
+        if (p99 != "?" && p99 != "+Inf") p99 = p99 * 1000
+        printf "%s %.1f %d\n", p99, total ? 100 * b["0.025"] / total : 0, e
+    }' "$TMP/dir-metrics.before" "$TMP/dir-metrics.after")
+if [[ -z "$DIR_FAILED" && "$DIR_DB_ERRS" != 0 ]]; then
+    DIR_FAILED="the database pool counted $DIR_DB_ERRS errors, timeouts or reconnects during the wrk run"
+    tail -n 10 "$TMP/server.log" >&2
+fi
+
+# ---------- pgbench: the same statements ----------
+mkdir -p "$TMP/dirpgb"
+mapfile -t DIR_PGB_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgb")
+[[ ${#DIR_PGB_ARGS[@]} -gt 0 ]] || die "directory_bench.py pgbench printed nothing"
+# overlegd's connections run with a statement_timeout (server/db.c); pgbench gets the same, so a
+# statement too slow for the server is not waited for here either (it aborts that client).
+DIR_STMT_TIMEOUT=$(grep -o 'statement_timeout=[0-9]*' server/db.c | head -n 1 | cut -d= -f2 || true)
+DIR_PGB_CMD=(${DIR_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$DIR_STMT_TIMEOUT\'}
+             pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION"
+             "-f dir_NN.sql@1 (${#DIR_QS[@]} files)" -D now=\$NOW -D lim=21 "-D ..."
+             --log --log-prefix=dirpgb "\$DATABASE_URL")
+say "directory: ${DIR_PGB_CMD[*]}"
+p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
+{ time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
+    timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 \
+    -T "$DURATION" "${DIR_PGB_ARGS[@]}" -D now="$DIR_NOW" -D lim=21 \
+    --log --log-prefix=dirpgb "$DATABASE_URL" >"$TMP/dir-pgbench.out" 2>&1); } 2>"$TMP/dir-pgbench.time" \
+    || pgb_rc=$?
+sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
+DIR_PGB_BUSY_TICKS=$(( $(busy_ticks) - b0 )) DIR_PGB_SECONDS=$(awk '{ print $3 }' "$TMP/dir-pgbench.time")
+DIR_PGB_PG_TICKS=$(( $(pg_ticks) - p0 ))
+DIR_PGB_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-pgbench.time")
+DIR_PGB_OTHER=$(other_pct "$DIR_PGB_BUSY_TICKS" $((DIR_PGB_PG_TICKS + DIR_PGB_CLIENT_TICKS)) "$DIR_PGB_SECONDS")
+sed -n '/^SQL script/q; /aborted in command/d; s/^/    /p' "$TMP/dir-pgbench.out"   # the summary only
+DIR_PG_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/dir-pgbench.out")
+pg_failed=$(sed -n 's/^number of failed transactions: \([0-9]\+\).*/\1/p' "$TMP/dir-pgbench.out")
+pg_aborted=$(grep -c '^pgbench: error: client [0-9]* .*aborted' "$TMP/dir-pgbench.out" || true)
+DIR_PG_NOTE="none failed"
+if [[ $pgb_rc != 0 || ( -n "$pg_failed" && "$pg_failed" != 0 ) ]]; then
+    grep -m 3 'error' "$TMP/dir-pgbench.out" | sed 's/^/    /' >&2 || true
+    [[ $pg_aborted -gt 0 || -n "$DIR_PG_TPS" ]] || { cat "$TMP/dir-pgbench.out"; die "pgbench (directory) failed (status $pgb_rc)"; }
+    DIR_PG_NOTE="${pg_failed:-0} failed and $pg_aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$TMP/dir-pgbench.out" || echo "exit status $pgb_rc")); the pgbench figures count the completed transactions only"
+    DIR_FAILED=${DIR_FAILED:-"pgbench: $DIR_PG_NOTE"}
+fi
+# Per-transaction log: "client_id transaction_no latency_us script_no epoch epoch_us"
+pctl() { cat "$TMP"/dirpgb.* 2>/dev/null | awk '{ print $3 }' | sort -n | awk -v q="$1" '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
+DIR_PG_P50=$(pctl 0.50)
+DIR_PG_P99=$(pctl 0.99)
+DIR_PG_TXNS=$(cat "$TMP"/dirpgb.* 2>/dev/null | wc -l)
+DIR_PG_TPS=${DIR_PG_TPS:-$(awk -v n="$DIR_PG_TXNS" -v d="$DURATION" 'BEGIN { printf "%.2f", n / d }')}
+[[ -n "$DIR_PG_TPS" && -n "$DIR_PG_P99" ]] || die "could not parse the directory pgbench output"
+rm -f "$TMP"/dirpgb.*
+
+# ---------- EXPLAIN ANALYZE ----------
+# A statement still running after DIR_EXPLAIN_MS is cancelled and shown without ANALYZE: that
+# bounds this step (the goal is 25 ms; this is only about how far off a statement is).
+DIR_EXPLAIN_MS=2000
+say "directory: EXPLAIN (ANALYZE, BUFFERS) of each query string"
+"$PY" tests/bench/directory_bench.py explain "$DIR_MIX" "$DIR_NOW" "$DIR_EXPLAIN_MS" >"$TMP/dir-explain.sql"
+timeout 120 psql "$DATABASE_URL" -X -f "$TMP/dir-explain.sql" >"$TMP/dir-explain.out" 2>&1 \
+    || { tail -n 30 "$TMP/dir-explain.out" >&2; die "EXPLAIN of the directory statements failed"; }
+"$PY" tests/bench/directory_bench.py plans "$TMP/dir-explain.out" >"$TMP/dir-plans.json"
+kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "overlegd died during the directory run"; }
+DIR_SERVER_LOG_LINES=$(wc -l <"$TMP/server.log")
+
+# ---------- summary ----------
+DIR_RATIO=$(awk -v h="$DIR_HTTP_RPS" -v p="$DIR_PG_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
+yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }
+G_DIR_P99=$(yesno "$DIR_HTTP_P99 < $GOAL_DIR_P99_MS")
+G_DIR_RATIO=$(yesno "$DIR_RATIO >= $GOAL_DIR_RATIO")
+[[ -z "$DIR_FAILED" ]] && G_DIR_P99_TXT=$G_DIR_P99 G_DIR_RATIO_TXT=$G_DIR_RATIO \
+    || G_DIR_P99_TXT="**not met** (run failed)" G_DIR_RATIO_TXT="**not met** (run failed)"
+if [[ -z "$DIR_FAILED" && $G_DIR_P99 == met && $G_DIR_RATIO == met ]]; then DIR_GOALS_MET=yes; else DIR_GOALS_MET=no; fi
+f0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n "$(git status --porcelain --untracked-files=normal -- server include sql Makefile 2>/dev/null)" ]] && COMMIT="$COMMIT (uncommitted server changes)"
+[[ $OVERLEGD == build/overlegd ]] || COMMIT="$COMMIT, binary $OVERLEGD"
+
+dir_section() {
+cat <<EOF
+### Latest run
+
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT
+- Machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), PostgreSQL $("$PGBENCH" --version | awk '{ print $3 }') (throw-away cluster, fsync off)
+- Server: \`OVERLEG_THREADS=$THREADS OVERLEG_DB_POOL=$POOL\` ($DB_CONNS database connections)
+- Data: $DIR_ROWS active consultant profiles in $DIR_ORGS organisations over $DIR_REGIONS regions,
+  $DIR_WORDS directory words; \`consultant_profiles\` with its indexes ${DIR_MB} MB; generated in ${DIR_SEED_S} s
+- Other work on the machine: 1-minute load average $LOAD_START before \`make bench\` started (the
+  benchmarks' own processes raise it later); during the measured runs, processes other than wrk,
+  overlegd, pgbench and PostgreSQL took $DIR_HTTP_OTHER % of one CPU during the wrk run and
+  $DIR_PGB_OTHER % during the pgbench run
+
+Commands (QUERY_STRINGS: the lines of \`tests/bench/directory_mix.txt\`, listed below; the wrk run
+follows a ${WARMUP} s warm-up with the same settings):
+
+\`\`\`
+${DIR_WRK_CMD[*]}
+${DIR_PGB_CMD[*]}
+\`\`\`
+
+EOF
+if [[ -n "$DIR_FAILED" ]]; then
+    bad=$(sed -n 's/^directory-first-non-2xx //p' "$TMP/dir-wrk.out" "$TMP/dir-wrk-warmup.out" | head -n 1 | cut -c1-200)
+    printf '**The run failed: %s.**%s\n\n' "$DIR_FAILED" "${bad:+ First failing answer: \`$bad\`}"
+fi
+cat <<EOF
+| Measure | Result | Goal | |
+|---|---:|---:|---|
+| HTTP \`GET /v1/consultants\`, mix of ${#DIR_QS[@]}, $DIR_CONNS connections | $(f0 "$DIR_HTTP_RPS") req/s | | |
+| HTTP latency p50 / p99 | $DIR_HTTP_P50 / $DIR_HTTP_P99 ms | p99 < $GOAL_DIR_P99_MS ms | $G_DIR_P99_TXT |
+| the same inside overlegd (\`/metrics\` histogram) | p99 <= $DIR_SRV_P99_LE ms; $DIR_SRV_UNDER % under 25 ms | | |
+| pgbench, same statements and mix, $DB_CONNS clients | $(f0 "$DIR_PG_TPS") tps | | |
+| pgbench latency p50 / p99 | $DIR_PG_P50 / $DIR_PG_P99 ms | | |
+| Ratio HTTP / pgbench | $DIR_RATIO % | >= $GOAL_DIR_RATIO % | $G_DIR_RATIO_TXT |
+
+CPU time per request (user + system; share of one CPU over the run in brackets):
+
+| | client | overlegd | PostgreSQL | other processes |
+|---|---:|---:|---:|---:|
+| HTTP (wrk) | $(us_per "$DIR_HTTP_CLIENT_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_CLIENT_TICKS" "$DURATION") %) | $(us_per "$DIR_HTTP_SRV_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_SRV_TICKS" "$DURATION") %) | $(us_per "$DIR_HTTP_PG_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_PG_TICKS" "$DURATION") %) | ($DIR_HTTP_OTHER %) |
+| pgbench | $(us_per "$DIR_PGB_CLIENT_TICKS" "$DIR_PG_TXNS") µs ($(cpu_pct "$DIR_PGB_CLIENT_TICKS" "$DIR_PGB_SECONDS") %) | | $(us_per "$DIR_PGB_PG_TICKS" "$DIR_PG_TXNS") µs ($(cpu_pct "$DIR_PGB_PG_TICKS" "$DIR_PGB_SECONDS") %) | ($DIR_PGB_OTHER %) |
+
+$DIR_HTTP_REQS HTTP requests; $DIR_PG_TXNS pgbench transactions, $DIR_PG_NOTE; $DIR_SERVER_LOG_LINES lines in the
+server log at level warn (whole run).
+
+EOF
+"$PY" - "$TMP/dir-plans.json" "$TMP/dir-check.txt" "$GOAL_DIR_P99_MS" <<'PY'
+import json, sys
+plans = json.load(open(sys.argv[1]))
+check = {l.split("\t")[0]: l.rstrip("\n").split("\t")[1:] for l in open(sys.argv[2])}
+goal = float(sys.argv[3])
+stmts = plans.pop("_statements", [])
+print("Each query string of the mix: its first page (items), the time of one `GET` alone before the")
+print("load (curl, no concurrency), and `EXPLAIN (ANALYZE, BUFFERS)` as one pooled connection runs it")
+print("(after the whole mix ran once on the same prepared statements):")
+print()
+print("| Query string | First page | HTTP, one request alone | Scans (index or sequential) | EXPLAIN ANALYZE |")
+print("|---|---:|---:|---|---:|")
+seq, slow, per_row = [], [], []
+for qs, p in plans.items():
+    scans = [s for s in p["scans"]]
+    names = []
+    for s in scans:
+        if "Seq Scan" in s:
+            seq.append((qs, s))
+        short = s.replace("Bitmap Index Scan on ", "bitmap ").replace("Index Scan using ", "index ") \
+                 .replace("Index Only Scan using ", "index-only ").replace("Seq Scan on ", "**seq scan** ")
+        short = short.split(" on consultant_profiles")[0].split(" (actual")[0]
+        if short not in names:
+            names.append(short)
+    ms = p["ms"]
+    if ms is None or ms >= goal:
+        slow.append((qs, ms))
+    if any("Sort Key" in l and "directory_query(" in l for l in p["plan"].splitlines()):
+        per_row.append(qs)
+    items, http_ms = (check.get(qs) or ["?", "?"])[:2]
+    took = f"{ms:.1f} ms" if ms is not None else f"**{p['cancelled'] or 'cancelled'}**"
+    print(f"| `{qs}` | {items} | {http_ms} ms | {', '.join(names) or '-'} | {took} |")
+print()
+if stmts:
+    print("Plan cache of that connection after the mix (`pg_prepared_statements`): "
+          + "; ".join(f"`{r[0]}` {r[1]} generic, {r[2]} custom plans" for r in stmts if len(r) >= 3) + ".")
+    print()
+obs = []
+if seq:
+    obs.append("Sequential scans: " + "; ".join(f"`{q}` ({s.split(' (')[0]})" for q, s in seq) + ".")
+else:
+    obs.append("No sequential scan on `consultant_profiles`: every statement reads it through an index.")
+if slow:
+    obs.append(f"Statements at or above {goal:g} ms on their own, without any concurrency: "
+               + ", ".join(f"`{q}` ({'cancelled' if ms is None else f'{ms:.0f} ms'})"
+                           for q, ms in sorted(slow, key=lambda x: -(x[1] if x[1] is not None else 1e12))) + ".")
+if per_row:
+    obs.append("In the plan of " + ", ".join(f"`{q}`" for q in per_row)
+               + " the sort key contains `directory_query(...)`: the `q` CTE is inlined, so "
+               "`ts_rank_cd(p.search_doc, q.tq)` calls `directory_query()` (PL/pgSQL with its own "
+               "queries) once per matching row, not once per request.")
+print("Observations from these plans: " + " ".join(obs))
+print()
+def show(title, qs):
+    p = plans[qs]
+    print(f"{title} `GET /v1/consultants?{qs}`" + (f" ({p['cancelled']})" if p["cancelled"] else "") + ":")
+    print()
+    print("```")
+    print(p["plan"])
+    print("```")
+    print()
+def has_q(qs):
+    return any(kv.startswith("q=") for kv in qs.split("&"))
+q_first = next((q for q in plans if has_q(q) and plans[q]["ms"] is not None), None) \
+    or next((q for q in plans if has_q(q)), None)
+f_first = next((q for q in plans if q.startswith("expertise=")), None) \
+    or next((q for q in plans if not has_q(q)), None)
+if q_first:
+    show("Free-text search", q_first)
+if f_first:
+    show("Filter-only search", f_first)
+PY
+}
+
+echo
+dir_section | tee "$TMP/dir-section.md"
+if [[ -n "$DOC" ]]; then
+    "$PY" - "$DOC" "$TMP/dir-section.md" <<'PY'
+import sys
+doc, sec = sys.argv[1], open(sys.argv[2]).read()
+start, end = "<!-- bench:directory:start -->", "<!-- bench:directory:end -->"
+text = open(doc).read()
+if start in text and end in text and text.index(start) < text.index(end):
+    a, b = text.index(start) + len(start), text.index(end)
+    text = text[:a] + "\n" + sec + text[b:]
+else:
+    text = text.rstrip("\n") + "\n\n## Consultant directory\n\n" + start + "\n" + sec + end + "\n"
+with open(doc, "w") as f:
+    f.write(text)
+PY
+    echo "bench: directory results written to $DOC"
+fi
+[[ -z "$DIR_FAILED" ]] || die "directory: $DIR_FAILED"
