@@ -32,17 +32,6 @@ GOAL_CONS_RATIO=60 GOAL_CONS_P99_MS=30   # from the issue
 CONS_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 CONS_FAILED=
 TIMEFORMAT='%U %S %R'   # bash's time keyword: user, system and real seconds
-cons_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-cons_other_pct() {  # BUSY_TICKS OWN_TICKS SECONDS -> share of one CPU used by other processes
-    awk -v b="$1" -v o="$2" -v d="$3" -v hz="$TICK" 'BEGIN { v = (b - o) / hz / d * 100; printf "%.0f", v < 0 ? 0 : v }'
-}
-cons_to_ms() {  # wrk's "99%    3.21ms" -> 3.21
-    awk -v p="$1" '$1 == p {
-        v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-        if (f < 0) exit 1
-        printf "%.2f", v * f }' "$2"
-}
 cons_sql() { psql "$DATABASE_URL" -X -At -F ' ' -v ON_ERROR_STOP=1 "$@"; }
 # Rows so far: "CONSULTATIONS NOTIFICATIONS"
 cons_rows() { cons_sql -c "SELECT (SELECT count(*) FROM consultations), (SELECT count(*) FROM notifications)"; }
@@ -118,18 +107,8 @@ CONS_SEALED=$(cons_sql -c "SELECT patient_identity FROM consultations WHERE id =
 [[ -n "$CONS_SEALED" ]] || die "the consented consultation has no sealed identity"
 
 # ---------- HTTP: wrk ----------
-# Prints the counts consultations.lua reports; records any non-2xx response or socket error.
-cons_wrk_check() {  # OUTFILE LABEL
-    local non2xx sock
-    non2xx=$(awk '$1 == "consultations-status" && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
-    sock=$(sed -n 's/^ *Socket errors: *//p' "$1")
-    if [[ $non2xx != 0 || -n "$sock" ]]; then
-        cat "$1"; tail -n 20 "$TMP/server.log" >&2
-        CONS_FAILED="$2: $non2xx non-2xx responses${sock:+, socket errors: $sock}"
-        return 1
-    fi
-    grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
-}
+# wrk_check (lib.sh) reads the counts consultations.lua reports: a non-2xx response or socket
+# error sets CONS_FAILED (the run goes on, and fails at the end).
 CONS_WRK_CMD=(wrk -t2 -c"$CONS_CONNS" -d"${DURATION}s" --latency --timeout 10s
               -H "'Authorization: Bearer \$TOKEN'" -s tests/bench/consultations.lua
               "http://127.0.0.1:\$PORT" -- BODIES_FILE)
@@ -137,53 +116,40 @@ say "consultations: wrk warm-up (${WARMUP}s)"
 timeout $((WARMUP + 40)) wrk -t2 -c"$CONS_CONNS" -d"${WARMUP}s" --timeout 10s \
     -H "Authorization: Bearer $CONS_TOKEN" -s tests/bench/consultations.lua "$BASE" -- "$TMP/cons-bodies.txt" \
     >"$TMP/cons-wrk-warmup.out" 2>&1 || { cat "$TMP/cons-wrk-warmup.out"; die "wrk warm-up failed"; }
-cons_wrk_check "$TMP/cons-wrk-warmup.out" "consultations wrk warm-up" || true
+wrk_check "$TMP/cons-wrk-warmup.out" "consultations wrk warm-up" consultations CONS_FAILED || true
 cons_drain overlegd
 say "consultations: ${CONS_WRK_CMD[*]}"
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/cons-metrics.before"
 read -r c0 n0 < <(cons_rows)
 cons_sampler overlegd "$DURATION" "$TMP/cons-locks-http"
-s0=$(srv_ticks) p0=$(pg_ticks) b0=$(cons_busy_ticks)
+s0=$(srv_ticks) p0=$(pg_ticks) b0=$(busy_ticks)
 { time timeout $((DURATION + 40)) wrk -t2 -c"$CONS_CONNS" -d"${DURATION}s" --latency --timeout 10s \
     -H "Authorization: Bearer $CONS_TOKEN" -s tests/bench/consultations.lua "$BASE" -- "$TMP/cons-bodies.txt" \
     >"$TMP/cons-wrk.out" 2>&1; } 2>"$TMP/cons-wrk.time" || { cat "$TMP/cons-wrk.out"; die "wrk failed"; }
-CONS_HTTP_BUSY_TICKS=$(( $(cons_busy_ticks) - b0 ))
+CONS_HTTP_BUSY_TICKS=$(( $(busy_ticks) - b0 ))
 CONS_HTTP_SRV_TICKS=$(( $(srv_ticks) - s0 )) CONS_HTTP_PG_TICKS=$(( $(pg_ticks) - p0 ))
 CONS_HTTP_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/cons-wrk.time")
 CONS_HTTP_SECONDS=$(awk '{ print $3 }' "$TMP/cons-wrk.time")
-CONS_HTTP_OTHER=$(cons_other_pct "$CONS_HTTP_BUSY_TICKS" $((CONS_HTTP_SRV_TICKS + CONS_HTTP_PG_TICKS + CONS_HTTP_CLIENT_TICKS)) "$CONS_HTTP_SECONDS")
+CONS_HTTP_OTHER=$(other_pct "$CONS_HTTP_BUSY_TICKS" $((CONS_HTTP_SRV_TICKS + CONS_HTTP_PG_TICKS + CONS_HTTP_CLIENT_TICKS)) "$CONS_HTTP_SECONDS")
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/cons-metrics.after"
 # Requests still in flight when wrk stopped: let them finish before counting and before pgbench.
 cons_drain overlegd
 wait "$CONS_SAMPLER_PID" || true
 read -r c1 n1 < <(cons_rows)
 sed 's/^/    /' "$TMP/cons-wrk.out"
-[[ -n "$CONS_FAILED" ]] || cons_wrk_check "$TMP/cons-wrk.out" "consultations wrk" || true
+[[ -n "$CONS_FAILED" ]] || wrk_check "$TMP/cons-wrk.out" "consultations wrk" consultations CONS_FAILED || true
 CONS_HTTP_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/cons-wrk.out")
 CONS_HTTP_REQS=$(awk '/requests in/ { print $1 }' "$TMP/cons-wrk.out")
-CONS_HTTP_P50=$(cons_to_ms 50% "$TMP/cons-wrk.out")
-CONS_HTTP_P99=$(cons_to_ms 99% "$TMP/cons-wrk.out")
+CONS_HTTP_P50=$(to_ms 50% "$TMP/cons-wrk.out")
+CONS_HTTP_P99=$(to_ms 99% "$TMP/cons-wrk.out")
 [[ -n "$CONS_HTTP_RPS" && -n "$CONS_HTTP_P99" ]] || die "could not parse the consultations wrk output"
 CONS_HTTP_ROWS=$((c1 - c0)) CONS_HTTP_NOTES=$((n1 - n0))
 read -r CONS_HTTP_ACTIVE CONS_HTTP_ADV CONS_HTTP_ADV_SHARE < <(cons_lockstats "$TMP/cons-locks-http")
 
-# overlegd's own view of the run: its histogram for POST /v1/consultations (pool wait + the
-# three statements + handler, sealing included) and the pool's error counters.
-# "P99_BOUND_MS SHARE_UNDER_25MS ERRORS"
-read -r CONS_SRV_P99_LE CONS_SRV_UNDER CONS_DB_ERRS < <(awk '
-    function val(line) { n = split(line, f, " "); return f[n] }
-    FNR == 1 { side++ }
-    /^http_request_duration_seconds_bucket\{route="POST \/v1\/consultations",le="/ {
-        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
-        b[le] += (side == 1 ? -1 : 1) * val($0); if (side == 2) order[++nb] = le
-    }
-    /^db_pool_(errors|timeouts|reconnects)_total / { e += (side == 1 ? -1 : 1) * val($0) }
-    END {
-        total = b["+Inf"]; p99 = "?"
-        for (i = 1; i <= nb; i++) if (b[order[i]] >= 0.99 * total) { p99 = order[i]; break }
-        if (p99 != "?" && p99 != "+Inf") p99 = p99 * 1000
-        printf "%s %.1f %d\n", p99, total ? 100 * b["0.025"] / total : 0, e
-    }' "$TMP/cons-metrics.before" "$TMP/cons-metrics.after")
+# overlegd's own view of the run (/metrics; pool wait + the three statements + handler, sealing
+# included): p99 bound, share under 25 ms, pool errors.
+read -r CONS_SRV_P99_LE CONS_SRV_UNDER CONS_DB_ERRS < <(metrics_delta "POST /v1/consultations" 0.025 \
+    "$TMP/cons-metrics.before" "$TMP/cons-metrics.after")
 if [[ -z "$CONS_FAILED" && "$CONS_DB_ERRS" != 0 ]]; then
     CONS_FAILED="the database pool counted $CONS_DB_ERRS errors, timeouts or reconnects during the wrk run"
     tail -n 10 "$TMP/server.log" >&2
@@ -207,7 +173,7 @@ CONS_PGB_CMD=(${CONS_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$CONS_STMT_T
 say "consultations: ${CONS_PGB_CMD[*]}"
 read -r c0 n0 < <(cons_rows)
 cons_sampler pgbench "$DURATION" "$TMP/cons-locks-pgb"
-p0=$(pg_ticks) b0=$(cons_busy_ticks) pgb_rc=0
+p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
 { time (cd "$TMP" && PGOPTIONS=${CONS_STMT_TIMEOUT:+"-c statement_timeout=$CONS_STMT_TIMEOUT"} \
     timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION" \
     "${CONS_PGB_ARGS[@]}" -D tok="$CONS_TOKEN_HASH" -D now="$CONS_NOW" -D actor="$CONS_GP_ID" \
@@ -216,10 +182,10 @@ p0=$(pg_ticks) b0=$(cons_busy_ticks) pgb_rc=0
     --log --log-prefix=conspgb "$DATABASE_URL" >"$TMP/cons-pgbench.out" 2>&1); } 2>"$TMP/cons-pgbench.time" \
     || pgb_rc=$?
 sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
-CONS_PGB_BUSY_TICKS=$(( $(cons_busy_ticks) - b0 )) CONS_PGB_SECONDS=$(awk '{ print $3 }' "$TMP/cons-pgbench.time")
+CONS_PGB_BUSY_TICKS=$(( $(busy_ticks) - b0 )) CONS_PGB_SECONDS=$(awk '{ print $3 }' "$TMP/cons-pgbench.time")
 CONS_PGB_PG_TICKS=$(( $(pg_ticks) - p0 ))
 CONS_PGB_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/cons-pgbench.time")
-CONS_PGB_OTHER=$(cons_other_pct "$CONS_PGB_BUSY_TICKS" $((CONS_PGB_PG_TICKS + CONS_PGB_CLIENT_TICKS)) "$CONS_PGB_SECONDS")
+CONS_PGB_OTHER=$(other_pct "$CONS_PGB_BUSY_TICKS" $((CONS_PGB_PG_TICKS + CONS_PGB_CLIENT_TICKS)) "$CONS_PGB_SECONDS")
 wait "$CONS_SAMPLER_PID" || true
 read -r c1 n1 < <(cons_rows)
 CONS_PGB_ROWS=$((c1 - c0)) CONS_PGB_NOTES=$((n1 - n0))
@@ -235,15 +201,11 @@ if [[ $pgb_rc != 0 || ( -n "$pg_failed" && "$pg_failed" != 0 ) ]]; then
     CONS_PG_NOTE="${pg_failed:-0} failed and $pg_aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$TMP/cons-pgbench.out" || echo "exit status $pgb_rc")); the pgbench figures count the completed transactions only"
     CONS_FAILED=${CONS_FAILED:-"pgbench: $CONS_PG_NOTE"}
 fi
-# Per-transaction log: "client_id transaction_no latency_us script_no epoch epoch_us";
-# script_no 0..2 = cons_1..cons_3. pctl QUANTILE [SCRIPT_NO]
-cons_pctl() { cat "$TMP"/conspgb.* 2>/dev/null | awk -v s="${2:-}" 's == "" || $4 == s { print $3 }' | sort -n \
-    | awk -v q="$1" '{ v[NR] = $1 } END {
-        if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
-CONS_PG_P50=$(cons_pctl 0.50)
-CONS_PG_P99=$(cons_pctl 0.99)
-CONS_PG_P99_KIND="$(cons_pctl 0.99 0) / $(cons_pctl 0.99 1) / $(cons_pctl 0.99 2)"
-CONS_PG_TXNS=$(cat "$TMP"/conspgb.* 2>/dev/null | wc -l)
+# pgbench's script_no 0..2 = cons_1..cons_3
+CONS_PG_P50=$(pgb_pctl conspgb 0.50)
+CONS_PG_P99=$(pgb_pctl conspgb 0.99)
+CONS_PG_P99_KIND="$(pgb_pctl conspgb 0.99 0) / $(pgb_pctl conspgb 0.99 1) / $(pgb_pctl conspgb 0.99 2)"
+CONS_PG_TXNS=$(pgb_txns conspgb)
 CONS_PG_TPS=${CONS_PG_TPS:-$(awk -v n="$CONS_PG_TXNS" -v d="$DURATION" 'BEGIN { printf "%.2f", n / d }')}
 [[ -n "$CONS_PG_TPS" && "$CONS_PG_P99" != n/a ]] || die "could not parse the consultations pgbench output"
 rm -f "$TMP"/conspgb.*
@@ -284,8 +246,7 @@ na_rc=0
 read -r c1 n1 < <(cons_rows)
 CONS_NA_NOTES=$((n1 - n0))
 CONS_NA_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/cons-pgbench-na.out")
-CONS_NA_P99=$(cat "$TMP"/consnapgb.* 2>/dev/null | awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "n/a"; exit } i = int(NR * 0.99 + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }')
+CONS_NA_P99=$(pgb_pctl consnapgb 0.99)
 rm -f "$TMP"/consnapgb.*
 if [[ $na_rc != 0 || -z "$CONS_NA_TPS" ]]; then
     grep -m 3 'error' "$TMP/cons-pgbench-na.out" | sed 's/^/    /' >&2 || true
@@ -308,13 +269,11 @@ CONS_SERVER_LOG_LINES=$(wc -l <"$TMP/server.log")
 
 # ---------- summary ----------
 CONS_RATIO=$(awk -v h="$CONS_HTTP_RPS" -v p="$CONS_PG_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
-cons_yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }
-G_CONS_P99=$(cons_yesno "$CONS_HTTP_P99 < $GOAL_CONS_P99_MS")
-G_CONS_RATIO=$(cons_yesno "$CONS_RATIO >= $GOAL_CONS_RATIO")
+G_CONS_P99=$(yesno "$CONS_HTTP_P99 < $GOAL_CONS_P99_MS")
+G_CONS_RATIO=$(yesno "$CONS_RATIO >= $GOAL_CONS_RATIO")
 [[ -z "$CONS_FAILED" ]] && G_CONS_P99_TXT=$G_CONS_P99 G_CONS_RATIO_TXT=$G_CONS_RATIO \
     || G_CONS_P99_TXT="**not met** (run failed)" G_CONS_RATIO_TXT="**not met** (run failed)"
 if [[ -z "$CONS_FAILED" && $G_CONS_P99 == met && $G_CONS_RATIO == met ]]; then CONS_GOALS_MET=yes; else CONS_GOALS_MET=no; fi
-cf0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 per_s() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%.0f", (d > 0) ? n / d : 0 }'; }
 CONS_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n "$(git status --porcelain --untracked-files=normal -- server include sql Makefile 2>/dev/null)" ]] && CONS_COMMIT="$CONS_COMMIT (uncommitted server changes)"
@@ -352,10 +311,10 @@ fi
 cat <<EOF
 | Measure | Result | Goal | |
 |---|---:|---:|---|
-| HTTP \`POST /v1/consultations\`, mix of 3, $CONS_CONNS connections | $(cf0 "$CONS_HTTP_RPS") req/s | | |
+| HTTP \`POST /v1/consultations\`, mix of 3, $CONS_CONNS connections | $(fmt0 "$CONS_HTTP_RPS") req/s | | |
 | HTTP latency p50 / p99 | $CONS_HTTP_P50 / $CONS_HTTP_P99 ms | p99 < $GOAL_CONS_P99_MS ms | $G_CONS_P99_TXT |
 | the same inside overlegd (\`/metrics\` histogram) | p99 <= $CONS_SRV_P99_LE ms; $CONS_SRV_UNDER % under 25 ms | | |
-| pgbench, the same 3 statements a transaction, same mix, $DB_CONNS clients | $(cf0 "$CONS_PG_TPS") tps | | |
+| pgbench, the same 3 statements a transaction, same mix, $DB_CONNS clients | $(fmt0 "$CONS_PG_TPS") tps | | |
 | pgbench latency p50 / p99 | $CONS_PG_P50 / $CONS_PG_P99 ms | | |
 | pgbench p99 by kind: anonymous direct / group (fan-out $CONS_FANOUT) / consented direct | $CONS_PG_P99_KIND ms | | |
 | Ratio HTTP / pgbench | $CONS_RATIO % | >= $GOAL_CONS_RATIO % | $G_CONS_RATIO_TXT |
@@ -363,7 +322,7 @@ cat <<EOF
 | Backends running a statement, mean (samples every 0.25 s), HTTP / pgbench | $CONS_HTTP_ACTIVE / $CONS_PGB_ACTIVE | | |
 | of which waiting for the audit chain's advisory lock, mean, HTTP / pgbench | $CONS_HTTP_ADV / $CONS_PGB_ADV | | |
 | samples with at least one backend waiting for it, HTTP / pgbench | $CONS_HTTP_ADV_SHARE % / $CONS_PGB_ADV_SHARE % | | |
-| Diagnostic: pgbench without the audit entry (no chain lock), same mix | $(cf0 "$CONS_NA_TPS") tps, p99 $CONS_NA_P99 ms, $(per_s "$CONS_NA_NOTES" "$DURATION") notifications/s$CONS_NA_NOTE | | |
+| Diagnostic: pgbench without the audit entry (no chain lock), same mix | $(fmt0 "$CONS_NA_TPS") tps, p99 $CONS_NA_P99 ms, $(per_s "$CONS_NA_NOTES" "$DURATION") notifications/s$CONS_NA_NOTE | | |
 
 CPU time per request (user + system; share of one CPU over the run in brackets):
 

@@ -18,13 +18,7 @@ DIR_CONNS=${BENCH_DIR_CONNS:-32}
 DIR_PROFILES=${BENCH_DIR_PROFILES:-50000}
 DIR_MIX=tests/bench/directory_mix.txt
 GOAL_DIR_P99_MS=25 GOAL_DIR_RATIO=70   # from the issue
-# CPU ticks of everything on the machine (user, nice, system, irq, softirq, steal): minus what
-# the benchmark's own processes used, it tells how much other work competed during a run.
 TIMEFORMAT='%U %S %R'   # bash's time keyword: user, system and real seconds
-busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-other_pct() {  # BUSY_TICKS OWN_TICKS SECONDS -> share of one CPU used by other processes
-    awk -v b="$1" -v o="$2" -v d="$3" -v hz="$TICK" 'BEGIN { v = (b - o) / hz / d * 100; printf "%.0f", v < 0 ? 0 : v }'
-}
 DIR_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)   # "now" for pgbench and EXPLAIN
 
 # ---------- data ----------
@@ -70,20 +64,8 @@ for qs in "${DIR_QS[@]}"; do
 done
 
 # ---------- HTTP: wrk ----------
-# Prints the counts directory.lua reports; fails on any non-2xx response or socket error.
-dir_wrk_check() {  # OUTFILE LABEL
-    local non2xx sock empty
-    non2xx=$(awk '$1 == "directory-status" && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
-    sock=$(sed -n 's/^ *Socket errors: *//p' "$1")
-    empty=$(awk '$1 == "directory-empty" { print $2 }' "$1")
-    if [[ $non2xx != 0 || -n "$sock" ]]; then
-        cat "$1"; tail -n 20 "$TMP/server.log" >&2
-        DIR_FAILED="$2: $non2xx non-2xx responses${sock:+, socket errors: $sock}"
-        return 1
-    fi
-    [[ "${empty:-x}" == 0 ]] || { cat "$1"; die "$2: ${empty:-?} responses had no items"; }
-    grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
-}
+# wrk_check (lib.sh) reads the counts directory.lua reports: a non-2xx response or socket error
+# sets DIR_FAILED (the run goes on, and fails at the end); a response without items stops it.
 DIR_WRK_CMD=(wrk -t2 -c"$DIR_CONNS" -d"${DURATION}s" --latency --timeout 10s
              -H "'Authorization: Bearer \$TOKEN'" -s tests/bench/directory.lua
              "http://127.0.0.1:\$PORT" -- "QUERY_STRINGS...")
@@ -91,7 +73,7 @@ say "directory: wrk warm-up (${WARMUP}s)"
 timeout $((WARMUP + 40)) wrk -t2 -c"$DIR_CONNS" -d"${WARMUP}s" --timeout 10s \
     -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
     >"$TMP/dir-wrk-warmup.out" 2>&1 || { cat "$TMP/dir-wrk-warmup.out"; die "wrk warm-up failed"; }
-[[ -n "$DIR_FAILED" ]] || dir_wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" || true
+[[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" directory DIR_FAILED empty || true
 say "directory: ${DIR_WRK_CMD[*]}"
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.before"
 s0=$(srv_ticks) p0=$(pg_ticks) b0=$(busy_ticks)
@@ -104,7 +86,7 @@ DIR_HTTP_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$
 DIR_HTTP_OTHER=$(other_pct "$DIR_HTTP_BUSY_TICKS" $((DIR_HTTP_SRV_TICKS + DIR_HTTP_PG_TICKS + DIR_HTTP_CLIENT_TICKS)) "$(awk '{ print $3 }' "$TMP/dir-wrk.time")")
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.after"
 sed 's/^/    /' "$TMP/dir-wrk.out"
-[[ -n "$DIR_FAILED" ]] || dir_wrk_check "$TMP/dir-wrk.out" "directory wrk" || true
+[[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk.out" "directory wrk" directory DIR_FAILED empty || true
 # Requests still in flight when wrk stopped keep overlegd's connections busy; let them finish
 # (statement_timeout is 5 s) so that they do not compete with pgbench.
 for _ in $(seq 100); do
@@ -115,33 +97,13 @@ for _ in $(seq 100); do
 done
 DIR_HTTP_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/dir-wrk.out")
 DIR_HTTP_REQS=$(awk '/requests in/ { print $1 }' "$TMP/dir-wrk.out")
-to_ms() {  # wrk's "99%    3.21ms" -> 3.21
-    awk -v p="$1" '$1 == p {
-        v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-        if (f < 0) exit 1
-        printf "%.2f", v * f }' "$2"
-}
 DIR_HTTP_P50=$(to_ms 50% "$TMP/dir-wrk.out")
 DIR_HTTP_P99=$(to_ms 99% "$TMP/dir-wrk.out")
 [[ -n "$DIR_HTTP_RPS" && -n "$DIR_HTTP_P99" ]] || die "could not parse the directory wrk output"
 
-# overlegd's own view of the run: its histogram for GET /v1/consultants (pool wait + queries +
-# handler) and the pool's error counters. "P99_BOUND_MS SHARE_UNDER_25MS ERRORS"
-read -r DIR_SRV_P99_LE DIR_SRV_UNDER DIR_DB_ERRS < <(awk '
-    function val(line) { n = split(line, f, " "); return f[n] }
-    FNR == 1 { side++ }
-    /^http_request_duration_seconds_bucket\{route="GET \/v1\/consultants",le="/ {
-        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
-        b[le] += (side == 1 ? -1 : 1) * val($0); if (side == 2) order[++nb] = le
-    }
-    /^db_pool_(errors|timeouts|reconnects)_total / { e += (side == 1 ? -1 : 1) * val($0) }
-    END {
-        total = b["+Inf"]; p99 = "?"
-        for (i = 1; i <= nb; i++) if (b[order[i]] >= 0.99 * total) { p99 = order[i]; break }
-        if (p99 != "?" && p99 != "+Inf") p99 = p99 * 1000
-        printf "%s %.1f %d\n", p99, total ? 100 * b["0.025"] / total : 0, e
-    }' "$TMP/dir-metrics.before" "$TMP/dir-metrics.after")
+# overlegd's own view of the run (/metrics): p99 bound, share under 25 ms, pool errors.
+read -r DIR_SRV_P99_LE DIR_SRV_UNDER DIR_DB_ERRS < <(metrics_delta "GET /v1/consultants" 0.025 \
+    "$TMP/dir-metrics.before" "$TMP/dir-metrics.after")
 if [[ -z "$DIR_FAILED" && "$DIR_DB_ERRS" != 0 ]]; then
     DIR_FAILED="the database pool counted $DIR_DB_ERRS errors, timeouts or reconnects during the wrk run"
     tail -n 10 "$TMP/server.log" >&2
@@ -181,12 +143,9 @@ if [[ $pgb_rc != 0 || ( -n "$pg_failed" && "$pg_failed" != 0 ) ]]; then
     DIR_PG_NOTE="${pg_failed:-0} failed and $pg_aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$TMP/dir-pgbench.out" || echo "exit status $pgb_rc")); the pgbench figures count the completed transactions only"
     DIR_FAILED=${DIR_FAILED:-"pgbench: $DIR_PG_NOTE"}
 fi
-# Per-transaction log: "client_id transaction_no latency_us script_no epoch epoch_us"
-pctl() { cat "$TMP"/dirpgb.* 2>/dev/null | awk '{ print $3 }' | sort -n | awk -v q="$1" '{ v[NR] = $1 } END {
-    if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
-DIR_PG_P50=$(pctl 0.50)
-DIR_PG_P99=$(pctl 0.99)
-DIR_PG_TXNS=$(cat "$TMP"/dirpgb.* 2>/dev/null | wc -l)
+DIR_PG_P50=$(pgb_pctl dirpgb 0.50)
+DIR_PG_P99=$(pgb_pctl dirpgb 0.99)
+DIR_PG_TXNS=$(pgb_txns dirpgb)
 DIR_PG_TPS=${DIR_PG_TPS:-$(awk -v n="$DIR_PG_TXNS" -v d="$DURATION" 'BEGIN { printf "%.2f", n / d }')}
 [[ -n "$DIR_PG_TPS" && -n "$DIR_PG_P99" ]] || die "could not parse the directory pgbench output"
 rm -f "$TMP"/dirpgb.*
@@ -205,13 +164,11 @@ DIR_SERVER_LOG_LINES=$(wc -l <"$TMP/server.log")
 
 # ---------- summary ----------
 DIR_RATIO=$(awk -v h="$DIR_HTTP_RPS" -v p="$DIR_PG_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
-yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }
 G_DIR_P99=$(yesno "$DIR_HTTP_P99 < $GOAL_DIR_P99_MS")
 G_DIR_RATIO=$(yesno "$DIR_RATIO >= $GOAL_DIR_RATIO")
 [[ -z "$DIR_FAILED" ]] && G_DIR_P99_TXT=$G_DIR_P99 G_DIR_RATIO_TXT=$G_DIR_RATIO \
     || G_DIR_P99_TXT="**not met** (run failed)" G_DIR_RATIO_TXT="**not met** (run failed)"
 if [[ -z "$DIR_FAILED" && $G_DIR_P99 == met && $G_DIR_RATIO == met ]]; then DIR_GOALS_MET=yes; else DIR_GOALS_MET=no; fi
-f0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n "$(git status --porcelain --untracked-files=normal -- server include sql Makefile 2>/dev/null)" ]] && COMMIT="$COMMIT (uncommitted server changes)"
 [[ $OVERLEGD == build/overlegd ]] || COMMIT="$COMMIT, binary $OVERLEGD"
@@ -246,10 +203,10 @@ fi
 cat <<EOF
 | Measure | Result | Goal | |
 |---|---:|---:|---|
-| HTTP \`GET /v1/consultants\`, mix of ${#DIR_QS[@]}, $DIR_CONNS connections | $(f0 "$DIR_HTTP_RPS") req/s | | |
+| HTTP \`GET /v1/consultants\`, mix of ${#DIR_QS[@]}, $DIR_CONNS connections | $(fmt0 "$DIR_HTTP_RPS") req/s | | |
 | HTTP latency p50 / p99 | $DIR_HTTP_P50 / $DIR_HTTP_P99 ms | p99 < $GOAL_DIR_P99_MS ms | $G_DIR_P99_TXT |
 | the same inside overlegd (\`/metrics\` histogram) | p99 <= $DIR_SRV_P99_LE ms; $DIR_SRV_UNDER % under 25 ms | | |
-| pgbench, same statements and mix, $DB_CONNS clients | $(f0 "$DIR_PG_TPS") tps | | |
+| pgbench, same statements and mix, $DB_CONNS clients | $(fmt0 "$DIR_PG_TPS") tps | | |
 | pgbench latency p50 / p99 | $DIR_PG_P50 / $DIR_PG_P99 ms | | |
 | Ratio HTTP / pgbench | $DIR_RATIO % | >= $GOAL_DIR_RATIO % | $G_DIR_RATIO_TXT |
 

@@ -4,27 +4,22 @@
 # <!-- bench:me:end --> in docs/benchmarks.md. Sets ME_GOALS_MET (yes/no).
 
 # ---------- HTTP: wrk ----------
-# wrk prints "Non-2xx or 3xx responses: N" and "Socket errors: ..." only when there are any.
-wrk_check() {  # OUTFILE LABEL
-    local non2xx sock
-    non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]\+\).*/\1/p' "$1")
-    sock=$(sed -n 's/^ *Socket errors: *//p' "$1")
-    if [[ -n "$non2xx" ]]; then
-        cat "$1"; tail -n 20 "$TMP/server.log" >&2
+# Any non-2xx response (after asking the server what it answers now) or socket error fails the run.
+me_wrk_failed() {  # LABEL, after wrk_check returned 1
+    if [[ $WRK_NON2XX != 0 ]]; then
         echo "bench: what the server answers now (2 s of wrk counting statuses):" >&2
         timeout 30 wrk -t2 -c"$CONNS" -d2s --timeout 5s -s tests/bench/status.lua \
             -H "Authorization: Bearer $TOKEN" "$BASE/v1/me" 2>&1 | grep -E '^(status|first)' >&2 || true
-        die "$2: $non2xx non-2xx responses"
+        die "$1: $WRK_NON2XX non-2xx responses"
     fi
-    [[ -z "$sock" ]] || { cat "$1"; tail -n 20 "$TMP/server.log" >&2; die "$2: socket errors: $sock"; }
-    grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
+    die "$1: socket errors: $WRK_SOCK"
 }
 WRK_CMD=(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency --timeout 5s
          -H "'Authorization: Bearer \$TOKEN'" "http://127.0.0.1:\$PORT/v1/me")
 say "wrk warm-up (${WARMUP}s)"
 timeout $((WARMUP + 30)) wrk -t2 -c"$CONNS" -d"${WARMUP}s" --timeout 5s \
     -H "Authorization: Bearer $TOKEN" "$BASE/v1/me" >"$TMP/wrk-warmup.out" 2>&1 || { cat "$TMP/wrk-warmup.out"; die "wrk warm-up failed"; }
-wrk_check "$TMP/wrk-warmup.out" "wrk warm-up"
+wrk_check "$TMP/wrk-warmup.out" "wrk warm-up" || me_wrk_failed "wrk warm-up"
 say "wrk: ${WRK_CMD[*]}"
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/metrics.before"
 s0=$(srv_ticks) p0=$(pg_ticks)
@@ -35,35 +30,15 @@ HTTP_SRV_TICKS=$(( $(srv_ticks) - s0 )) HTTP_PG_TICKS=$(( $(pg_ticks) - p0 ))
 HTTP_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/wrk.time")
 curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/metrics.after"
 sed 's/^/    /' "$TMP/wrk.out"
-wrk_check "$TMP/wrk.out" "wrk"
+wrk_check "$TMP/wrk.out" "wrk" || me_wrk_failed "wrk"
 HTTP_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
 HTTP_REQS=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
-# "     99%    3.21ms" -> milliseconds
-HTTP_P99=$(awk '$1 == "99%" {
-    v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-    if (f < 0) exit 1
-    printf "%.2f", v * f }' "$TMP/wrk.out")
+HTTP_P99=$(to_ms 99% "$TMP/wrk.out")
 [[ -n "$HTTP_RPS" && -n "$HTTP_P99" ]] || die "could not parse the wrk output"
 RSS_AFTER_LOAD_KB=$(rss_kb)
 
-# The server's own view of the measured run (GET /metrics, after minus before): its latency
-# histogram for GET /v1/me (request parsed -> reply queued: pool wait + query + handler) and
-# the pool's error counters. Prints "SERVER_P99_BOUND_MS SHARE_UNDER_10MS ERRORS".
-read -r SRV_P99_LE SRV_UNDER10 DB_ERRS < <(awk '
-    function val(line) { n = split(line, f, " "); return f[n] }
-    FNR == 1 { side++ }
-    /^http_request_duration_seconds_bucket\{route="GET \/v1\/me",le="/ {
-        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
-        b[le] += (side == 1 ? -1 : 1) * val($0); if (side == 2) order[++nb] = le
-    }
-    /^db_pool_(errors|timeouts|reconnects)_total / { e += (side == 1 ? -1 : 1) * val($0) }
-    END {
-        total = b["+Inf"]; p99 = "?"
-        for (i = 1; i <= nb; i++) if (b[order[i]] >= 0.99 * total) { p99 = order[i]; break }
-        if (p99 != "?" && p99 != "+Inf") p99 = p99 * 1000
-        printf "%s %.1f %d\n", p99, total ? 100 * b["0.01"] / total : 0, e
-    }' "$TMP/metrics.before" "$TMP/metrics.after")
+# The server's own view of the measured run (/metrics): p99 bound, share under 10 ms, pool errors.
+read -r SRV_P99_LE SRV_UNDER10 DB_ERRS < <(metrics_delta "GET /v1/me" 0.01 "$TMP/metrics.before" "$TMP/metrics.after")
 [[ "$DB_ERRS" == 0 ]] || die "the database pool counted $DB_ERRS errors, timeouts or reconnects during the wrk run"
 
 # ---------- pgbench: the same statement ----------
@@ -93,11 +68,9 @@ sed 's/^/    /' "$TMP/pgbench.out"
 PG_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/pgbench.out")
 pg_failed=$(sed -n 's/^number of failed transactions: \([0-9]\+\).*/\1/p' "$TMP/pgbench.out")
 [[ -z "$pg_failed" || "$pg_failed" == 0 ]] || die "pgbench: $pg_failed failed transactions"
-# Per-transaction log: "client_id transaction_no latency_us script_no epoch epoch_us"
-PG_P99=$(cat "$TMP"/pgb.* | awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END {
-    if (NR == 0) exit 1; i = int(NR * 0.99 + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }')
-PG_TXNS=$(cat "$TMP"/pgb.* | wc -l)
-[[ -n "$PG_TPS" && -n "$PG_P99" ]] || die "could not parse the pgbench output"
+PG_P99=$(pgb_pctl pgb 0.99)
+PG_TXNS=$(pgb_txns pgb)
+[[ -n "$PG_TPS" && "$PG_P99" != n/a ]] || die "could not parse the pgbench output"
 rm -f "$TMP"/pgb.*
 
 # ---------- memory at 1,000 idle keep-alive connections ----------
@@ -141,12 +114,10 @@ SERVER_LOG_LINES=$(wc -l <"$TMP/server.log")
 
 # ---------- summary ----------
 RATIO=$(awk -v h="$HTTP_RPS" -v p="$PG_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
-yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }
 G_RATIO=$(yesno "$RATIO >= $GOAL_RATIO")
 G_P99=$(yesno "$HTTP_P99 < $GOAL_P99_MS")
 G_RSS=$(yesno "$KA1_RSS_KB < $GOAL_RSS_MB * 1024")
 G_RSS2=$(yesno "$KA2_RSS_KB < $GOAL_RSS_MB * 1024")
-fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 [[ -n "$CPU" ]] || CPU=unknown

@@ -168,6 +168,8 @@ us_per() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.0f", (n > 0)
 cpu_pct() { awk -v t="$1" -v d="$2" -v hz="$TICK" 'BEGIN { printf "%.0f", 100 * t / hz / d }'; }
 # bash's time keyword: user + system seconds of a command and its children
 TIMEFORMAT='%U %S'
+# Helpers the parts share: /proc/stat, wrk output, /metrics, pgbench logs, goal wording.
+source tests/bench/lib.sh
 
 login_code=$(curl -sS --max-time 10 -o "$TMP/login.json" -w '%{http_code}' -X POST "$BASE/v1/auth/login" \
     -H 'Content-Type: application/json' \

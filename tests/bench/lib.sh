@@ -1,0 +1,84 @@
+# Helpers shared by tests/bench/me.sh, directory.sh and consultations.sh. Sourced by
+# tests/bench/run.sh after the common setup and before the parts; the functions use what that
+# setup defines: TMP (server.log, the pgbench logs), TICK (clock ticks a second) and die.
+
+# ---------- CPU ----------
+# CPU ticks of everything on the machine (user, nice, system, irq, softirq, steal): minus what
+# the benchmark's own processes used, it tells how much other work competed during a run.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+other_pct() {  # BUSY_TICKS OWN_TICKS SECONDS -> share of one CPU used by other processes
+    awk -v b="$1" -v o="$2" -v d="$3" -v hz="$TICK" 'BEGIN { v = (b - o) / hz / d * 100; printf "%.0f", v < 0 ? 0 : v }'
+}
+
+# ---------- wrk ----------
+to_ms() {  # PERCENTILE OUTFILE: wrk's "99%    3.21ms" -> 3.21
+    awk -v p="$1" '$1 == p {
+        v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
+        if (f < 0) exit 1
+        printf "%.2f", v * f }' "$2"
+}
+# wrk_check OUTFILE LABEL [PREFIX [FAILVAR [empty]]]
+# Counts the run's non-2xx responses into WRK_NON2XX and its socket errors into WRK_SOCK. Without
+# PREFIX the count is wrk's own "Non-2xx or 3xx responses: N" line; with it, the "PREFIX-status
+# CODE COUNT" lines the Lua script prints. wrk prints "Non-2xx or 3xx responses" and "Socket
+# errors" only when there are any. On either: prints the output and the server log's tail, sets
+# the variable named FAILVAR (when given) to the reason and returns 1. Dies when "empty" is given
+# and the "PREFIX-empty N" line does not say 0, or when there is no Requests/sec line.
+wrk_check() {
+    local non2xx empty
+    if [[ -n ${3:-} ]]; then
+        non2xx=$(awk -v s="$3-status" '$1 == s && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
+    else
+        non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]\+\).*/\1/p' "$1")
+    fi
+    WRK_NON2XX=${non2xx:-0}
+    WRK_SOCK=$(sed -n 's/^ *Socket errors: *//p' "$1")
+    if [[ $WRK_NON2XX != 0 || -n "$WRK_SOCK" ]]; then
+        cat "$1"; tail -n 20 "$TMP/server.log" >&2
+        [[ -z ${4:-} ]] || printf -v "$4" '%s' "$2: $WRK_NON2XX non-2xx responses${WRK_SOCK:+, socket errors: $WRK_SOCK}"
+        return 1
+    fi
+    if [[ ${5:-} == empty ]]; then
+        empty=$(awk -v s="$3-empty" '$1 == s { print $2 }' "$1")
+        [[ "${empty:-x}" == 0 ]] || { cat "$1"; die "$2: ${empty:-?} responses had no items"; }
+    fi
+    grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
+}
+
+# ---------- overlegd's /metrics ----------
+# metrics_delta ROUTE UNDER BEFORE AFTER: the server's own view of a measured run (GET /metrics
+# after minus before): its latency histogram for ROUTE (e.g. "GET /v1/me"; request parsed ->
+# reply queued: pool wait + queries + handler) and the pool's error counters. Prints
+# "P99_BOUND_MS PERCENT_UNDER ERRORS", PERCENT_UNDER being the share in the bucket le="UNDER".
+metrics_delta() {
+    awk -v route="$1" -v under="$2" '
+    function val(line) { n = split(line, f, " "); return f[n] }
+    BEGIN { prefix = "http_request_duration_seconds_bucket{route=\"" route "\",le=\"" }
+    FNR == 1 { side++ }
+    index($0, prefix) == 1 {
+        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
+        b[le] += (side == 1 ? -1 : 1) * val($0); if (side == 2) order[++nb] = le
+    }
+    /^db_pool_(errors|timeouts|reconnects)_total / { e += (side == 1 ? -1 : 1) * val($0) }
+    END {
+        total = b["+Inf"]; p99 = "?"
+        for (i = 1; i <= nb; i++) if (b[order[i]] >= 0.99 * total) { p99 = order[i]; break }
+        if (p99 != "?" && p99 != "+Inf") p99 = p99 * 1000
+        printf "%s %.1f %d\n", p99, total ? 100 * b[under] / total : 0, e
+    }' "$3" "$4"
+}
+
+# ---------- pgbench ----------
+# pgbench's per-transaction logs (--log --log-prefix=PREFIX, written to $TMP): a line
+# "client_id transaction_no latency_us script_no epoch epoch_us" per transaction.
+# pgb_pctl PREFIX QUANTILE [SCRIPT_NO]: that latency quantile in ms (of SCRIPT_NO's transactions
+# only, 0 = the first -f), "n/a" when there are none.
+pgb_pctl() { cat "$TMP/$1".* 2>/dev/null | awk -v s="${3:-}" 's == "" || $4 == s { print $3 }' | sort -n \
+    | awk -v q="$2" '{ v[NR] = $1 } END {
+        if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
+pgb_txns() { cat "$TMP/$1".* 2>/dev/null | wc -l; }  # PREFIX: transactions logged
+
+# ---------- summary ----------
+yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }  # AWK_CONDITION
+fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }  # NUMBER, rounded
