@@ -35,22 +35,28 @@ DB_STMT(sql_vocabularies, 0,
     " AND ($7::boolean IS NULL OR p.accepting = $7::boolean)"
 
 /* Without q: accepting first, then name, then id. $8..$10 the cursor, $11 the limit. */
-DB_STMT(sql_directory_browse, 11,
-        "SELECT consultant_json(p, $1)::text, (NOT p.accepting)::text, p.name, p.user_id"
-        " FROM consultant_profiles p WHERE" DIRECTORY_FILTERS
-        " AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
-        "  > ($8::boolean, $9::text, $10::uuid))"
-        " ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11");
+DB_STMT_UNPREPARED(sql_directory_browse, 11,
+                   "SELECT consultant_json(p, $1)::text, (NOT p.accepting)::text, p.name, p.user_id"
+                   " FROM consultant_profiles p WHERE" DIRECTORY_FILTERS
+                   " AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
+                   "  > ($8::boolean, $9::text, $10::uuid))"
+                   " ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11");
 
-/* With q: by relevance, then id. $8 q, $9..$10 the cursor, $11 the limit. */
-DB_STMT(sql_directory_search, 11,
-        "WITH q AS MATERIALIZED (SELECT directory_query($8) AS tq),"
-        " hits AS (SELECT p, ts_rank_cd(p.search_doc, q.tq)::float8 AS rank"
-        "  FROM consultant_profiles p, q WHERE p.search_doc @@ q.tq AND" DIRECTORY_FILTERS ")"
-        " SELECT consultant_json(h.p, $1)::text, h.rank::text, (h.p).user_id FROM hits h"
-        " WHERE $9::float8 IS NULL OR h.rank < $9::float8"
-        "  OR (h.rank = $9::float8 AND (h.p).user_id > $10::uuid)"
-        " ORDER BY h.rank DESC, (h.p).user_id LIMIT $11");
+/* With q: by relevance, then id. $8 q, $9..$10 the cursor, $11 the limit. The ranking carries
+ * only (id, rank), so sorting thousands of matches of a broad word moves narrow rows; the page's
+ * rows are fetched again for their JSON. The tsquery is built once (MATERIALIZED). */
+DB_STMT_UNPREPARED(
+    sql_directory_search, 11,
+    "WITH q AS MATERIALIZED (SELECT directory_query($8) AS tq),"
+    " hits AS (SELECT p.user_id, ts_rank(p.search_doc, q.tq)::float8 AS rank"
+    "  FROM consultant_profiles p, q WHERE p.search_doc @@ q.tq AND" DIRECTORY_FILTERS "),"
+    " page AS (SELECT h.* FROM hits h"
+    "  WHERE $9::float8 IS NULL OR h.rank < $9::float8"
+    "   OR (h.rank = $9::float8 AND h.user_id > $10::uuid)"
+    "  ORDER BY h.rank DESC, h.user_id LIMIT $11)"
+    " SELECT consultant_json(p, $1)::text, page.rank::text, page.user_id"
+    " FROM page JOIN consultant_profiles p ON p.user_id = page.user_id"
+    " ORDER BY page.rank DESC, page.user_id");
 
 DB_STMT(sql_consultant_get, 2,
         "SELECT consultant_json(p, $1)::text FROM consultant_profiles p"

@@ -113,17 +113,19 @@ fi
 mkdir -p "$TMP/dirpgb"
 mapfile -t DIR_PGB_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgb")
 [[ ${#DIR_PGB_ARGS[@]} -gt 0 ]] || die "directory_bench.py pgbench printed nothing"
-# overlegd's connections run with a statement_timeout (server/db.c); pgbench gets the same, so a
+# The server runs these statements unprepared (DB_STMT_UNPREPARED: planned for their actual
+# parameters), so pgbench uses -M extended. overlegd's connections run with a statement_timeout
+# (server/db.c); pgbench gets the same, so a
 # statement too slow for the server is not waited for here either (it aborts that client).
 DIR_STMT_TIMEOUT=$(grep -o 'statement_timeout=[0-9]*' server/db.c | head -n 1 | cut -d= -f2 || true)
 DIR_PGB_CMD=(${DIR_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$DIR_STMT_TIMEOUT\'}
-             pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION"
+             pgbench -n -M extended -c "$DB_CONNS" -j 2 -T "$DURATION"
              "-f dir_NN.sql@1 (${#DIR_QS[@]} files)" -D now=\$NOW -D lim=21 "-D ..."
              --log --log-prefix=dirpgb "\$DATABASE_URL")
 say "directory: ${DIR_PGB_CMD[*]}"
 p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
 { time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
-    timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 \
+    timeout $((DURATION + 30)) "$PGBENCH" -n -M extended -c "$DB_CONNS" -j 2 \
     -T "$DURATION" "${DIR_PGB_ARGS[@]}" -D now="$DIR_NOW" -D lim=21 \
     --log --log-prefix=dirpgb "$DATABASE_URL" >"$TMP/dir-pgbench.out" 2>&1); } 2>"$TMP/dir-pgbench.time" \
     || pgb_rc=$?
