@@ -685,12 +685,34 @@ static void handle(struct req *r)
     r->route->handler(r);
 }
 
+/* For the audit entry of a refused request: the object the path names, as in
+ * "/v1/consultations/{id}/accept" -> ("consultation", id). NULL when the path names none. */
+static const char *route_subject(const struct route *rt, const char *id, char *type, size_t sz)
+{
+    const char *brace = strstr(rt->pattern, "/{");
+    if (!brace || !val_uuid(id))
+        return NULL;
+    const char *start = brace;
+    while (start > rt->pattern && start[-1] != '/')
+        start--;
+    size_t n = (size_t)(brace - start);
+    if (n > 1 && start[n - 1] == 's')
+        n--; /* "consultations" -> "consultation" */
+    if (n == 0 || n >= sz)
+        return NULL;
+    memcpy(type, start, n);
+    type[n] = 0;
+    return id;
+}
+
 /* Authenticated and allowed: content type, body, idempotency, then the handler. */
 static void after_auth(struct req *r)
 {
     const struct route *rt = r->route;
     if (rt->roles && !(rt->roles & r->user.role)) {
-        req_deny(r, 403, NULL, NULL);
+        char type[48];
+        const char *id = route_subject(rt, r->params[0], type, sizeof type);
+        req_deny(r, 403, id ? type : NULL, id);
         return;
     }
     if (rt->flags & ROUTE_BODY) {

@@ -1438,3 +1438,12 @@ def test_huge_if_match_is_412_not_500(w):
     r = w.api.post(f"/v1/consultations/{c['id']}/withdraw", token=w.gp["token"],
                    json={"reason": "niet meer nodig"}, headers={"If-Match": '"99999999999999999999"'})
     assert r.status_code in (400, 412), r.text
+
+
+def test_role_refusal_audit_names_the_consultation(w, factory):
+    c = w.in_state("submitted")
+    billing = factory.make_user("billing")
+    assert_problem(w.api.get(f"/v1/consultations/{c['id']}", token=billing["token"]), 403)
+    entries = audit_entries(w.api, w.admin_token, subject_id=c["id"], actor_id=billing["id"])
+    assert entries and entries[0]["outcome"] == "denied"
+    assert entries[0]["subject_type"] == "consultation"
