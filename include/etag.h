@@ -14,4 +14,11 @@ void etag_format(int64_t version, char out[ETAG_LEN]);
  * (including NULL or empty). */
 int etag_if_match(const char *header, int64_t version);
 
+/* The versions an If-Match header names with strong ETags, for a check made elsewhere (in SQL,
+ * under the row lock): returns how many were written to `out` (0 when the tags name none),
+ * ETAG_ANY for "*", or -1 when the header is malformed or names more than `max`. */
+#define ETAG_ANY (-2)
+#define ETAG_MAX_TAGS 64
+int etag_versions(const char *header, int64_t *out, int max);
+
 #endif

@@ -467,15 +467,8 @@ void consultations_list(struct req *r)
 
 DB_STMT(sql_transition, 11,
         "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
-        " FROM consultation_transition($1, $2, $3, $4, $5, $6::uuid, $7, $8::uuid, $9::bigint,"
+        " FROM consultation_transition($1, $2, $3, $4, $5, $6::uuid, $7, $8::uuid, $9::bigint[],"
         " $10, $11::jsonb)");
-
-struct transition {
-    const char *action;
-    char *args;
-    char version[24];
-    int has_version;
-};
 
 static void transition_done(struct req *r, struct db_result *res)
 {
@@ -534,37 +527,30 @@ static void transition_run(struct req *r, const char *action, json_t *args)
         req_problem(r, 404, "not-found", "No such consultation.");
         return;
     }
-    struct transition *t = req_alloc(r, sizeof *t);
-    t->action = action;
     char *s = json_dumps(args, JSON_COMPACT);
     json_decref(args);
-    t->args = req_strdup(r, s);
+    const char *args_text = req_strdup(r, s);
     free(s);
-    const char *if_match = req_header(r, "If-Match");
+    /* The versions If-Match names, as an SQL array; the transition compares under its lock. */
+    const char *versions = NULL, *if_match = req_header(r, "If-Match");
     if (if_match) {
-        /* A strong ETag is "<version>"; anything else cannot match a consultation. */
-        const char *q = if_match;
-        size_t n = strlen(q);
-        if (n >= 3 && n <= 20 && q[0] == '"' && q[n - 1] == '"') { /* up to 18 digits */
-            memcpy(t->version, q + 1, n - 2);
-            t->version[n - 2] = 0;
-            for (char *c = t->version; *c; c++)
-                if (*c < '0' || *c > '9')
-                    strcpy(t->version, "0");
-        } else if (!strcmp(q, "*")) {
-            t->version[0] = 0;
-        } else {
+        int64_t v[ETAG_MAX_TAGS];
+        int n = etag_versions(if_match, v, ETAG_MAX_TAGS);
+        if (n == -1) {
             req_problem(r, 400, "bad-request", "If-Match is malformed.");
             return;
         }
-        t->has_version = t->version[0] != 0;
+        if (n != ETAG_ANY) {
+            char *a = req_alloc(r, (size_t)n * 21 + 3);
+            int len = sprintf(a, "{");
+            for (int i = 0; i < n; i++)
+                len += sprintf(a + len, "%s%lld", i ? "," : "", (long long)v[i]);
+            strcpy(a + len, "}");
+            versions = a;
+        }
     }
-    const char *p[] = {REQ_AUDIT_PARAMS(r),
-                       VIEWER_PARAMS(r),
-                       req_param(r, 0),
-                       t->has_version ? t->version : NULL,
-                       action,
-                       t->args};
+    const char *p[] = {
+        REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), req_param(r, 0), versions, action, args_text};
     req_db(r, &sql_transition, p, transition_done);
 }
 

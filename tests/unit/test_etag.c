@@ -7,6 +7,19 @@
 
 #include "etag.h"
 
+static void test_versions(void **state)
+{
+    (void)state;
+    int64_t v[4];
+    assert_int_equal(etag_versions("\"4\", W/\"5\", \"abc\", \"-7\"", v, 4), 2);
+    assert_true(v[0] == 4 && v[1] == -7);
+    assert_int_equal(etag_versions("*", v, 4), ETAG_ANY);
+    assert_int_equal(etag_versions("\"05\"", v, 4), 0);
+    assert_int_equal(etag_versions("\"99999999999999999999\"", v, 4), 0); /* no such version */
+    assert_int_equal(etag_versions("\"1\",\"2\",\"3\"", v, 2), -1);       /* more than max */
+    assert_int_equal(etag_versions("5", v, 4), -1);
+}
+
 int test_etag_run(void);
 
 static void test_format(void **state)
@@ -100,13 +113,10 @@ static void test_format_roundtrip(void **state)
 int test_etag_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_star),
-        cmocka_unit_test(test_single),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_weak_never_matches),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_format_roundtrip),
+        cmocka_unit_test(test_format),    cmocka_unit_test(test_star),
+        cmocka_unit_test(test_single),    cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_list),      cmocka_unit_test(test_weak_never_matches),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_format_roundtrip),
     };
     return cmocka_run_group_tests_name("etag", tests, NULL, NULL);
 }
