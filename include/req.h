@@ -89,6 +89,9 @@ void req_audit(struct req *r, const char *outcome, const char *subject_type, con
 /* Runs `stmt` on this thread's pool. Unavailability, timeouts and a full queue are answered
  * with 503 here; `cb` sees DB_OK and DB_ERR_QUERY only. */
 void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb);
+/* Replies column 0 of the single row as JSON with `status`; 404 "No such <what>." when there is
+ * no row; req_db_failed for an error. */
+void req_reply_row(struct req *r, struct db_result *res, int status, const char *what);
 /* The answer for a query error nobody expected: logged, 500. */
 void req_db_failed(struct req *r, struct db_result *res);
 

@@ -925,15 +925,7 @@ void notifications_list(struct req *r)
 
 static void notification_read_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_problem(r, 404, "not-found", "No such notification.");
-        return;
-    }
-    req_reply_raw(r, 200, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+    req_reply_row(r, res, 200, "notification");
 }
 
 void notifications_read(struct req *r)

@@ -98,15 +98,7 @@ DB_STMT(sql_profile_put, 15,
 
 static void reply_text_col(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_problem(r, 404, "not-found", "No such consultant.");
-        return;
-    }
-    req_reply_raw(r, 200, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+    req_reply_row(r, res, 200, "consultant");
 }
 
 void directory_vocabularies(struct req *r)

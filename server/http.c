@@ -429,6 +429,21 @@ void req_db_failed(struct req *r, struct db_result *res)
     req_problem(r, 500, "internal", "The request could not be completed.");
 }
 
+void req_reply_row(struct req *r, struct db_result *res, int status, const char *what)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "No such %s.", what);
+        req_problem(r, 404, "not-found", detail);
+        return;
+    }
+    req_reply_raw(r, status, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
+}
+
 /* ---------- CPU work ---------- */
 
 struct work_hop {

@@ -24,22 +24,9 @@ DB_STMT(sql_org_list, 6,
 
 DB_STMT(sql_org_get, 1, "SELECT organisation_json(o)::text FROM organisations o WHERE o.id = $1");
 
-static void reply_first(struct req *r, struct db_result *res, int status)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_problem(r, 404, "not-found", "No such organisation.");
-        return;
-    }
-    req_reply_raw(r, status, PQgetvalue(res->res, 0, 0), (size_t)PQgetlength(res->res, 0, 0));
-}
-
 static void org_created(struct req *r, struct db_result *res)
 {
-    reply_first(r, res, 201);
+    req_reply_row(r, res, 201, "organisation");
 }
 
 void organisations_create(struct req *r)
@@ -104,7 +91,7 @@ void organisations_list(struct req *r)
 
 static void org_got(struct req *r, struct db_result *res)
 {
-    reply_first(r, res, 200);
+    req_reply_row(r, res, 200, "organisation");
 }
 
 void organisations_get(struct req *r)
