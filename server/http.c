@@ -1073,9 +1073,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     log_info("signal %d: stopping", (int)sig);
+    /* Not event_base_loopbreak: a loop that has not started yet clears that flag when it starts,
+     * and its thread would never end. loopexit queues an event the loop runs whenever it does. */
     for (int i = 0; i < cfg.threads; i++)
-        event_base_loopbreak(workers[i].base);
-    event_base_loopbreak(arg);
+        event_base_loopexit(workers[i].base, NULL);
+    event_base_loopexit(arg, NULL);
 }
 
 int http_serve(void)

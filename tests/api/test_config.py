@@ -148,11 +148,26 @@ def test_create_admin_missing_args_fails(pg):
     assert p.returncode != 0
 
 
-def test_sigterm_exits_cleanly(pg):
+def test_sigterm_exits_cleanly(pg, server):  # server: t_main exists and is migrated
     s = Server(pg.url("t_main"), pg.root, name="sigterm")
     s.start()
     Api(s.base).get("/healthz")
     s.stop()  # asserts exit within 10 s and status 0
+
+
+def test_sigterm_right_after_start_exits(pg, server):
+    """SIGTERM while worker threads may not have entered their loops yet (a stop request they
+    once missed, hanging the process). Signal at the first log line, several times."""
+    for i in range(20):
+        s = Server(pg.url("t_main"), pg.root, name=f"early-term-{i}", skip_migrate=True,
+                   extra_env={"OVERLEG_LOG_LEVEL": "info"})
+        s._log = open(s.log_path, "ab")
+        s.proc = subprocess.Popen([BIN, "serve"], env=s.env, stdout=s._log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while "listening on" not in s.log_tail() and time.monotonic() < deadline:
+            assert s.proc.poll() is None, s.log_tail()
+        s.stop()  # asserts exit within 10 s and status 0
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "two@@test.example", ""])
