@@ -5,6 +5,8 @@
 #include "jsonx.h"
 #include "validate.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,33 +36,60 @@ DB_STMT(sql_vocabularies, 0,
     " AND ($6::text IS NULL OR p.languages @> ARRAY[$6::text])"                                    \
     " AND ($7::boolean IS NULL OR p.accepting = $7::boolean)"
 
-/* Without q: accepting first, then name, then id. $8..$10 the cursor, $11 the limit. */
-DB_STMT_UNPREPARED(sql_directory_browse, 11,
-                   "SELECT consultant_json(p, $1)::text, (NOT p.accepting)::text, p.name, p.user_id"
-                   " FROM consultant_profiles p WHERE" DIRECTORY_FILTERS
-                   " AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
-                   "  > ($8::boolean, $9::text, $10::uuid))"
-                   " ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11");
+/* One consultant in a reply: the prepared card (sql/0007) with the live stats. The statements
+ * join "consultant_cards c" and DIRECTORY_STATS to the consultants they reply ("page"). */
+#define DIRECTORY_ITEM "consultant_item(c.card, s.stats)"
+#define DIRECTORY_STATS " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
 
-/* With q: by relevance, then id. $8 q, $9..$10 the cursor, $11 the limit. The ranking carries
- * only (id, rank), so sorting thousands of matches of a broad word moves narrow rows; the page's
- * rows are fetched again for their JSON. The tsquery is built once (MATERIALIZED). */
-DB_STMT_UNPREPARED(
-    sql_directory_search, 11,
-    "WITH q AS MATERIALIZED (SELECT directory_query($8) AS tq),"
-    " hits AS (SELECT p.user_id, ts_rank(p.search_doc, q.tq)::float8 AS rank"
-    "  FROM consultant_profiles p, q WHERE p.search_doc @@ q.tq AND" DIRECTORY_FILTERS "),"
-    " page AS (SELECT h.* FROM hits h"
-    "  WHERE $9::float8 IS NULL OR h.rank < $9::float8"
-    "   OR (h.rank = $9::float8 AND h.user_id > $10::uuid)"
-    "  ORDER BY h.rank DESC, h.user_id LIMIT $11)"
-    " SELECT consultant_json(p, $1)::text, page.rank::text, page.user_id"
-    " FROM page JOIN consultant_profiles p ON p.user_id = page.user_id"
-    " ORDER BY page.rank DESC, page.user_id");
+/* Without q: accepting first, then name, then id. $8..$10 the cursor, $11 the limit. The page is
+ * found on consultant_profiles_browse alone (index-only); its cards are fetched afterwards. */
+DB_STMT_UNPREPARED(sql_directory_browse, 11,
+                   "SELECT " DIRECTORY_ITEM ", (NOT page.accepting)::text, page.name, page.user_id"
+                   " FROM (SELECT p.user_id, p.accepting, p.name FROM consultant_profiles p"
+                   "  WHERE" DIRECTORY_FILTERS
+                   "  AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
+                   "   > ($8::boolean, $9::text, $10::uuid))"
+                   "  ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11) page"
+                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+                   " ORDER BY (NOT page.accepting), page.name, page.user_id");
+
+/* With q, first: its tsquery, and its lexeme when it is one (sql/0008). */
+DB_STMT(sql_directory_plan, 1, "SELECT tsq, lexeme FROM directory_plan($1)");
+
+/* Search cursors are (rank, id) of the ranked rows "t"; the rank is the real that ts_rank()
+ * gives, whose text reads back to the same real. $8 the lexeme or tsquery, $9..$10 the cursor,
+ * $11 the limit. */
+#define DIRECTORY_AFTER_RANK                                                                       \
+    " AND ($9::real IS NULL OR t.rank < $9::real"                                                  \
+    "  OR (t.rank = $9::real AND t.user_id > $10::uuid))"
+
+/* q of one lexeme: its rows in directory_terms are in rank order already, so the page is the
+ * first of them whose consultants pass the filters. */
+DB_STMT_UNPREPARED(sql_directory_search_term, 11,
+                   "SELECT " DIRECTORY_ITEM ", page.rank::text, page.user_id"
+                   " FROM (SELECT t.user_id, t.rank FROM directory_terms t"
+                   "  JOIN consultant_profiles p ON p.user_id = t.user_id"
+                   "  WHERE t.lexeme = $8 AND" DIRECTORY_FILTERS DIRECTORY_AFTER_RANK
+                   "  ORDER BY t.rank DESC, t.user_id LIMIT $11) page"
+                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+                   " ORDER BY page.rank DESC, page.user_id");
+
+/* Any other q: every match ranked by ts_rank(). The ranking carries only (id, rank), so sorting
+ * thousands of matches moves narrow rows; the page's cards are fetched afterwards. */
+DB_STMT_UNPREPARED(sql_directory_search, 11,
+                   "SELECT " DIRECTORY_ITEM ", page.rank::text, page.user_id"
+                   " FROM (SELECT t.* FROM (SELECT p.user_id,"
+                   "   ts_rank(p.search_doc, $8::tsquery) AS rank FROM consultant_profiles p"
+                   "   WHERE p.search_doc @@ $8::tsquery AND" DIRECTORY_FILTERS ") t"
+                   "  WHERE true" DIRECTORY_AFTER_RANK
+                   "  ORDER BY t.rank DESC, t.user_id LIMIT $11) page"
+                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+                   " ORDER BY page.rank DESC, page.user_id");
 
 DB_STMT(sql_consultant_get, 2,
-        "SELECT consultant_json(p, $1)::text FROM consultant_profiles p"
-        " WHERE p.user_id = $2 AND p.active");
+        "SELECT " DIRECTORY_ITEM " FROM consultant_profiles page"
+        " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+        " WHERE page.user_id = $2 AND page.active");
 
 /* Checks every code against the vocabulary and updates only when all are known and $15 (the
  * checks done in C passed) is true; so one 422 names every failing field. */
@@ -201,17 +230,39 @@ void directory_list(struct req *r)
     directory_query_run(r);
 }
 
-static void directory_query_run(struct req *r)
+/* The cursor's keys: (rank, id) with q, (not accepting, name, id) without. They reach SQL
+ * as typed parameters, so a forged key is a bad cursor here, not a failed cast there. */
+static const char **directory_cursor(struct req *r, int search)
+{
+    const char **after = req_alloc(r, 3 * sizeof *after);
+    if (req_cursor(r, search ? 2 : 3, after) != 0)
+        return NULL;
+    if (!after[0])
+        return after;
+    int ok;
+    if (search) {
+        /* What PostgreSQL's real reads too: decimal, in range (no hex, inf, nan, underflow). */
+        char *end;
+        errno = 0;
+        float rank = strtof(after[0], &end);
+        ok = *after[0] && !*end && errno == 0 && isfinite(rank) &&
+             strspn(after[0], "0123456789.eE+-") == strlen(after[0]) && val_uuid(after[1]);
+    } else {
+        ok = (!strcmp(after[0], "true") || !strcmp(after[0], "false")) && val_uuid(after[2]);
+    }
+    if (!ok) {
+        req_bad_query(r, "cursor", "is not a valid cursor");
+        return NULL;
+    }
+    return after;
+}
+
+/* The list statements' parameters; `term` is q's lexeme or tsquery (search) or unused
+ * (browse). The cursor was checked by directory_query_run and is the request's ctx. */
+static void directory_query_send(struct req *r, struct db_stmt *stmt, const char *term)
 {
     const char *q = req_query(r, "q");
-    const char *limit = req_limit_param(r);
-    const char *after[3];
-    if (req_cursor(r, q ? 2 : 3, after) != 0)
-        return;
-    if (after[0] && !val_uuid(after[q ? 1 : 2])) {
-        req_bad_query(r, "cursor", "is not a valid cursor");
-        return;
-    }
+    const char **after = req_ctx(r);
     const char *p[] = {req_now(r),
                        req_query(r, "expertise"),
                        req_query(r, "target_group"),
@@ -219,11 +270,40 @@ static void directory_query_run(struct req *r)
                        req_query(r, "mode"),
                        req_query(r, "language"),
                        req_query(r, "accepting"),
-                       q ? q : after[0],
+                       q ? term : after[0],
                        q ? after[0] : after[1],
                        q ? after[1] : after[2],
-                       limit};
-    req_db(r, q ? &sql_directory_search : &sql_directory_browse, p, directory_listed);
+                       req_limit_param(r)};
+    req_db(r, stmt, p, directory_listed);
+}
+
+static void directory_planned(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pr = res->res;
+    if (!PQgetisnull(pr, 0, 1))
+        directory_query_send(r, &sql_directory_search_term, PQgetvalue(pr, 0, 1));
+    else /* a NULL tsquery (only stop words) matches nothing */
+        directory_query_send(r, &sql_directory_search,
+                             PQgetisnull(pr, 0, 0) ? NULL : PQgetvalue(pr, 0, 0));
+}
+
+static void directory_query_run(struct req *r)
+{
+    const char *q = req_query(r, "q");
+    const char **after = directory_cursor(r, q != NULL);
+    if (!after)
+        return;
+    req_set_ctx(r, after);
+    if (!q) {
+        directory_query_send(r, &sql_directory_browse, NULL);
+        return;
+    }
+    const char *p[] = {q};
+    req_db(r, &sql_directory_plan, p, directory_planned);
 }
 
 /* Appends an error for every element of `arr` that is not a string matching `ok`, or repeats an

@@ -1187,6 +1187,11 @@ def test_directory_stats_live(w):
     m = got["stats"]["median_response_hours"]
     assert isinstance(m, (int, float)) and not isinstance(m, bool), got["stats"]
     assert 0 <= m < 1
+    # the list and the search carry the same live stats
+    listed = w.api.list_all("/v1/consultants", w.gp["token"], params={"region": w.region})
+    assert next(i for i in listed if i["id"] == cs["id"])["stats"] == got["stats"]
+    found = w.api.list_all("/v1/consultants", w.gp["token"], params={"q": cs["user"]["name"]})
+    assert next(i for i in found if i["id"] == cs["id"])["stats"] == got["stats"]
 
 
 # =============================================================================================

@@ -527,6 +527,29 @@ def test_deactivated_consultant_404_everywhere(api, d, db):
     assert_problem(d.put(c["id"], profile([reg]), token=c["token"]), 401, "/problems/unauthorized")
 
 
+def test_list_follows_renames(api, d, db):
+    """List items come from a prepared card per consultant (sql/0007): a renamed consultant or
+    organisation shows at once, in the list as in GET, and the search finds the new name."""
+    reg = region()
+    old, new = word(), word()
+    c = d.consultant(name=f"Jorien {old}", body=profile([reg]))
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": f"Jorien {new}"}))
+    [item] = d.list(region=reg)
+    assert item["name"] == f"Jorien {new}"
+    assert item == assert_json(d.get(c["id"]))
+    assert d.ids(q=new) == [c["id"]] and d.ids(q=old) == []
+    # Organisations have no rename endpoint yet; the database keeps cards right all the same.
+    org = d.factory.make_org("mental_health_provider", region=reg, name=f"GGZ {old}")
+    mover = d.factory.make_user("consultant", org_id=org["id"], name=f"Kees {word()}")
+    assert_json(d.put(mover["id"], profile([reg])))
+    with db.cursor() as cur:
+        cur.execute("UPDATE organisations SET name = %s WHERE id = %s", (f"GGZ {new}", org["id"]))
+    got = {i["id"]: i for i in d.list(region=reg)}
+    assert got[mover["id"]]["organisation"] == {"id": org["id"], "name": f"GGZ {new}"}
+    assert got[mover["id"]] == assert_json(d.get(mover["id"]))
+    assert got[c["id"]]["organisation"]["id"] == d.mhp["id"]
+
+
 def test_put_without_token_401(d, db, victim):
     row = profile_row(db, victim["id"])
     r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]))
@@ -942,6 +965,79 @@ def test_cursor_with_and_without_q_do_not_mix(d, ordered):
     assert without_q["next_cursor"]
     assert_problem(d.query(region=reg, q="consulent", cursor=without_q["next_cursor"], limit=1), 400,
                    "/problems/bad-query")
+
+
+def _cursor(*keys):
+    import base64
+    raw = json.dumps(list(keys), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("q,keys", [
+    ("angst", ["abc", str(uuid.uuid4())]),             # rank not a number
+    ("angst", ["1e39", str(uuid.uuid4())]),            # beyond a real
+    ("angst", ["1e-50", str(uuid.uuid4())]),           # below a real
+    ("angst", ["nan", str(uuid.uuid4())]),
+    ("angst", ["0x1p3", str(uuid.uuid4())]),
+    ("angst", ["0.5", "not-a-uuid"]),
+    ("depressie jeugd", ["Infinity", str(uuid.uuid4())]),
+    (None, ["maybe", "Anna", str(uuid.uuid4())]),      # the accepting key is a boolean
+    (None, ["true", "Anna", "not-a-uuid"]),
+])
+def test_forged_cursor_400(d, q, keys):
+    """Cursors are plain base64 JSON: a well-formed one with keys of the wrong kind is a bad
+    cursor (400), never a failed cast in SQL (500)."""
+    params = {"region": region(), "cursor": _cursor(*keys)}
+    if q:
+        params["q"] = q
+    b = assert_problem(d.query(**params), 400, "/problems/bad-query")
+    assert "cursor" in error_fields(b), b
+
+
+def test_forged_cursor_in_range_is_a_position(d):
+    """A cursor the server did not make but whose keys are valid just says where to go on."""
+    reg = region()
+    d.consultant(name=f"Zeger {word()}", body=profile([reg], bio="Angst bij volwassenen."))
+    got = assert_json(d.query(region=reg, q="angst", cursor=_cursor("1000", str(uuid.UUID(int=0)))))
+    assert len(got["items"]) == 1
+    got = assert_json(d.query(region=reg, q="angst", cursor=_cursor("0", str(uuid.UUID(int=0)))))
+    assert got["items"] == []
+
+
+def test_single_word_index_follows_edits(d, db):
+    """One-word searches read directory_terms (sql/0008), not the profiles: it must follow every
+    edit, and rank exactly as ts_rank() over the profile does."""
+    reg = region()
+    w1, w2 = word(), word()
+    c = d.consultant(name=f"Ilse {word()}", body=profile([reg], bio=f"Ervaring met {w1} en {w1}."))
+    assert d.ids(q=w1) == [c["id"]] and d.ids(q=w2) == []
+    assert_json(d.put(c["id"], profile([reg], bio=f"Nu alleen {w2}.")))
+    assert d.ids(q=w1) == [] and d.ids(q=w2) == [c["id"]]
+    with db.cursor() as cur:
+        # every searchable lexeme of every profile, with ts_rank()'s rank, and nothing else
+        cur.execute("""
+            SELECT count(*) FROM (
+              (SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$'
+               EXCEPT SELECT user_id, lexeme, rank FROM directory_terms)
+              UNION ALL
+              (SELECT user_id, lexeme, rank FROM directory_terms
+               EXCEPT SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$')) x""")
+        assert cur.fetchone()[0] == 0
+
+
+def test_single_word_ranks_and_pages(d):
+    """The prepared one-word path (sql/0008) ranks by ts_rank() (more mentions first) and pages
+    on (rank, id) without repeats or gaps; a repeated word is still one word."""
+    reg = region()
+    w = word()
+    ids = [d.consultant(name=f"Wim {word()}", body=profile([reg], bio=f"{w}. " * n))["id"] for n in (1, 3, 2)]
+    one = d.ids(region=reg, q=w)
+    assert one == [ids[1], ids[2], ids[0]], one
+    assert d.ids(region=reg, q=f"{w} {w}") == one
+    assert d.api.list_all("/v1/consultants", d.admin, params={"region": reg, "q": w}, limit=1) == \
+        d.list(region=reg, q=w)
 
 
 @pytest.mark.parametrize("q", [

@@ -8,9 +8,11 @@
 #    requests per second and p99 latency; any non-2xx response fails the run.
 # 4. pgbench runs the statements overlegd runs for the same mix (taken verbatim from
 #    server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
-#    prepared), with as many clients as overlegd has database connections.
+#    extended; for q both steps: directory_plan, then the search it picks), with as many
+#    clients as overlegd has database connections.
 # 5. EXPLAIN (ANALYZE, BUFFERS) of every query string, as one pooled connection would run them
-#    (PREPARE with inferred parameter types, the mix executed once first, then EXPLAIN EXECUTE).
+#    (PREPARE with inferred parameter types, planned for the actual parameters every time, the
+#    mix executed once first, then EXPLAIN EXECUTE).
 # 6. Rewrites the section between <!-- bench:directory:start --> and <!-- bench:directory:end -->
 #    of docs/benchmarks.md. Sets DIR_GOALS_MET (yes/no).
 
@@ -231,7 +233,8 @@ goal = float(sys.argv[3])
 stmts = plans.pop("_statements", [])
 print("Each query string of the mix: its first page (items), the time of one `GET` alone before the")
 print("load (curl, no concurrency), and `EXPLAIN (ANALYZE, BUFFERS)` as one pooled connection runs it")
-print("(after the whole mix ran once on the same prepared statements):")
+print("(planned for its own parameters, as overlegd's unprepared statements are, after the whole mix")
+print("ran once on the same connection):")
 print()
 print("| Query string | First page | HTTP, one request alone | Scans (index or sequential) | EXPLAIN ANALYZE |")
 print("|---|---:|---:|---|---:|")
@@ -244,7 +247,7 @@ for qs, p in plans.items():
             seq.append((qs, s))
         short = s.replace("Bitmap Index Scan on ", "bitmap ").replace("Index Scan using ", "index ") \
                  .replace("Index Only Scan using ", "index-only ").replace("Seq Scan on ", "**seq scan** ")
-        short = short.split(" on consultant_profiles")[0].split(" (actual")[0]
+        short = short.split(" on ")[0].split(" (actual")[0]
         if short not in names:
             names.append(short)
     ms = p["ms"]
@@ -290,8 +293,11 @@ q_first = next((q for q in plans if has_q(q) and plans[q]["ms"] is not None), No
     or next((q for q in plans if has_q(q)), None)
 f_first = next((q for q in plans if q.startswith("expertise=")), None) \
     or next((q for q in plans if not has_q(q)), None)
+q_words = next((q for q in plans if has_q(q) and "%20" in q), None)
 if q_first:
     show("Free-text search", q_first)
+if q_words and q_words != q_first:
+    show("Free-text search of several words (ranked with `ts_rank()`)", q_words)
 if f_first:
     show("Filter-only search", f_first)
 PY

@@ -5,13 +5,14 @@
       The SQL of DB_STMT(STMT, ...) in server/directory.c, verbatim, with each $N given
       replaced by VALUE (parameters not given stay $N).
   directory_bench.py pgbench MIX OUTDIR
-      One pgbench script per query string in MIX (OUTDIR/dir_NN.sql): the statement overlegd
+      One pgbench script per query string in MIX (OUTDIR/dir_NN.sql): the statements overlegd
       runs for it, NULL inlined where overlegd passes NULL, every other parameter a variable.
       Prints the pgbench arguments, one a line: -f OUTDIR/dir_NN.sql@1 ... -D name=value ...
       (`now` and `lim` are left for the caller to define).
   directory_bench.py explain MIX NOW TIMEOUT_MS
-      A psql script: PREPARE both statements as overlegd does (parameter types inferred),
-      EXECUTE the whole mix once the way one pooled connection would, then
+      A psql script: PREPARE the list statements (parameter types inferred) and plan them for
+      their actual parameters every time (plan_cache_mode = force_custom_plan), as overlegd's
+      unprepared statements are; EXECUTE the whole mix once the way one pooled connection would, then
       EXPLAIN (ANALYZE, BUFFERS) EXECUTE each query string, each plan after a line "### QS";
       a statement cancelled after TIMEOUT_MS gets a plain EXPLAIN instead.
   directory_bench.py plans EXPLAIN_OUT
@@ -19,12 +20,18 @@
       "ms": execution ms or null, "scans": [scan lines], "cancelled": null or a note},
       "_statements": [[name, generic plans, custom plans], ...]}.
 
-overlegd's parameters for both list statements: $1 now, $2 expertise, $3 target_group,
+overlegd's parameters for the list statements: $1 now, $2 expertise, $3 target_group,
 $4 region, $5 mode, $6 language, $7 accepting; browse (no q): $8..$10 the cursor, $11 the
-limit + 1; search: $8 q, $9..$10 the cursor, $11 the limit + 1. A first page has no cursor.
+limit + 1; search: $8 the lexeme (sql_directory_search_term) or the tsquery
+(sql_directory_search), $9..$10 the cursor, $11 the limit + 1. A first page has no cursor.
+With q, overlegd first runs sql_directory_plan($1 q), whose answer picks the search statement
+and gives its $8; pgbench and psql do the same, and the statement is chosen here by asking
+the database named by DATABASE_URL (pgbench and explain).
 """
 import json
+import os
 import re
+import subprocess
 import sys
 from urllib.parse import parse_qsl
 
@@ -91,6 +98,16 @@ def read_mix(path):
     return mix
 
 
+def plan(q):
+    """directory_plan(q) of the database: (tsquery text or None, lexeme or None)."""
+    sql = stmt_sql("sql_directory_plan", {1: lit(q)})
+    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-At", "-F", "\t",
+                          "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         capture_output=True, text=True, check=True).stdout
+    tsq, lexeme = out.rstrip("\n").split("\t")
+    return tsq or None, lexeme or None
+
+
 def params(qs):
     """(statement, [11 values or None]) as overlegd passes them for a first page."""
     p = [None] * 12  # 1-based
@@ -99,8 +116,9 @@ def params(qs):
         p[i] = qs.get(f)
     p[11] = LIMIT
     if "q" in qs:
-        p[8] = qs["q"]
-        return "sql_directory_search", p[1:]
+        tsq, lexeme = plan(qs["q"])
+        p[8] = lexeme or tsq
+        return ("sql_directory_search_term" if lexeme else "sql_directory_search"), p[1:]
     return "sql_directory_browse", p[1:]
 
 
@@ -120,9 +138,13 @@ def cmd_pgbench(mix_path, outdir):
                 var = f"d{k:02d}_{n}"
                 subs[n] = ":" + var
                 args += ["-D", f"{var}={v}"]
+        first = ""
+        if "q" in qs:  # overlegd's first step, with the same work; its answer is known already
+            args += ["-D", f"d{k:02d}_q={qs['q']}"]
+            first = stmt_sql("sql_directory_plan", {1: f":d{k:02d}_q"}) + ";\n"
         fn = f"{outdir}/dir_{k:02d}.sql"
         with open(fn, "w", encoding="utf-8") as f:
-            f.write(f"-- GET /v1/consultants?{line}\n{stmt_sql(stmt, subs)};\n")
+            f.write(f"-- GET /v1/consultants?{line}\n{first}{stmt_sql(stmt, subs)};\n")
         files += ["-f", f"{fn}@1"]
     print("\n".join(files + args))
 
@@ -133,15 +155,16 @@ def lit(v):
 
 def cmd_explain(mix_path, now, timeout_ms):
     mix = read_mix(mix_path)
-    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off",
-           f"PREPARE dir_search AS {stmt_sql('sql_directory_search')};",
-           f"PREPARE dir_browse AS {stmt_sql('sql_directory_browse')};",
-           "\\set ON_ERROR_STOP 0"]
+    names = {"sql_directory_search_term": "dir_search_term", "sql_directory_search": "dir_search",
+             "sql_directory_browse": "dir_browse"}
+    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;"]
+    out += [f"PREPARE {name} AS {stmt_sql(stmt)};" for stmt, name in names.items()]
+    out += ["\\set ON_ERROR_STOP 0"]
     execs = []
     for line, qs in mix:
         stmt, vals = params(qs)
         vals[0] = now
-        name = "dir_search" if stmt == "sql_directory_search" else "dir_browse"
+        name = names[stmt]
         execs.append((line, f"EXECUTE {name}({', '.join(lit(v) for v in vals)})"))
     # The whole mix once, as a pooled connection would have run it: that is what moves
     # PostgreSQL's plan cache (five custom plans, then maybe a generic one). The plan is made

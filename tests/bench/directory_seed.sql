@@ -8,11 +8,13 @@
 -- Runs on a migrated, otherwise empty database (the bench's throw-away cluster), as a superuser.
 -- All names are invented combinations of common Dutch first and last names.
 --
--- Speed: through the row triggers (users -> consultant_profiles -> search_doc, directory_words)
+-- Speed: through the row triggers (users -> consultant_profiles -> search_doc, directory_words,
+-- consultant_cards, directory_terms)
 -- 50,000 consultants take about a minute on 2 cores. So the triggers are off while loading
 -- (session_replication_role = replica) and the script computes what they would, set-based, with
--- the schema's own functions (directory_text, the overleg_nl configuration, fold). At the end it
--- has the real trigger recompute 500 rows and fails if a search_doc or directory_words differs.
+-- the schema's own functions (directory_text, the overleg_nl configuration, fold,
+-- directory_terms_of). At the end it has the real triggers recompute 500 rows and fails if a
+-- search_doc, card, directory_terms or directory_words differs.
 
 \if :{?n}
 \else
@@ -239,22 +241,40 @@ SELECT DISTINCT w
        regexp_split_to_table(fold(directory_text(c)), '[^a-z0-9]+') w
  WHERE length(w) >= 3
 ON CONFLICT DO NOTHING;
+-- What the consultant_cards_sync and directory_terms_sync triggers compute.
+INSERT INTO consultant_cards (user_id, card)
+SELECT c.user_id, consultant_card(c) FROM consultant_profiles c;
+INSERT INTO directory_terms (lexeme, user_id, rank)
+SELECT t.lexeme, c.user_id, t.rank FROM consultant_profiles c, directory_terms_of(c.search_doc) t;
 
 -- Check the shortcut: the real triggers, on, recompute 500 rows; nothing may change.
 SET LOCAL session_replication_role = origin;
 CREATE TEMP TABLE bench_check AS
-SELECT user_id, search_doc FROM consultant_profiles
+SELECT p.user_id, p.search_doc, k.card FROM consultant_profiles p JOIN consultant_cards k USING (user_id)
  WHERE user_id IN (SELECT id FROM bench_draws WHERE i % 100 = 7);
+CREATE TEMP TABLE bench_check_terms AS
+SELECT t.* FROM directory_terms t JOIN bench_check USING (user_id);
 DO $$
 DECLARE
     words_before bigint := (SELECT count(*) FROM directory_words);
+    terms_before bigint := (SELECT count(*) FROM directory_terms);
     changed bigint;
 BEGIN
-    UPDATE consultant_profiles c SET bio = c.bio FROM bench_check k WHERE c.user_id = k.user_id;
+    -- directory_terms_sync only runs when search_doc changes: change the bio, then restore it
+    -- (a one-letter word, which directory_words leaves out).
+    UPDATE consultant_profiles c SET bio = c.bio || ' x' FROM bench_check k WHERE c.user_id = k.user_id;
+    UPDATE consultant_profiles c SET bio = left(c.bio, -2) FROM bench_check k WHERE c.user_id = k.user_id;
     SELECT count(*) INTO changed FROM consultant_profiles c JOIN bench_check k USING (user_id)
-     WHERE c.search_doc IS DISTINCT FROM k.search_doc;
+      JOIN consultant_cards d USING (user_id)
+     WHERE c.search_doc IS DISTINCT FROM k.search_doc OR d.card IS DISTINCT FROM k.card;
+    IF terms_before <> (SELECT count(*) FROM directory_terms) OR EXISTS (
+        (SELECT * FROM bench_check_terms EXCEPT SELECT t.* FROM directory_terms t JOIN bench_check USING (user_id))
+        UNION ALL
+        (SELECT t.* FROM directory_terms t JOIN bench_check USING (user_id) EXCEPT SELECT * FROM bench_check_terms)) THEN
+        RAISE EXCEPTION 'directory_seed.sql fills directory_terms differently from the trigger';
+    END IF;
     IF changed > 0 OR (SELECT count(*) FROM directory_words) <> words_before THEN
-        RAISE EXCEPTION 'directory_seed.sql computes search_doc or directory_words differently from the trigger (% of % rows differ, % new words): update the seed to follow sql/',
+        RAISE EXCEPTION 'directory_seed.sql computes search_doc, consultant_cards or directory_words differently from the trigger (% of % rows differ, % new words): update the seed to follow sql/',
             changed, (SELECT count(*) FROM bench_check),
             (SELECT count(*) FROM directory_words) - words_before;
     END IF;
@@ -271,4 +291,5 @@ $$;
 
 COMMIT;
 
-VACUUM ANALYZE organisations, users, consultant_profiles, directory_words;
+VACUUM ANALYZE organisations, users, consultant_profiles, consultant_cards, directory_terms,
+    directory_words;

@@ -1,0 +1,89 @@
+-- Directory pages without per-row JSON work. The benchmark (docs/benchmarks.md) measured
+-- consultant_json() at ~0.17 ms a row, most of a filter-only page; and the browse order index made
+-- every filtered row a heap fetch.
+
+-- A consultant's JSON (API.md §7) apart from the live `stats`: its "card". Kept ready in
+-- consultant_cards, a narrow table of its own, so that the search's scans over consultant_profiles
+-- do not read it.
+CREATE FUNCTION consultant_card(p consultant_profiles) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', p.user_id, 'name', p.name, 'discipline', p.discipline,
+        'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
+                           FROM users u JOIN organisations o ON o.id = u.organisation_id
+                          WHERE u.id = p.user_id),
+        'expertise', to_jsonb(p.expertise), 'target_groups', to_jsonb(p.target_groups),
+        'regions', to_jsonb(p.regions), 'modes', to_jsonb(p.modes),
+        'languages', to_jsonb(p.languages), 'accepting', p.accepting, 'bio', p.bio,
+        'response_days', p.response_days)::text
+$$;
+
+-- The card with its stats: plain text joining, as a jsonb step would parse the card again.
+CREATE FUNCTION consultant_item(card text, stats jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT left(card, -1) || ', "stats": ' || stats::text || '}'
+$$;
+
+-- consultant_stats() as a table function: a SQL function of one SELECT in FROM is inlined into
+-- the calling query, where a scalar call runs as a function of its own on every row (~20 µs).
+CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('answered_90d', count(*),
+        'median_response_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
+            extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1))
+      FROM consultations c
+     WHERE c.consultant_id = consultant AND c.answered_at IS NOT NULL
+       AND c.answered_at > at - interval '90 days' AND c.answered_at <= at
+$$;
+CREATE OR REPLACE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT s.stats FROM consultant_stats_of(consultant, at) s
+$$;
+
+-- One definition of the JSON: the single-consultant replies build it the same way.
+CREATE OR REPLACE FUNCTION consultant_json(p consultant_profiles, at timestamptz)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT consultant_item(consultant_card(p), consultant_stats(p.user_id, at))::jsonb
+$$;
+
+CREATE TABLE consultant_cards (
+    user_id  uuid PRIMARY KEY REFERENCES consultant_profiles (user_id) ON DELETE CASCADE,
+    card     text NOT NULL
+);
+
+CREATE FUNCTION consultant_cards_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO consultant_cards (user_id, card) VALUES (NEW.user_id, consultant_card(NEW))
+    ON CONFLICT (user_id) DO UPDATE SET card = EXCLUDED.card;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER consultant_cards_sync AFTER INSERT OR UPDATE ON consultant_profiles
+    FOR EACH ROW EXECUTE FUNCTION consultant_cards_sync();
+
+-- The card names the organisation: a rename reaches its consultants' cards.
+CREATE FUNCTION organisations_cards() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE consultant_cards c SET card = consultant_card(p)
+      FROM consultant_profiles p JOIN users u ON u.id = p.user_id
+     WHERE u.organisation_id = NEW.id AND c.user_id = p.user_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER organisations_cards AFTER UPDATE OF name ON organisations
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION organisations_cards();
+
+INSERT INTO consultant_cards (user_id, card)
+    SELECT p.user_id, consultant_card(p) FROM consultant_profiles p;
+
+-- Filter-only pages walk this index in page order and test the filters on its own columns
+-- (an index-only scan): no heap fetch for the rows a filter rejects.
+DROP INDEX consultant_profiles_order;
+CREATE INDEX consultant_profiles_browse ON consultant_profiles ((NOT accepting), name, user_id)
+    INCLUDE (accepting, expertise, target_groups, regions, modes, languages) WHERE active;
+
+-- consultant_stats() per listed consultant: answered consultations in 90 days, read from the
+-- index alone.
+DROP INDEX consultations_answered;
+CREATE INDEX consultations_answered ON consultations (consultant_id, answered_at)
+    INCLUDE (submitted_at) WHERE answered_at IS NOT NULL;
