@@ -50,8 +50,16 @@ CREATE TABLE consultant_cards (
     card     text NOT NULL
 );
 
+-- A card is built from the profile, the user and the organisation. A concurrent organisation
+-- rename must not leave a card built from what either side saw before the other committed: this
+-- trigger first share-locks the organisation row, so it waits for a rename in progress, and the
+-- card is built by the next statement, which sees the rename (each statement here reads what was
+-- committed when it starts); a rename that comes later waits for this transaction, and its
+-- trigger then reads this profile.
 CREATE FUNCTION consultant_cards_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM users u JOIN organisations o ON o.id = u.organisation_id
+      WHERE u.id = NEW.user_id FOR SHARE OF o;
     INSERT INTO consultant_cards (user_id, card) VALUES (NEW.user_id, consultant_card(NEW))
     ON CONFLICT (user_id) DO UPDATE SET card = EXCLUDED.card;
     RETURN NULL;
@@ -76,11 +84,13 @@ CREATE TRIGGER organisations_cards AFTER UPDATE OF name ON organisations
 INSERT INTO consultant_cards (user_id, card)
     SELECT p.user_id, consultant_card(p) FROM consultant_profiles p;
 
--- Filter-only pages walk this index in page order and test the filters on its own columns
--- (an index-only scan): no heap fetch for the rows a filter rejects.
+-- Filter-only pages walk this index in page order and test the vocabulary filters on its own
+-- columns (an index-only scan): no heap fetch for the rows they reject. Those lists are short
+-- codes, a few hundred bytes at most; `regions` stays out, since 30 slugs of 64 characters beside
+-- a long name would pass btree's limit of 2,704 bytes an entry and make the profile unwritable.
 DROP INDEX consultant_profiles_order;
 CREATE INDEX consultant_profiles_browse ON consultant_profiles ((NOT accepting), name, user_id)
-    INCLUDE (accepting, expertise, target_groups, regions, modes, languages) WHERE active;
+    INCLUDE (accepting, expertise, target_groups, modes, languages) WHERE active;
 
 -- consultant_stats() per listed consultant: answered consultations in 90 days, read from the
 -- index alone.

@@ -8,6 +8,8 @@ its module fixture), and every list request filters on it (or on a unique surnam
 
 import json
 import random
+import threading
+import time
 import uuid
 
 import pytest
@@ -550,6 +552,74 @@ def test_list_follows_renames(api, d, db):
     assert got[c["id"]]["organisation"]["id"] == d.mhp["id"]
 
 
+@pytest.mark.parametrize("first", ["rename", "profile"])
+def test_card_right_when_rename_and_edit_overlap(d, pg, main_db_name, first):
+    """An organisation rename and a profile edit in overlapping transactions, either first: the
+    card (list and GET) ends with both, not with what one side saw before the other committed."""
+    reg = region()
+    org = d.factory.make_org("mental_health_provider", region=reg, name=f"GGZ {word()}")
+    c = d.factory.make_user("consultant", org_id=org["id"], name=f"Tess {word()}")
+    assert_json(d.put(c["id"], profile([reg], bio="Eerst.")))
+    new_name, new_bio = f"GGZ {word()}", f"Nu {word()}."
+
+    def rename(cur):
+        cur.execute("UPDATE organisations SET name = %s WHERE id = %s", (new_name, org["id"]))
+
+    def edit(cur):
+        cur.execute("UPDATE consultant_profiles SET bio = %s WHERE user_id = %s", (new_bio, c["id"]))
+
+    one, two = (rename, edit) if first == "rename" else (edit, rename)
+    a, b = pg.connect(main_db_name, autocommit=False), pg.connect(main_db_name, autocommit=False)
+    errors = []
+
+    def second():
+        try:
+            two(b.cursor())
+            b.commit()
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    try:
+        one(a.cursor())  # holds its locks, not committed
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.3)  # the second transaction now waits for the first
+        a.commit()
+        t.join(10)
+        assert not t.is_alive() and not errors, errors
+    finally:
+        a.close()
+        b.close()
+    got = assert_json(d.get(c["id"]))
+    assert got["organisation"]["name"] == new_name and got["bio"] == new_bio, got
+    assert next(i for i in d.list(region=reg) if i["id"] == c["id"]) == got
+
+
+def test_long_profile_fits_the_indexes(api, d):
+    """The longest profile the API accepts (a 200-character name of 4-byte characters, 30 regions
+    of 64 characters, every list full) is written, listed and renamed without an index error."""
+    regs = [f"{i:02d}-" + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789-")
+                                  for _ in range(61)) for i in range(30)]
+    def long_name():  # random, so that no compression shrinks the index entry
+        return "".join(chr(random.randint(0x1F300, 0x1F5FF)) for _ in range(200))
+
+    c = d.consultant(name=long_name())
+    body = profile(regs, expertise=["angst", "depressie", "psychose", "bipolair", "persoonlijkheid",
+                                    "autisme", "adhd", "trauma", "verslaving", "eetstoornis",
+                                    "medicatie", "suicidaliteit"],
+                   target_groups=["jeugd", "volwassenen", "ouderen", "epa", "lvb"],
+                   modes=["digital", "phone", "video", "on_location"],
+                   languages=["nl", "en", "de", "fr", "tr", "ar", "pl", "es", "it", "pt"],
+                   bio="x" * 2000)
+    got = assert_json(d.put(c["id"], body))
+    assert len(got["regions"]) == 30
+    assert [i["id"] for i in d.list(region=regs[7])] == [c["id"]]
+    assert [i["id"] for i in d.list(region=regs[7], expertise="medicatie", language="pt")] == [c["id"]]
+    renamed = long_name()
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": renamed}))
+    assert d.list(region=regs[0])[0]["name"] == renamed
+
+
 def test_put_without_token_401(d, db, victim):
     row = profile_row(db, victim["id"])
     r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]))
@@ -1078,3 +1148,13 @@ def test_search_stop_words_do_not_crash(d):
     # a stop word next to a real word does not turn the query into "match nothing"
     got = d.ids(region=reg, q="de huisarts")
     assert got == [c["id"]], got
+
+
+@pytest.mark.parametrize("stop", ["niet", "voor", "maar", "zijn"])
+def test_search_long_stop_words_are_ignored_not_corrected(d, stop):
+    """A stop word of four letters or more is dropped like a short one, never typo-corrected into
+    some other directory word (which would then have to match)."""
+    reg = region()
+    c = d.consultant(name=f"Tess {word()}", body=profile([reg], bio="Consultatie over angst, ook voor de huisarts."))
+    assert d.ids(region=reg, q=stop) == []
+    assert d.ids(region=reg, q=f"angst {stop}") == [c["id"]]
