@@ -17,4 +17,6 @@ char *crypto_open(const unsigned char key[32], const char *sealed, size_t *len);
 int crypto_password_hash(const char *password, size_t len, char out[128]);
 /* 1 when the password matches, 0 when not. */
 int crypto_password_verify(const char *encoded, const char *password, size_t len);
+/* A random (version 4) UUID in its 36-character text form: request ids. */
+void crypto_uuid_v4(char out[37]);
 #endif

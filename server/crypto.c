@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define ARGON_T 2
@@ -103,4 +104,15 @@ int crypto_password_hash(const char *password, size_t len, char out[128])
 int crypto_password_verify(const char *encoded, const char *password, size_t len)
 {
     return argon2id_verify(encoded, password, len) == ARGON2_OK;
+}
+
+void crypto_uuid_v4(char out[37])
+{
+    unsigned char b[16];
+    RAND_bytes(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }

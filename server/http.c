@@ -6,6 +6,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "cursor.h"
+#include "errpage.h"
 #include "handlers.h"
 #include "jobs.h"
 #include "jsonx.h"
@@ -40,10 +41,9 @@
 #include <strings.h>
 
 /* Bodies over MAX_BODY get our 413 problem+json. evhttp itself refuses bodies over
- * MAX_BODY_HARD (and oversized headers, and unparsable request lines) before any callback of ours
- * runs, with its own short HTML page: evhttp 2.1 offers no hook to change that, and an output
- * filter cannot do it safely (it loses replies on connections that close). The hard cap bounds
- * the memory one request can take. */
+ * MAX_BODY_HARD (and oversized headers, unparsable request lines, unknown methods) before any
+ * callback of ours runs; errpage.c turns its HTML page into problem+json on the way out. The hard
+ * cap bounds the memory one request can take. */
 #define MAX_BODY (1024 * 1024)
 #define MAX_BODY_HARD (2 * 1024 * 1024)
 #define MAX_HEADERS (16 * 1024)
@@ -875,17 +875,6 @@ static int check_query(struct req *r, const char *uri_query)
     return 0;
 }
 
-static void new_request_id(char out[37])
-{
-    unsigned char b[16];
-    RAND_bytes(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 static const char *method_name(enum evhttp_cmd_type t)
 {
     switch (t) {
@@ -957,7 +946,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     if (rid && val_request_id(rid))
         snprintf(r->id, sizeof r->id, "%s", rid);
     else
-        new_request_id(r->id);
+        crypto_uuid_v4(r->id);
 
     char *peer = NULL;
     ev_uint16_t port = 0;
@@ -998,11 +987,17 @@ static void on_request(struct evhttp_request *ev, void *arg)
 
 /* ---------- threads and listeners ---------- */
 
-static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+/* Each connection's bufferevent, as evhttp would make it, with evhttp's own error pages turned
+ * into problem+json (errpage.c). */
+static struct bufferevent *connection_bev(struct event_base *base, void *arg)
 {
     (void)arg;
-    return bufferevent_openssl_socket_new(base, -1, SSL_new(ssl_ctx), BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev =
+        ssl_ctx ? bufferevent_openssl_socket_new(base, -1, SSL_new(ssl_ctx),
+                                                 BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+                : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    errpage_guard(bev);
+    return bev;
 }
 
 static int tls_init(void)
@@ -1032,8 +1027,7 @@ static int worker_init(struct worker *w, struct addrinfo *ai)
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(w->http, on_request, w);
-    if (ssl_ctx)
-        evhttp_set_bevcb(w->http, tls_bev, NULL);
+    evhttp_set_bevcb(w->http, connection_bev, NULL);
     w->listener = evconnlistener_new_bind(w->base, NULL, NULL,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                               LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,

@@ -345,11 +345,77 @@ def test_huge_header_survives(server):
 
 
 def test_huge_header_refused_server_survives(api, server):
-    # Headers over 16 KiB are refused by evhttp itself before any code of ours runs, with its own
-    # short HTML page (docs/architecture.md, "Known limits"): assert the refusal and that the
-    # server carries on, not the body format.
+    # Headers over 16 KiB are refused by evhttp itself before any code of ours runs; its HTML
+    # page leaves as problem+json (server/errpage.c).
     r = api.get("/healthz", headers={"X-Big": "a" * (20 * 1024)})
     assert r.status_code in (400, 413)
+    assert_problem(r, r.status_code)
+    healthz_ok(server)
+
+
+def _raw_reply(data):
+    """(status, headers dict, body) of the one reply in `data`."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return status, headers, body
+
+
+@pytest.mark.parametrize("payload,status", [
+    (b"GARBAGE\r\n\r\n", 400),                                        # no request line
+    (b"GET /healthz HTTP/9.9\r\nHost: t\r\n\r\n", 400),                  # bad version
+    (b"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501),                  # unknown method
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", None),
+    (b"GET /healthz HTTP/1.0\r\nHost\r\n\r\n", 400),                    # header without colon
+])
+def test_requests_evhttp_refuses_get_problem_json(server, payload, status):
+    """What evhttp refuses before any code of ours runs still gets problem+json, never its HTML
+    page, with our security headers (server/errpage.c)."""
+    got, headers, body = _raw_reply(raw_exchange(server, payload))
+    if status is None:
+        assert got in (400, 413)
+    else:
+        assert got == status
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["x-content-type-options"] == "nosniff" and headers["cache-control"] == "no-store"
+    uuid.UUID(headers["x-request-id"])
+    assert int(headers["content-length"]) == len(body)
+    p = json.loads(body)
+    assert p["status"] == got and p["type"].startswith("/problems/") and p["title"] and p["detail"]
+    assert b"<" not in body
+    healthz_ok(server)
+
+
+def test_refusal_after_pipelined_replies_keeps_them(server):
+    """Replies already queued on the connection stay as they were; only evhttp's page at the end
+    is replaced."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    data = b""
+    try:  # no half-close: evhttp would stop after the first reply; it closes after the refusal
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" * 2 + b"NONSENSE\r\n\r\n")
+        while chunk := s.recv(65536):
+            data += chunk
+    finally:
+        s.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 2, data
+    assert data.count(b'{"status":"ok"}') == 2, data
+    last = data[data.rindex(b"HTTP/1.1 "):]
+    got, headers, body = _raw_reply(last)
+    assert got == 400 and headers["content-type"] == "application/problem+json", last
+    assert json.loads(body)["type"] == "/problems/bad-request"
+    assert b"HTML" not in data, data
+
+
+def test_body_over_2mib_problem_json(api, server, admin_token, db):
+    """Over the hard cap evhttp stops reading itself; the answer is still our 413 problem, and
+    nothing is created."""
+    before = sql_count(db, "SELECT count(*) FROM organisations")
+    r = api.post("/v1/organisations", token=admin_token,
+                 data=b'{"name":"' + b"a" * (3 * 1024 * 1024) + b'"}',
+                 headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "/problems/payload-too-large")
+    assert sql_count(db, "SELECT count(*) FROM organisations") == before
     healthz_ok(server)
 
 
