@@ -10,7 +10,7 @@ pkgs="build-essential pkg-config libevent-dev libpq-dev libjansson-dev libssl-de
       libargon2-dev postgresql postgresql-contrib"
 for extra in "$@"; do
     case "$extra" in
-        test)  pkgs="$pkgs libcmocka-dev python3-pytest python3-requests python3-psycopg2 valgrind" ;;
+        test)  pkgs="$pkgs libcmocka-dev python3-pytest python3-requests python3-psycopg2 valgrind openssl" ;;
         bench) pkgs="$pkgs wrk" ;;
         *) echo "deps.sh: unknown argument '$extra' (expected: test, bench)" >&2; exit 2 ;;
     esac

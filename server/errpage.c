@@ -132,14 +132,18 @@ static void output_changed(struct evbuffer *buf, const struct evbuffer_cb_info *
     struct evbuffer *before = evbuffer_new();
     if (!before)
         return;
-    /* A socket bufferevent freezes the front of its output (only its writer drains it); nothing
-     * else runs on this loop meanwhile, so it is thawed for the exchange. */
+    /* A socket bufferevent freezes the front of its output (only its writer drains it), a TLS
+     * one does not; a frozen front is thawed for the exchange (nothing else runs on this loop
+     * meanwhile) and frozen again, an open one left open. Draining nothing tells which. */
     rewriting = 1;
-    evbuffer_unfreeze(buf, 1);
+    int frozen = evbuffer_drain(buf, 0) != 0;
+    if (frozen)
+        evbuffer_unfreeze(buf, 1);
     int ok = evbuffer_remove_buffer(buf, before, keep) == (int)keep &&
              evbuffer_drain(buf, evbuffer_get_length(buf)) == 0 &&
              evbuffer_add_buffer(buf, before) == 0 && evbuffer_add(buf, reply, strlen(reply)) == 0;
-    evbuffer_freeze(buf, 1);
+    if (frozen)
+        evbuffer_freeze(buf, 1);
     rewriting = 0;
     if (!ok)
         log_warn("errpage: could not replace an evhttp error page");

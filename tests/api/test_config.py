@@ -1,5 +1,6 @@
 """The command line: --version, configuration validation at start, migrate, create-admin."""
 
+import json
 import subprocess
 import time
 import uuid
@@ -175,3 +176,53 @@ def test_create_admin_bad_email_fails(pg, email):
     p = subprocess.run([BIN, "create-admin", "--email", email, "--name", "Bad Email"], env=base_env(pg),
                        input="a-long-enough-password\n", capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
+
+
+def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
+    """OVERLEG_TLS_CERT/KEY: the server speaks HTTPS only; evhttp's own refusals are problem+json
+    there too (server/errpage.c watches the TLS connection's plaintext)."""
+    import socket
+    import ssl
+
+    import requests
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    s = Server(pg.url("t_main"), pg.root, name="tls", skip_migrate=True,
+               extra_env={"OVERLEG_TLS_CERT": str(cert), "OVERLEG_TLS_KEY": str(key)})
+    s.base = f"https://127.0.0.1:{s.port}"
+    s._log = open(s.log_path, "ab")
+    s.proc = subprocess.Popen([BIN, "serve"], env=s.env, stdout=s._log, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+    try:
+        deadline, r = time.monotonic() + 10, None
+        while time.monotonic() < deadline:
+            try:
+                r = requests.get(s.base + "/healthz", verify=str(cert), timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.05)
+        assert r is not None and r.status_code == 200, s.log_tail()
+        assert r.json() == {"status": "ok"}
+        # plain HTTP on the TLS port gets no HTTP answer
+        with pytest.raises(requests.RequestException):
+            requests.get(f"http://127.0.0.1:{s.port}/healthz", timeout=2).raise_for_status()
+        # an unparsable request line inside TLS: problem+json, not evhttp's HTML
+        ctx = ssl.create_default_context(cafile=str(cert))
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"NONSENSE\r\n\r\n")
+                data = b""
+                try:
+                    while chunk := tls.recv(65536):
+                        data += chunk
+                except (ssl.SSLError, ConnectionResetError):
+                    pass
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), data
+        assert b"Content-Type: application/problem+json" in head and b"HTML" not in data, data
+        assert json.loads(body)["type"] == "/problems/bad-request"  # one reply, then the close
+    finally:
+        s.stop()
