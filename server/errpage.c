@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PAGE_END "</BODY></HTML>\n"
 #define PAGE_START "\r\n\r\n<HTML><HEAD>\n<TITLE>"
@@ -25,23 +26,30 @@
 
 static __thread int rewriting; /* our own changes to the buffer call the callback again */
 
-/* The problem for each status evhttp answers itself; titles as everywhere else (http.c). */
-static const char *problem_for(int status, const char **title, const char **detail)
+/* The problem for each status evhttp answers itself: the status line's reason (as http.c's),
+ * the problem's type, title (as http.c's) and detail. */
+struct refusal {
+    int status;
+    const char *reason, *slug, *title, *detail;
+};
+
+static const struct refusal refusals[] = {
+    {413, "Content Too Large", "payload-too-large", "Request body too large",
+     "The request body is larger than this server accepts, or its chunked encoding is broken."},
+    {417, "Expectation Failed", "expectation-failed", "Expectation failed",
+     "Only the expectation 100-continue is supported."},
+    {501, "Not Implemented", "not-implemented", "Not implemented", "This method is not supported."},
+    {0, "Bad Request", "bad-request", "Bad request",
+     "The request could not be read as HTTP (its request line or headers, which may be at most "
+     "16 KiB)."},
+};
+
+static const struct refusal *refusal_for(int status)
 {
-    switch (status) {
-    case 413:
-        *title = "Request body too large";
-        *detail = "The request, its headers or its body, is larger than this server accepts.";
-        return "payload-too-large";
-    case 501:
-        *title = "Not implemented";
-        *detail = "This method is not supported.";
-        return "not-implemented";
-    default:
-        *title = "Bad request";
-        *detail = "The request could not be read as HTTP.";
-        return "bad-request";
-    }
+    const struct refusal *f = refusals;
+    while (f->status && f->status != status)
+        f++;
+    return f;
 }
 
 /* Where the page's status line starts: the last "HTTP/1." before `body` in `tail`. Headers of
@@ -54,7 +62,7 @@ static const char *page_head(const char *tail, const char *body)
     return head;
 }
 
-int errpage_problem(const char *page, size_t len, char *out, size_t outsz)
+int errpage_problem(const char *page, size_t len, const char *id, char *out, size_t outsz)
 {
     char tail[PAGE_MAX + 1];
     if (len > PAGE_MAX || len < sizeof PAGE_END - 1 ||
@@ -71,18 +79,22 @@ int errpage_problem(const char *page, size_t len, char *out, size_t outsz)
     if (!head || sscanf(head, "HTTP/1.%1d %3d ", &minor, &status) != 2 || status < 400 ||
         status > 599)
         return -1;
-    const char *title, *detail, *slug = problem_for(status, &title, &detail);
-    char id[37], json[320];
-    crypto_uuid_v4(id);
+    const struct refusal *f = refusal_for(status);
+    char json[400], date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
     int jn =
         snprintf(json, sizeof json,
                  "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
-                 slug, title, status, detail);
+                 f->slug, f->title, status, f->detail);
+    if (jn < 0 || (size_t)jn >= sizeof json)
+        return -1;
     int n = snprintf(out, outsz,
-                     "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json\r\n"
+                     "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json; charset=utf-8\r\n"
                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n\r\n%s",
-                     minor, status, title, jn, id, json);
+                     "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\nDate: %s\r\n\r\n%s",
+                     minor, status, f->reason, jn, id, date, json);
     if (n < 0 || (size_t)n >= outsz)
         return -1;
     return (int)(head - tail); /* the page starts this far into `page` */
@@ -124,7 +136,9 @@ static void output_changed(struct evbuffer *buf, const struct evbuffer_cb_info *
     char tail[PAGE_MAX], reply[1024];
     if (copy_tail(buf, tail, n) != 0)
         return;
-    int off = errpage_problem(tail, n, reply, sizeof reply);
+    char id[37];
+    crypto_uuid_v4(id);
+    int off = errpage_problem(tail, n, id, reply, sizeof reply);
     if (off < 0)
         return;
     /* Keep what precedes the page (earlier replies not yet sent), drop the page, add ours. */
@@ -132,9 +146,10 @@ static void output_changed(struct evbuffer *buf, const struct evbuffer_cb_info *
     struct evbuffer *before = evbuffer_new();
     if (!before)
         return;
-    /* A socket bufferevent freezes the front of its output (only its writer drains it), a TLS
-     * one does not; a frozen front is thawed for the exchange (nothing else runs on this loop
-     * meanwhile) and frozen again, an open one left open. Draining nothing tells which. */
+    /* A socket bufferevent freezes the front of its output once it has written (only its writer
+     * drains it); a fresh one or a TLS one does not. A frozen front is thawed for the exchange
+     * (nothing else runs on this loop meanwhile) and frozen again, an open one left open.
+     * Draining nothing tells which. */
     rewriting = 1;
     int frozen = evbuffer_drain(buf, 0) != 0;
     if (frozen)
@@ -145,13 +160,20 @@ static void output_changed(struct evbuffer *buf, const struct evbuffer_cb_info *
     if (frozen)
         evbuffer_freeze(buf, 1);
     rewriting = 0;
-    if (!ok)
-        log_warn("errpage: could not replace an evhttp error page");
+    if (ok) /* the refused request reached no handler: this line is all the server has of it */
+        log_info("evhttp refused a request: %.3s request_id=%s", reply + 9, id);
+    else
+        log_warn("errpage: could not replace an evhttp error page (out of memory)");
     evbuffer_free(before);
+}
+
+void errpage_watch(struct evbuffer *out)
+{
+    evbuffer_add_cb(out, output_changed, NULL);
 }
 
 void errpage_guard(struct bufferevent *bev)
 {
     if (bev)
-        evbuffer_add_cb(bufferevent_get_output(bev), output_changed, NULL);
+        errpage_watch(bufferevent_get_output(bev));
 }

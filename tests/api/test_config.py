@@ -222,7 +222,7 @@ def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
                     pass
         head, _, body = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400 "), data
-        assert b"Content-Type: application/problem+json" in head and b"HTML" not in data, data
+        assert b"Content-Type: application/problem+json; charset=utf-8" in head and b"HTML" not in data, data
         assert json.loads(body)["type"] == "/problems/bad-request"  # one reply, then the close
     finally:
         s.stop()
