@@ -154,16 +154,23 @@ static void output_changed(struct evbuffer *buf, const struct evbuffer_cb_info *
     int frozen = evbuffer_drain(buf, 0) != 0;
     if (frozen)
         evbuffer_unfreeze(buf, 1);
-    int ok = evbuffer_remove_buffer(buf, before, keep) == (int)keep &&
-             evbuffer_drain(buf, evbuffer_get_length(buf)) == 0 &&
-             evbuffer_add_buffer(buf, before) == 0 && evbuffer_add(buf, reply, strlen(reply)) == 0;
+    /* Only evbuffer_add allocates; it goes first, so that a failure leaves the output as it was:
+     * `before` gets the earlier output (moved, not copied) and then our reply; the page is
+     * dropped only once `before` is complete, and `before` moved back whole. */
+    int ok = 0;
+    if (evbuffer_remove_buffer(buf, before, keep) == (int)keep) {
+        ok = evbuffer_add(before, reply, strlen(reply)) == 0;
+        if (ok) /* else the page stays, and the earlier output goes back in front of it */
+            evbuffer_drain(buf, evbuffer_get_length(buf));
+        evbuffer_prepend_buffer(buf, before);
+    }
     if (frozen)
         evbuffer_freeze(buf, 1);
     rewriting = 0;
     if (ok) /* the refused request reached no handler: this line is all the server has of it */
         log_info("evhttp refused a request: %.3s request_id=%s", reply + 9, id);
     else
-        log_warn("errpage: could not replace an evhttp error page (out of memory)");
+        log_warn("errpage: out of memory, an evhttp error page left as it was");
     evbuffer_free(before);
 }
 
