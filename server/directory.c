@@ -36,7 +36,7 @@ DB_STMT(sql_vocabularies, 0,
     " AND ($6::text IS NULL OR p.languages @> ARRAY[$6::text])"                                    \
     " AND ($7::boolean IS NULL OR p.accepting = $7::boolean)"
 
-/* One consultant in a reply: the prepared card (sql/0007) with the live stats. The statements
+/* One consultant in a reply: the prepared card (sql/0005) with the live stats. The statements
  * join "consultant_cards c" and DIRECTORY_STATS to the consultants they reply ("page"). */
 #define DIRECTORY_ITEM "consultant_item(c.card, s.stats)"
 #define DIRECTORY_STATS " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
@@ -53,7 +53,7 @@ DB_STMT_UNPREPARED(sql_directory_browse, 11,
                    " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
                    " ORDER BY (NOT page.accepting), page.name, page.user_id");
 
-/* With q, first: its tsquery, and its lexeme when it is one (sql/0008). */
+/* With q, first: its tsquery, and its lexeme when it is one (sql/0006). */
 DB_STMT(sql_directory_plan, 1, "SELECT tsq, lexeme FROM directory_plan($1)");
 
 /* Search cursors are (rank, id) of the ranked rows "t"; the rank is the real that ts_rank()

@@ -51,6 +51,32 @@ static int applied(PGconn *c, int version)
     return yes;
 }
 
+/* Every migration the database records must be this build's file of that number. A database
+ * migrated by another build of the schema (numbers reused for other files) is refused instead of
+ * being left half-right. */
+static int history_matches(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT version, name FROM schema_migrations ORDER BY version");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        int v = atoi(PQgetvalue(r, i, 0));
+        const char *name = PQgetvalue(r, i, 1), *ours = NULL;
+        for (const struct embedded_file *f = embedded_files; f->name; f++)
+            if (version_of(f->name) == v)
+                ours = f->name;
+        if (!ours || strcmp(ours, name) != 0) {
+            fprintf(stderr,
+                    "overlegd: migrate: the database records migration %d as %s, which this "
+                    "build does not have (%s): it was migrated by another build of the schema. "
+                    "Use a new database (for `make run`: make stop-db; rm -rf var/pg)\n",
+                    v, name, ours ? ours : "no such migration");
+            ok = 0;
+        }
+    }
+    PQclear(r);
+    return ok;
+}
+
 int migrate_run(const char *conninfo)
 {
     PGconn *c = PQconnectdb(conninfo);
@@ -65,7 +91,8 @@ int migrate_run(const char *conninfo)
         !exec_ok(c,
                  "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
                  " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-                 "schema_migrations"))
+                 "schema_migrations") ||
+        !history_matches(c))
         goto out;
     for (const struct embedded_file *f = embedded_files; f->name; f++) {
         int v = version_of(f->name);

@@ -160,10 +160,11 @@ $$;
 -- Every transition of API.md §8 in one place, under a row lock: who may, from which status, what
 -- changes, who is notified, and the audit entry, all in one transaction. `result` is 'ok',
 -- 'not_found', 'stale' (If-Match), 'conflict' (status; `detail` names it), 'forbidden' or
--- 'invalid' (`detail` is the field, `message` why).
+-- 'invalid' (`detail` is the field, `message` why). `p_versions` holds every version If-Match
+-- names (NULL for "*" or no header); they are checked under the row lock.
 CREATE FUNCTION consultation_transition(
     p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_role text, p_org uuid,
-    p_region text, p_id uuid, p_version bigint, p_action text, p_args jsonb,
+    p_region text, p_id uuid, p_versions bigint[], p_action text, p_args jsonb,
     OUT result text, OUT detail text, OUT message text, OUT access text, OUT body jsonb,
     OUT identity text)
 LANGUAGE plpgsql AS $$
@@ -174,6 +175,7 @@ DECLARE
     practice boolean;
     notify uuid[];
     notify_kind text;
+    days int;
 BEGIN
     SELECT * INTO c FROM consultations WHERE id = p_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -199,7 +201,7 @@ BEGIN
         result := CASE WHEN access = 'meta' THEN 'forbidden' ELSE 'not_found' END;
         RETURN;
     END IF;
-    IF p_version IS NOT NULL AND p_version <> c.version THEN
+    IF p_versions IS NOT NULL AND NOT c.version = ANY (p_versions) THEN
         result := 'stale';
         RETURN;
     END IF;
@@ -241,6 +243,13 @@ BEGIN
         result := 'forbidden';
         RETURN;
     END IF;
+    -- Anonymous stays anonymous in every text the parties add (the server found the kind).
+    IF p_args ? 'pii' AND c.patient_mode <> 'consented' THEN
+        result := 'invalid';
+        detail := p_args -> 'pii' ->> 'field';
+        message := 'contains what looks like a ' || (p_args -> 'pii' ->> 'kind');
+        RETURN;
+    END IF;
 
     CASE p_action
     WHEN 'accept' THEN
@@ -251,20 +260,56 @@ BEGIN
         notify_kind := 'consultation_accepted';
     WHEN 'decline' THEN
         c.decline_reason := p_args ->> 'reason';
-        IF c.expertise IS NULL THEN
-            c.status := 'declined';
-        ELSE -- a group question goes back to the group
-            c.status := 'submitted';
-            c.consultant_id := NULL;
-        END IF;
-        c.accepted_at := NULL;
         notify := ARRAY[c.requester_id];
         notify_kind := 'consultation_declined';
+        IF c.expertise IS NULL THEN
+            c.status := 'declined';
+        ELSE -- a group question goes back to the group, which hears of it again
+            c.status := 'submitted';
+            c.consultant_id := NULL;
+            INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
+            SELECT p.user_id, 'group_question', 'consultation', c.id, p_now
+              FROM consultant_profiles p
+             WHERE p.active AND p.accepting AND c.expertise = ANY (p.expertise)
+               AND c.region = ANY (p.regions) AND p.user_id <> p_actor;
+        END IF;
+        c.accepted_at := NULL;
     WHEN 'redirect' THEN
+        -- The new target, checked like a new question, after visibility and status.
+        IF p_args ? 'consultant_id' THEN
+            SELECT p.response_days INTO days FROM consultant_profiles p
+             WHERE p.user_id = (p_args ->> 'consultant_id')::uuid AND p.active AND p.accepting;
+            IF days IS NULL OR (p_args ->> 'consultant_id')::uuid = c.consultant_id THEN
+                result := 'invalid';
+                detail := 'consultant_id';
+                message := CASE WHEN (p_args ->> 'consultant_id')::uuid = c.consultant_id
+                    THEN 'this consultant declined the consultation'
+                    ELSE 'no such consultant accepting consultations' END;
+                RETURN;
+            END IF;
+        ELSE
+            IF NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise'
+                            AND code = p_args ->> 'expertise') THEN
+                result := 'invalid';
+                detail := 'expertise';
+                message := 'is not a known code';
+                RETURN;
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.active AND p.accepting
+                            AND (p_args ->> 'expertise') = ANY (p.expertise)
+                            AND c.region = ANY (p.regions)) THEN
+                result := 'invalid';
+                detail := 'expertise';
+                message := 'no accepting consultant with this expertise in your region';
+                RETURN;
+            END IF;
+            days := 3;
+        END IF;
         c.status := 'submitted';
         c.consultant_id := (p_args ->> 'consultant_id')::uuid;
         c.expertise := p_args ->> 'expertise';
-        c.due_at := (p_args ->> 'due_at')::timestamptz;
+        -- The server sent the due date for every possible number of working days.
+        c.due_at := (p_args -> 'due' ->> (days - 1))::timestamptz;
         c.accepted_at := NULL;
         c.decline_reason := NULL;
         IF c.consultant_id IS NOT NULL THEN
@@ -345,13 +390,14 @@ CREATE FUNCTION consultation_guard(
     p_id uuid, p_actor uuid, p_role text, p_org uuid, p_region text, p_now timestamptz,
     p_ip text, p_rid text, p_action text, p_need text,
     OUT result text, OUT detail text, OUT patient_mode text, OUT requester_id uuid,
-    OUT consultant_id uuid)
+    OUT consultant_id uuid, OUT accepted boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     c consultations;
     access text;
 BEGIN
-    SELECT * INTO c FROM consultations WHERE id = p_id;
+    -- FOR SHARE: a close or withdraw in progress finishes first, so nothing is added after it.
+    SELECT * INTO c FROM consultations WHERE id = p_id FOR SHARE;
     IF NOT FOUND THEN
         result := 'not_found';
         RETURN;
@@ -372,7 +418,14 @@ BEGIN
         detail := c.status;
         RETURN;
     END IF;
+    IF p_need = 'any' THEN -- a read of the consultation's content
+        INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
+                               outcome)
+        VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', p_id,
+                'success');
+    END IF;
     result := 'ok';
+    accepted := c.accepted_at IS NOT NULL;
     patient_mode := c.patient_mode;
     requester_id := c.requester_id;
     consultant_id := c.consultant_id;

@@ -81,6 +81,30 @@ def test_data_key_not_echoed_on_other_errors(pg):
     assert env["OVERLEG_DATA_KEY"] not in err + out
 
 
+@pytest.mark.parametrize("change", [
+    "UPDATE schema_migrations SET name = 'sql/0002_something_else.sql' WHERE version = 2",
+    "INSERT INTO schema_migrations (version, name) VALUES (9999, 'sql/9999_from_a_newer_build.sql')",
+])
+def test_migrate_refuses_another_builds_history(pg, change):
+    """A database whose recorded migrations are not this build's files (numbers reused by
+    another build of the schema) is refused with a message, and left as it is."""
+    db = f"t_mig_{uid()}"
+    pg.createdb(db)
+    env = base_env(pg, db)
+    assert subprocess.run([BIN, "migrate"], env=env, capture_output=True, timeout=60).returncode == 0
+    conn = pg.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(change)
+        before = sql_count(conn, "SELECT count(*) FROM schema_migrations")
+        p = subprocess.run([BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0
+        assert "another build of the schema" in p.stderr, p.stderr
+        assert sql_count(conn, "SELECT count(*) FROM schema_migrations") == before
+    finally:
+        conn.close()
+
+
 def test_unknown_subcommand_fails(pg):
     p = subprocess.run([BIN, "frobnicate"], env=base_env(pg), capture_output=True, text=True, timeout=5)
     assert p.returncode != 0

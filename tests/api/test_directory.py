@@ -530,7 +530,7 @@ def test_deactivated_consultant_404_everywhere(api, d, db):
 
 
 def test_list_follows_renames(api, d, db):
-    """List items come from a prepared card per consultant (sql/0007): a renamed consultant or
+    """List items come from a prepared card per consultant (sql/0005): a renamed consultant or
     organisation shows at once, in the list as in GET, and the search finds the new name."""
     reg = region()
     old, new = word(), word()
@@ -1075,7 +1075,7 @@ def test_forged_cursor_in_range_is_a_position(d):
 
 
 def test_single_word_index_follows_edits(d, db):
-    """One-word searches read directory_terms (sql/0008), not the profiles: it must follow every
+    """One-word searches read directory_terms (sql/0006), not the profiles: it must follow every
     edit, and rank exactly as ts_rank() over the profile does."""
     reg = region()
     w1, w2 = word(), word()
@@ -1098,7 +1098,7 @@ def test_single_word_index_follows_edits(d, db):
 
 
 def test_single_word_ranks_and_pages(d):
-    """The prepared one-word path (sql/0008) ranks by ts_rank() (more mentions first) and pages
+    """The prepared one-word path (sql/0006) ranks by ts_rank() (more mentions first) and pages
     on (rank, id) without repeats or gaps; a repeated word is still one word."""
     reg = region()
     w = word()
