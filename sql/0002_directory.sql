@@ -79,8 +79,12 @@ CREATE TABLE consultant_profiles (
 CREATE INDEX consultant_profiles_doc ON consultant_profiles USING gin (search_doc);
 CREATE INDEX consultant_profiles_arrays ON consultant_profiles
     USING gin (expertise, target_groups, regions, modes, languages);
-CREATE INDEX consultant_profiles_order ON consultant_profiles ((NOT accepting), name, user_id)
-    WHERE active;
+-- Filter-only pages walk this index in page order and test the vocabulary filters on its own
+-- columns (an index-only scan): no heap fetch for the rows they reject. Those lists are short
+-- codes, a few hundred bytes at most; `regions` stays out, since 30 slugs of 64 characters beside
+-- a long name would pass btree's limit of 2,704 bytes an entry and make the profile unwritable.
+CREATE INDEX consultant_profiles_browse ON consultant_profiles ((NOT accepting), name, user_id)
+    INCLUDE (accepting, expertise, target_groups, modes, languages) WHERE active;
 
 -- Every word a search may be corrected towards (names, labels, bios), folded, with a trigram index.
 CREATE TABLE directory_words (

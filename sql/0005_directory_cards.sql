@@ -1,6 +1,5 @@
 -- Directory pages without per-row JSON work. The benchmark (docs/benchmarks.md) measured
--- consultant_json() at ~0.17 ms a row, most of a filter-only page; and the browse order index made
--- every filtered row a heap fetch.
+-- consultant_json() at ~0.17 ms a row, most of a filter-only page.
 
 -- A consultant's JSON (API.md §7) apart from the live `stats`: its "card". Kept ready in
 -- consultant_cards, a narrow table of its own, so that the search's scans over consultant_profiles
@@ -21,22 +20,6 @@ $$;
 CREATE FUNCTION consultant_item(card text, stats jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT left(card, -1) || ', "stats": ' || stats::text || '}'
-$$;
-
--- consultant_stats() as a table function: a SQL function of one SELECT in FROM is inlined into
--- the calling query, where a scalar call runs as a function of its own on every row (~20 µs).
-CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats jsonb)
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('answered_90d', count(*),
-        'median_response_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
-            extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1))
-      FROM consultations c
-     WHERE c.consultant_id = consultant AND c.answered_at IS NOT NULL
-       AND c.answered_at > at - interval '90 days' AND c.answered_at <= at
-$$;
-CREATE OR REPLACE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT s.stats FROM consultant_stats_of(consultant, at) s
 $$;
 
 -- One definition of the JSON: the single-consultant replies build it the same way.
@@ -83,17 +66,3 @@ CREATE TRIGGER organisations_cards AFTER UPDATE OF name ON organisations
 
 INSERT INTO consultant_cards (user_id, card)
     SELECT p.user_id, consultant_card(p) FROM consultant_profiles p;
-
--- Filter-only pages walk this index in page order and test the vocabulary filters on its own
--- columns (an index-only scan): no heap fetch for the rows they reject. Those lists are short
--- codes, a few hundred bytes at most; `regions` stays out, since 30 slugs of 64 characters beside
--- a long name would pass btree's limit of 2,704 bytes an entry and make the profile unwritable.
-DROP INDEX consultant_profiles_order;
-CREATE INDEX consultant_profiles_browse ON consultant_profiles ((NOT accepting), name, user_id)
-    INCLUDE (accepting, expertise, target_groups, modes, languages) WHERE active;
-
--- consultant_stats() per listed consultant: answered consultations in 90 days, read from the
--- index alone.
-DROP INDEX consultations_answered;
-CREATE INDEX consultations_answered ON consultations (consultant_id, answered_at)
-    INCLUDE (submitted_at) WHERE answered_at IS NOT NULL;
