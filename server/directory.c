@@ -3,6 +3,7 @@
 #include "fields.h"
 #include "handlers.h"
 #include "jsonx.h"
+#include "log.h"
 #include "validate.h"
 
 #include <errno.h>
@@ -25,70 +26,37 @@ DB_STMT(sql_vocabularies, 0,
         " FROM (SELECT kind, position, jsonb_build_object('code', code, 'label', label) AS item"
         "  FROM vocabulary) v");
 
-/* Filters shared by both list statements: $2 expertise, $3 target group, $4 region, $5 mode,
- * $6 language, $7 accepting. */
-#define DIRECTORY_FILTERS                                                                          \
-    " p.active"                                                                                    \
-    " AND ($2::text IS NULL OR p.expertise @> ARRAY[$2::text])"                                    \
-    " AND ($3::text IS NULL OR p.target_groups @> ARRAY[$3::text])"                                \
-    " AND ($4::text IS NULL OR p.regions @> ARRAY[$4::text])"                                      \
-    " AND ($5::text IS NULL OR p.modes @> ARRAY[$5::text])"                                        \
-    " AND ($6::text IS NULL OR p.languages @> ARRAY[$6::text])"                                    \
-    " AND ($7::boolean IS NULL OR p.accepting = $7::boolean)"
-
-/* One consultant in a reply: the prepared card (sql/0005) with the live stats. The statements
- * join "consultant_cards c" and DIRECTORY_STATS to the consultants they reply ("page"). */
-#define DIRECTORY_ITEM "consultant_item(c.card, s.stats)"
-#define DIRECTORY_STATS " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
-
-/* Without q: accepting first, then name, then id. $8..$10 the cursor, $11 the limit. The page is
- * found on consultant_profiles_browse alone (index-only); its cards are fetched afterwards. */
+/* Without q: accepting first, then name, then id. $2 expertise, $3 target group, $4 region,
+ * $5 mode, $6 language, $7 accepting (directory_filters_pass, sql/0007), $8..$10 the cursor, $11
+ * the limit. Planned for its parameters each time: which index fits depends on which filters
+ * are given and how selective they are (the filters given remain as conditions the planner
+ * sees, those not given fold away). The page is found on consultant_profiles_browse (index-only for the filters it
+ * holds); then each consultant's prepared card (sql/0005) gets its live stats. */
 DB_STMT_UNPREPARED(sql_directory_browse, 11,
-                   "SELECT " DIRECTORY_ITEM ", (NOT page.accepting)::text, page.name, page.user_id"
+                   "SELECT consultant_item(c.card, s.stats), (NOT page.accepting)::text, page.name,"
+                   " page.user_id"
                    " FROM (SELECT p.user_id, p.accepting, p.name FROM consultant_profiles p"
-                   "  WHERE" DIRECTORY_FILTERS
+                   "  WHERE p.active AND directory_filters_pass(p.expertise, p.target_groups,"
+                   "   p.regions, p.modes, p.languages, p.accepting, $2, $3, $4, $5, $6, $7)"
                    "  AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
                    "   > ($8::boolean, $9::text, $10::uuid))"
                    "  ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11) page"
-                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+                   " JOIN consultant_cards c ON c.user_id = page.user_id"
+                   " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
                    " ORDER BY (NOT page.accepting), page.name, page.user_id");
 
-/* With q, first: its tsquery, and its lexeme when it is one (sql/0006). */
-DB_STMT(sql_directory_plan, 1, "SELECT tsq, lexeme FROM directory_plan($1)");
+/* With q: $2 q, $3 the corrected tsquery (NULL: q as typed), $4..$9 the filters as above,
+ * $10..$11 the cursor (rank, id), $12 the limit. directory_search (sql/0007) runs plans made
+ * once per connection. Ranks are the reals ts_rank() gives; their text reads back the same. */
+DB_STMT(sql_directory_search, 12,
+        "SELECT item, rank::text, user_id FROM directory_search($1, $2, $3::tsquery[], $4, $5, $6,"
+        " $7, $8, $9::boolean, $10::real, $11::uuid, $12::int)");
 
-/* Search cursors are (rank, id) of the ranked rows "t"; the rank is the real that ts_rank()
- * gives, whose text reads back to the same real. $8 the lexeme or tsquery, $9..$10 the cursor,
- * $11 the limit. */
-#define DIRECTORY_AFTER_RANK                                                                       \
-    " AND ($9::real IS NULL OR t.rank < $9::real"                                                  \
-    "  OR (t.rank = $9::real AND t.user_id > $10::uuid))"
-
-/* q of one lexeme: its rows in directory_terms are in rank order already, so the page is the
- * first of them whose consultants pass the filters. */
-DB_STMT_UNPREPARED(sql_directory_search_term, 11,
-                   "SELECT " DIRECTORY_ITEM ", page.rank::text, page.user_id"
-                   " FROM (SELECT t.user_id, t.rank FROM directory_terms t"
-                   "  JOIN consultant_profiles p ON p.user_id = t.user_id"
-                   "  WHERE t.lexeme = $8 AND" DIRECTORY_FILTERS DIRECTORY_AFTER_RANK
-                   "  ORDER BY t.rank DESC, t.user_id LIMIT $11) page"
-                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
-                   " ORDER BY page.rank DESC, page.user_id");
-
-/* Any other q: every match ranked by ts_rank(). The ranking carries only (id, rank), so sorting
- * thousands of matches moves narrow rows; the page's cards are fetched afterwards. */
-DB_STMT_UNPREPARED(sql_directory_search, 11,
-                   "SELECT " DIRECTORY_ITEM ", page.rank::text, page.user_id"
-                   " FROM (SELECT t.* FROM (SELECT p.user_id,"
-                   "   ts_rank(p.search_doc, $8::tsquery) AS rank FROM consultant_profiles p"
-                   "   WHERE p.search_doc @@ $8::tsquery AND" DIRECTORY_FILTERS ") t"
-                   "  WHERE true" DIRECTORY_AFTER_RANK
-                   "  ORDER BY t.rank DESC, t.user_id LIMIT $11) page"
-                   " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
-                   " ORDER BY page.rank DESC, page.user_id");
-
+/* One consultant: as in the lists. */
 DB_STMT(sql_consultant_get, 2,
-        "SELECT " DIRECTORY_ITEM " FROM consultant_profiles page"
-        " JOIN consultant_cards c ON c.user_id = page.user_id" DIRECTORY_STATS
+        "SELECT consultant_item(c.card, s.stats) FROM consultant_profiles page"
+        " JOIN consultant_cards c ON c.user_id = page.user_id"
+        " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
         " WHERE page.user_id = $2 AND page.active");
 
 /* Checks every code against the vocabulary and updates only when all are known and $15 (the
@@ -165,71 +133,6 @@ static int is_language(const char *s)
     return 0;
 }
 
-static void directory_listed(struct req *r, struct db_result *res)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    /* Search cursors have two keys (rank, id), browse cursors three (flag, name, id), so a
-     * cursor never decodes for the other ordering. */
-    req_reply_page(r, res->res, 0, 1, req_query(r, "q") ? 2 : 3);
-}
-
-DB_STMT(sql_filter_codes, 3,
-        "SELECT coalesce(jsonb_agg(jsonb_build_object('field', f.param, 'message',"
-        " 'is not a known code') ORDER BY f.param), '[]')::text"
-        " FROM (VALUES ('expertise', 'expertise', $1), ('target_group', 'target_group', $2),"
-        "  ('mode', 'mode', $3)) f(param, kind, code)"
-        " WHERE f.code IS NOT NULL AND NOT EXISTS"
-        "  (SELECT 1 FROM vocabulary v WHERE v.kind = f.kind AND v.code = f.code)");
-
-static void directory_query_run(struct req *r);
-
-static void filter_codes_checked(struct req *r, struct db_result *res)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    json_t *errors = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
-    if (json_array_size(errors)) {
-        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
-        return;
-    }
-    json_decref(errors);
-    directory_query_run(r);
-}
-
-void directory_list(struct req *r)
-{
-    static const char *const accepting_values[] = {"true", "false", NULL};
-    const char *q = req_query(r, "q"), *expertise = req_query(r, "expertise"),
-               *group = req_query(r, "target_group"), *region = req_query(r, "region"),
-               *mode = req_query(r, "mode"), *language = req_query(r, "language"),
-               *accepting = req_query(r, "accepting");
-    json_t *errors = json_array();
-    if (q && (val_utf8_chars(q, strlen(q)) < 1 || val_utf8_chars(q, strlen(q)) > 200))
-        jsonx_error(errors, "q", "must be 1 to 200 characters");
-    if (region && !val_region(region))
-        jsonx_error(errors, "region", "must be 2 to 64 characters of a-z, 0-9 and -");
-    if (language && !is_language(language))
-        jsonx_error(errors, "language", "must be an ISO 639-1 code such as nl");
-    if (accepting && val_enum(accepting, accepting_values) < 0)
-        jsonx_error(errors, "accepting", "must be true or false");
-    if (json_array_size(errors)) {
-        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
-        return;
-    }
-    json_decref(errors);
-    if (expertise || group || mode) {
-        const char *p[] = {expertise, group, mode};
-        req_db(r, &sql_filter_codes, p, filter_codes_checked);
-        return;
-    }
-    directory_query_run(r);
-}
-
 /* The cursor's keys: (rank, id) with q, (not accepting, name, id) without. They reach SQL
  * as typed parameters, so a forged key is a bad cursor here, not a failed cast there. */
 static const char **directory_cursor(struct req *r, int search)
@@ -257,53 +160,154 @@ static const char **directory_cursor(struct req *r, int search)
     return after;
 }
 
-/* The list statements' parameters; `term` is q's lexeme or tsquery (search) or unused
- * (browse). The cursor was checked by directory_query_run and is the request's ctx. */
-static void directory_query_send(struct req *r, struct db_stmt *stmt, const char *term)
+/* A list request's state across its statements. */
+struct dir_list {
+    const char **after;    /* the cursor's keys (NULL keys: first page) */
+    const char *corrected; /* search: the words' corrected tsqueries, once asked for */
+    int codes_checked, corrections_asked;
+};
+
+static void directory_list_send(struct req *r);
+
+static void reply_empty_page(struct req *r)
 {
-    const char *q = req_query(r, "q");
-    const char **after = req_ctx(r);
-    const char *p[] = {req_now(r),
-                       req_query(r, "expertise"),
-                       req_query(r, "target_group"),
-                       req_query(r, "region"),
-                       req_query(r, "mode"),
-                       req_query(r, "language"),
-                       req_query(r, "accepting"),
-                       q ? term : after[0],
-                       q ? after[0] : after[1],
-                       q ? after[1] : after[2],
-                       req_limit_param(r)};
-    req_db(r, stmt, p, directory_listed);
+    static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
+    req_reply_raw(r, 200, empty, sizeof empty - 1);
 }
 
-static void directory_planned(struct req *r, struct db_result *res)
+DB_STMT(sql_filter_codes, 3,
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('field', f.param, 'message',"
+        " 'is not a known code') ORDER BY f.param), '[]')::text"
+        " FROM (VALUES ('expertise', 'expertise', $1), ('target_group', 'target_group', $2),"
+        "  ('mode', 'mode', $3)) f(param, kind, code)"
+        " WHERE f.code IS NOT NULL AND NOT EXISTS"
+        "  (SELECT 1 FROM vocabulary v WHERE v.kind = f.kind AND v.code = f.code)");
+
+DB_STMT(sql_query_corrected, 1, "SELECT directory_query_corrected($1)");
+
+static void list_empty(struct req *r);
+
+static void filter_codes_checked(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pr = res->res;
-    if (!PQgetisnull(pr, 0, 1))
-        directory_query_send(r, &sql_directory_search_term, PQgetvalue(pr, 0, 1));
-    else /* a NULL tsquery (only stop words) matches nothing */
-        directory_query_send(r, &sql_directory_search,
-                             PQgetisnull(pr, 0, 0) ? NULL : PQgetvalue(pr, 0, 0));
-}
-
-static void directory_query_run(struct req *r)
-{
-    const char *q = req_query(r, "q");
-    const char **after = directory_cursor(r, q != NULL);
-    if (!after)
-        return;
-    req_set_ctx(r, after);
-    if (!q) {
-        directory_query_send(r, &sql_directory_browse, NULL);
+    json_t *errors = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
         return;
     }
-    const char *p[] = {q};
-    req_db(r, &sql_directory_plan, p, directory_planned);
+    json_decref(errors);
+    struct dir_list *st = req_ctx(r);
+    st->codes_checked = 1;
+    list_empty(r);
+}
+
+static void corrections_found(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    struct dir_list *st = req_ctx(r);
+    st->corrections_asked = 1;
+    if (PQgetisnull(res->res, 0, 0)) { /* no word is a typo: the search as typed stands */
+        reply_empty_page(r);
+        return;
+    }
+    st->corrected = req_strdup(r, PQgetvalue(res->res, 0, 0));
+    directory_list_send(r);
+}
+
+/* A page without items. Codes outside the vocabulary are only checked now: no profile holds one
+ * (PUT checks them), so a filter with one always comes here, and a request whose filters are
+ * all known pays for no check. Likewise a search word that matches no one, a typo, is only looked
+ * for now: it left the search as typed (every word AND-ed) empty. */
+static void list_empty(struct req *r)
+{
+    struct dir_list *st = req_ctx(r);
+    const char *expertise = req_query(r, "expertise"), *group = req_query(r, "target_group"),
+               *mode = req_query(r, "mode"), *q = req_query(r, "q");
+    if (!st->codes_checked && (expertise || group || mode)) {
+        const char *p[] = {expertise, group, mode};
+        req_db(r, &sql_filter_codes, p, filter_codes_checked);
+    } else if (q && !st->corrections_asked) {
+        const char *p[] = {q};
+        req_db(r, &sql_query_corrected, p, corrections_found);
+    } else {
+        reply_empty_page(r);
+    }
+}
+
+static void directory_listed(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (PQntuples(res->res) == 0) {
+        list_empty(r);
+        return;
+    }
+    /* Search cursors have two keys (rank, id), browse cursors three (flag, name, id), so a
+     * cursor never decodes for the other ordering. */
+    req_reply_page(r, res->res, 0, 1, req_query(r, "q") ? 2 : 3);
+}
+
+void directory_list(struct req *r)
+{
+    static const char *const accepting_values[] = {"true", "false", NULL};
+    const char *q = req_query(r, "q"), *region = req_query(r, "region"),
+               *language = req_query(r, "language"), *accepting = req_query(r, "accepting");
+    json_t *errors = json_array();
+    if (q && (val_utf8_chars(q, strlen(q)) < 1 || val_utf8_chars(q, strlen(q)) > 200))
+        jsonx_error(errors, "q", "must be 1 to 200 characters");
+    if (region && !val_region(region))
+        jsonx_error(errors, "region", "must be 2 to 64 characters of a-z, 0-9 and -");
+    if (language && !is_language(language))
+        jsonx_error(errors, "language", "must be an ISO 639-1 code such as nl");
+    if (accepting && val_enum(accepting, accepting_values) < 0)
+        jsonx_error(errors, "accepting", "must be true or false");
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return;
+    }
+    json_decref(errors);
+    struct dir_list *st = req_alloc(r, sizeof *st);
+    memset(st, 0, sizeof *st);
+    st->after = directory_cursor(r, q != NULL);
+    if (!st->after)
+        return;
+    req_set_ctx(r, st);
+    directory_list_send(r);
+}
+
+/* The list statement and its parameters (see the statements above). */
+static void directory_list_send(struct req *r)
+{
+    struct dir_list *st = req_ctx(r);
+    const char *q = req_query(r, "q"), *const *after = st->after;
+    const char *filters[] = {req_query(r, "expertise"), req_query(r, "target_group"),
+                             req_query(r, "region"),    req_query(r, "mode"),
+                             req_query(r, "language"),  req_query(r, "accepting")};
+    const char *p[12], **f = p + (q ? 3 : 1);
+    p[0] = req_now(r);
+    memcpy(f, filters, sizeof filters);
+    if (q) {
+        p[1] = q;
+        p[2] = st->corrected;
+        p[9] = after[0];
+        p[10] = after[1];
+        p[11] = req_limit_param(r);
+        req_db(r, &sql_directory_search, p, directory_listed);
+    } else {
+        p[7] = after[0];
+        p[8] = after[1];
+        p[9] = after[2];
+        p[10] = req_limit_param(r);
+        req_db(r, &sql_directory_browse, p, directory_listed);
+    }
 }
 
 /* Appends an error for every element of `arr` that is not a string matching `ok`, or repeats an

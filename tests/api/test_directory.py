@@ -525,6 +525,12 @@ def test_deactivated_consultant_404_everywhere(api, d, db):
     assert_problem(d.get(c["id"]), 404, "/problems/not-found")
     assert d.ids(region=reg) == []
     assert d.ids(q=surname) == []
+    assert d.ids(q=f"{surname} marloes") == [] and d.ids(q=surname, region=reg) == []
+    # reactivated, they are found again, by every kind of search
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": True}))
+    assert d.ids(q=surname) == [c["id"]] and d.ids(q=f"{surname} marloes") == [c["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
+    assert d.ids(q=surname) == []
     # their old token is dead
     assert_problem(d.put(c["id"], profile([reg]), token=c["token"]), 401, "/problems/unauthorized")
 
@@ -1075,8 +1081,8 @@ def test_forged_cursor_in_range_is_a_position(d):
 
 
 def test_single_word_index_follows_edits(d, db):
-    """One-word searches read directory_terms (sql/0006), not the profiles: it must follow every
-    edit, and rank exactly as ts_rank() over the profile does."""
+    """Searches read directory_terms (sql/0006, sql/0007), not the profiles: it must follow every
+    edit, hold the active profiles only, and rank exactly as ts_rank() over the profile does."""
     reg = region()
     w1, w2 = word(), word()
     c = d.consultant(name=f"Ilse {word()}", body=profile([reg], bio=f"Ervaring met {w1} en {w1}."))
@@ -1088,12 +1094,12 @@ def test_single_word_index_follows_edits(d, db):
         cur.execute("""
             SELECT count(*) FROM (
               (SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
-                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$'
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$' AND p.active
                EXCEPT SELECT user_id, lexeme, rank FROM directory_terms)
               UNION ALL
               (SELECT user_id, lexeme, rank FROM directory_terms
                EXCEPT SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
-                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$')) x""")
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$' AND p.active)) x""")
         assert cur.fetchone()[0] == 0
 
 
@@ -1158,3 +1164,85 @@ def test_search_long_stop_words_are_ignored_not_corrected(d, stop):
     c = d.consultant(name=f"Tess {word()}", body=profile([reg], bio="Consultatie over angst, ook voor de huisarts."))
     assert d.ids(region=reg, q=stop) == []
     assert d.ids(region=reg, q=f"angst {stop}") == [c["id"]]
+
+
+def expected_order(db, ids, words):
+    """The relevance API.md/openapi describe: the sum over the words of ts_rank() of each word alone,
+    in double precision, as a real; then the id."""
+    with db.cursor() as cur:
+        cur.execute("""
+            SELECT p.user_id::text FROM consultant_profiles p
+             WHERE p.user_id = ANY(%s::uuid[])
+             ORDER BY (SELECT sum(ts_rank(p.search_doc, plainto_tsquery('overleg_nl', w))::float8)
+                         FROM unnest(%s::text[]) w)::real DESC, p.user_id""", (ids, words))
+        return [r[0] for r in cur.fetchall()]
+
+
+def test_search_several_words_rank_by_sum_of_each(d, db):
+    """Several words: every word must match; the order is the sum of each word's own rank (a name
+    counts more than a bio, a repeated word more than a single one), then the id; the same with
+    and without filters, and across pages."""
+    reg, other = region(), region()
+    w1, w2 = word(), word()
+    names = {}
+    for name, bio in [(f"Anna {word()}", f"{w1} en {w2}."),
+                      (f"Bart {word()}", f"{w1}, {w1} en nog eens {w1}; ook {w2}."),
+                      (f"Carla {w1}", f"Vooral {w2}."),
+                      (f"Dirk {word()}", f"{w2} {w2} en {w1}."),
+                      (f"Eva {word()}", f"Alleen {w1}."),
+                      (f"Frank {word()}", f"Alleen {w2}.")]:
+        names[name] = d.consultant(name=name, body=profile([reg], bio=bio))["id"]
+    elsewhere = d.consultant(name=f"Gert {word()}", body=profile([other], accepting=False,
+                                                                    bio=f"{w1} {w2}"))["id"]
+    matching = [i for n, i in names.items() if not n.startswith(("Eva", "Frank"))] + [elsewhere]
+    want = expected_order(db, matching, [w1, w2])
+    assert d.ids(q=f"{w1} {w2}") == want
+    assert d.ids(q=f"{w2} {w1} {w2}") == want  # order and repeats of the words do not matter
+    assert d.ids(q=f"{w1} {w2}", region=reg) == [i for i in want if i != elsewhere]
+    assert d.ids(q=f"{w1} {w2}", accepting="false") == [elsewhere]
+    assert d.ids(q=f"{w1} {w2}", region=reg, accepting="false") == []
+    assert want[0] == names[next(n for n in names if n.startswith("Carla"))]  # the name counts most
+    for params in ({"q": f"{w1} {w2}"}, {"q": f"{w1} {w2}", "region": reg}):
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=1) == d.list(**params)
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
+
+
+def test_search_one_word_ranks_as_the_sum_of_one(d, db):
+    reg = region()
+    w = word()
+    ids = [d.consultant(name=f"Hans {word()}", body=profile([reg], bio=f"{w}. " * n))["id"] for n in (2, 1, 3)]
+    assert d.ids(q=w) == expected_order(db, ids, [w]) == [ids[2], ids[0], ids[1]]
+
+
+def test_search_more_than_eight_words(d, db):
+    """Beyond eight words the text index finds the matches (sql/0007); same results and order."""
+    reg = region()
+    ws = [word() for _ in range(10)]
+    full = d.consultant(name=f"Ida {word()}", body=profile([reg], bio=" ".join(ws) + f" {ws[0]}"))["id"]
+    also = d.consultant(name=f"Jan {ws[1]}", body=profile([reg], bio=" ".join(ws)))["id"]
+    d.consultant(name=f"Kees {word()}", body=profile([reg], bio=" ".join(ws[:9])))
+    want = expected_order(db, [full, also], ws)
+    assert d.ids(q=" ".join(ws)) == want
+    # eight words still merge the postings, nine use the text index: the same consultants
+    assert set(d.ids(q=" ".join(ws[:8]), region=reg)) == set(d.ids(q=" ".join(ws[:9]), region=reg))
+    assert [i["id"] for i in d.api.list_all("/v1/consultants", d.admin, params={"q": " ".join(ws)},
+                                            limit=1)] == want
+
+
+def test_search_typo_with_several_corrections(d, db):
+    """A word that matches no one is replaced by its closest directory words, OR-ed (sql/0007); next
+    to a correct word, in any order, and across pages."""
+    reg = region()
+    base = word(8).lower()
+    near1, near2 = base + "a", base + "o"  # two directory words close to the typo below
+    a = d.consultant(name=f"Lies {word()}", body=profile([reg], bio=f"Ervaring met {near1} en angst."))["id"]
+    b = d.consultant(name=f"Mees {word()}", body=profile([reg], bio=f"Ervaring met {near2} en angst."))["id"]
+    d.consultant(name=f"Noor {word()}", body=profile([reg], bio=f"Ervaring met {near1}."))
+    typo = base + "e"
+    with db.cursor() as cur:  # the typo's part is an OR of corrections: the text-index path
+        cur.execute("SELECT max(numnode(p)) FROM unnest(directory_query_corrected(%s)) p", (f"{typo} angst",))
+        assert cur.fetchone()[0] > 1
+    assert set(d.ids(q=f"{typo} angst", region=reg)) == {a, b}
+    assert set(d.ids(q=f"angst {typo}")) == {a, b}
+    assert d.api.list_all("/v1/consultants", d.admin, params={"q": f"{typo} angst", "region": reg},
+                          limit=1) == d.list(q=f"{typo} angst", region=reg)

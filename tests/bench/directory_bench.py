@@ -10,23 +10,26 @@
       Prints the pgbench arguments, one a line: -f OUTDIR/dir_NN.sql@1 ... -D name=value ...
       (`now` and `lim` are left for the caller to define).
   directory_bench.py explain MIX NOW TIMEOUT_MS
-      A psql script: PREPARE the list statements (parameter types inferred) and plan them for
-      their actual parameters every time (plan_cache_mode = force_custom_plan), as overlegd's
-      unprepared statements are; EXECUTE the whole mix once the way one pooled connection would, then
-      EXPLAIN (ANALYZE, BUFFERS) EXECUTE each query string, each plan after a line "### QS";
-      a statement cancelled after TIMEOUT_MS gets a plain EXPLAIN instead.
+      A psql script for one connection, as a pooled one runs the mix: PREPARE the statements
+      (the browse statement planned for its actual parameters every time, as overlegd's
+      unprepared statements are; directory_search plans its own queries once), run the whole mix
+      once, then run each query string's statements again with auto_explain logging every plan,
+      the nested ones inside directory_search included (ANALYZE, BUFFERS), to stderr through
+      client_min_messages = log, each after a line "### QS". A statement still running after
+      TIMEOUT_MS is cancelled.
   directory_bench.py plans EXPLAIN_OUT
-      Reads that psql output; prints a JSON object {query string: {"plan": text,
-      "ms": execution ms or null, "scans": [scan lines], "cancelled": null or a note},
-      "_statements": [[name, generic plans, custom plans], ...]}.
+      Reads that psql output (stderr); prints a JSON object {query string: {"plan": text,
+      "ms": execution ms or null, "scans": [scan lines], "cancelled": null or a note}}: the plan
+      of the statement that found the page (the browse statement, or directory_search's query),
+      and the time of all the statements overlegd runs for the query string.
 
-overlegd's parameters for the list statements: $1 now, $2 expertise, $3 target_group,
-$4 region, $5 mode, $6 language, $7 accepting; browse (no q): $8..$10 the cursor, $11 the
-limit + 1; search: $8 the lexeme (sql_directory_search_term) or the tsquery
-(sql_directory_search), $9..$10 the cursor, $11 the limit + 1. A first page has no cursor.
-With q, overlegd first runs sql_directory_plan($1 q), whose answer picks the search statement
-and gives its $8; pgbench and psql do the same, and the statement is chosen here by asking
-the database named by DATABASE_URL (pgbench and explain).
+overlegd's parameters: browse (no q): $1 now, $2 expertise, $3 target_group, $4 region, $5 mode,
+$6 language, $7 accepting, $8..$10 the cursor, $11 the limit + 1; search (sql_directory_search):
+$1 now, $2 q, $3 the corrected words (NULL: as typed), $4..$9 the filters in the same order,
+$10..$11 the cursor, $12 the limit + 1. A first page has no cursor. A search that finds no one as
+typed runs sql_query_corrected($1 q) and, when a word was corrected, the search again with its
+answer as $3; the database named by DATABASE_URL tells which query strings do (pgbench and
+explain run the same steps).
 """
 import json
 import os
@@ -38,6 +41,7 @@ from urllib.parse import parse_qsl
 SRC = "server/directory.c"
 FILTERS = ["expertise", "target_group", "region", "mode", "language", "accepting"]
 LIMIT = "21"  # default page size 20, plus one to know whether there is a next page
+NOW_, LIMIT_ = "\0now", "\0limit"  # where steps() puts them
 
 
 def c_strings(text):
@@ -98,53 +102,52 @@ def read_mix(path):
     return mix
 
 
-def plan(q):
-    """directory_plan(q) of the database: (tsquery text or None, lexeme or None)."""
-    sql = stmt_sql("sql_directory_plan", {1: lit(q)})
-    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-At", "-F", "\t",
+def psql_value(sql):
+    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-At",
                           "-v", "ON_ERROR_STOP=1", "-c", sql],
                          capture_output=True, text=True, check=True).stdout
-    tsq, lexeme = out.rstrip("\n").split("\t")
-    return tsq or None, lexeme or None
+    return out.rstrip("\n")
 
 
-def params(qs):
-    """(statement, [11 values or None]) as overlegd passes them for a first page."""
-    p = [None] * 12  # 1-based
-    p[1] = "NOW"
-    for i, f in enumerate(FILTERS, start=2):
-        p[i] = qs.get(f)
-    p[11] = LIMIT
-    if "q" in qs:
-        tsq, lexeme = plan(qs["q"])
-        p[8] = lexeme or tsq
-        return ("sql_directory_search_term" if lexeme else "sql_directory_search"), p[1:]
-    return "sql_directory_browse", p[1:]
+def steps(qs):
+    """[(statement, [values or None, 1-based order])]: what overlegd runs for a first page."""
+    filters = [qs.get(f) for f in FILTERS]
+    if "q" not in qs:
+        return [("sql_directory_browse", [NOW_] + filters + [None, None, None, LIMIT_])]
+    search = [NOW_, qs["q"], None] + filters + [None, None, LIMIT_]
+    found = psql_value("SELECT count(*) FROM (" + stmt_sql("sql_directory_search", {
+        n: {NOW_: "now()", LIMIT_: LIMIT}.get(v) or lit(v)
+        for n, v in enumerate(search, start=1)}) + ") s")
+    if found != "0":
+        return [("sql_directory_search", search)]
+    corrected = psql_value(stmt_sql("sql_query_corrected", {1: lit(qs["q"])}))
+    if not corrected:
+        return [("sql_directory_search", search), ("sql_query_corrected", [qs["q"]])]
+    return [("sql_directory_search", search), ("sql_query_corrected", [qs["q"]]),
+            ("sql_directory_search", search[:2] + [corrected] + search[3:])]
 
 
 def cmd_pgbench(mix_path, outdir):
     files, args = [], []
     for k, (line, qs) in enumerate(read_mix(mix_path), start=1):
-        stmt, vals = params(qs)
-        subs = {}
-        for n, v in enumerate(vals, start=1):
-            if n == 1:
-                subs[n] = ":now"
-            elif n == 11:
-                subs[n] = ":lim"
-            elif v is None:
-                subs[n] = "NULL"
-            else:
-                var = f"d{k:02d}_{n}"
-                subs[n] = ":" + var
-                args += ["-D", f"{var}={v}"]
-        first = ""
-        if "q" in qs:  # overlegd's first step, with the same work; its answer is known already
-            args += ["-D", f"d{k:02d}_q={qs['q']}"]
-            first = stmt_sql("sql_directory_plan", {1: f":d{k:02d}_q"}) + ";\n"
+        text = f"-- GET /v1/consultants?{line}\n"
+        for j, (stmt, vals) in enumerate(steps(qs)):
+            subs = {}
+            for n, v in enumerate(vals, start=1):
+                if v == NOW_:
+                    subs[n] = ":now"
+                elif v == LIMIT_:
+                    subs[n] = ":lim"
+                elif v is None:
+                    subs[n] = "NULL"
+                else:
+                    var = f"d{k:02d}_{j}_{n}"
+                    subs[n] = ":" + var
+                    args += ["-D", f"{var}={v}"]
+            text += stmt_sql(stmt, subs) + ";\n"
         fn = f"{outdir}/dir_{k:02d}.sql"
         with open(fn, "w", encoding="utf-8") as f:
-            f.write(f"-- GET /v1/consultants?{line}\n{first}{stmt_sql(stmt, subs)};\n")
+            f.write(text)
         files += ["-f", f"{fn}@1"]
     print("\n".join(files + args))
 
@@ -154,51 +157,64 @@ def lit(v):
 
 
 def cmd_explain(mix_path, now, timeout_ms):
-    mix = read_mix(mix_path)
-    names = {"sql_directory_search_term": "dir_search_term", "sql_directory_search": "dir_search",
-             "sql_directory_browse": "dir_browse"}
-    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;"]
+    names = {"sql_directory_browse": "dir_browse", "sql_directory_search": "dir_search",
+             "sql_query_corrected": "dir_corrected"}
+    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;",
+           "LOAD 'auto_explain';", "SET auto_explain.log_min_duration = 0;",
+           "SET auto_explain.log_analyze = on;", "SET auto_explain.log_buffers = on;",
+           "SET auto_explain.log_nested_statements = on;"]
     out += [f"PREPARE {name} AS {stmt_sql(stmt)};" for stmt, name in names.items()]
-    out += ["\\set ON_ERROR_STOP 0"]
-    execs = []
-    for line, qs in mix:
-        stmt, vals = params(qs)
-        vals[0] = now
-        name = names[stmt]
-        execs.append((line, f"EXECUTE {name}({', '.join(lit(v) for v in vals)})"))
-    # The whole mix once, as a pooled connection would have run it: that is what moves
-    # PostgreSQL's plan cache (five custom plans, then maybe a generic one). The plan is made
-    # before the statement runs, so a short timeout does not change what the cache learns.
-    out += ["\\o /dev/null", "SET statement_timeout = '200ms';"]
-    out += [e + ";" for _, e in execs]
-    out += ["\\o", f"SET statement_timeout = '{int(timeout_ms)}ms';"]
-    for line, e in execs:
-        out += [f"\\echo '### {line}'", f"EXPLAIN (ANALYZE, BUFFERS) {e};",
-                "\\if :ERROR", f"\\echo '!!! cancelled after {int(timeout_ms)} ms; the plan without ANALYZE:'",
-                f"EXPLAIN {e};", "\\endif"]
-    out += ["RESET statement_timeout;", "\\echo '### _statements'",
-            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements ORDER BY name;"]
+    out += ["\\set ON_ERROR_STOP 0", "\\o /dev/null"]
+    runs = []
+    for line, qs in read_mix(mix_path):
+        ex = []
+        for stmt, vals in steps(qs):
+            vals = [{NOW_: now, LIMIT_: LIMIT}.get(v, v) for v in vals]
+            ex.append(f"EXECUTE {names[stmt]}({', '.join(lit(v) for v in vals)});")
+        runs.append((line, ex))
+    # The whole mix once, as a pooled connection would have run it: the plans directory_search
+    # keeps are made on first use. The plan is made before the statement runs, so a short
+    # timeout does not change what is kept.
+    out += ["SET statement_timeout = '200ms';"] + [e for _, ex in runs for e in ex]
+    out += [f"SET statement_timeout = '{int(timeout_ms)}ms';"]
+    for line, ex in runs:
+        out += [f"\\warn '### {line}'", "SET client_min_messages = log;"] + ex
+        out += ["\\if :ERROR", f"\\warn '!!! cancelled after {int(timeout_ms)} ms'", "\\endif",
+                "SET client_min_messages = warning;"]
     print("\n".join(out))
 
 
 def cmd_plans(path):
+    """Each "### QS" section holds auto_explain's "LOG:  duration: MS ms  plan:" blocks: the
+    query text, then the plan (its lines carry "(cost="). The prepared statements (their text is
+    the PREPARE) are what overlegd sends; the page's plan is the last that builds the reply's
+    items (the browse statement, or the query inside directory_search)."""
     res, cur, buf = {}, None, []
 
     def flush():
         if cur is None:
             return
-        if cur == "_statements":
-            rows = [l for l in buf if "|" in l and "generic_plans" not in l]
-            res[cur] = [[c.strip() for c in r.split("|")] for r in rows]
-            return
         errors = [l for l in buf if "ERROR:" in l and "canceling statement due to statement timeout" not in l]
         if errors:
-            sys.exit(f"directory_bench.py: EXPLAIN of {cur!r} failed: {errors[0]}")
-        cancelled = next((l.strip("! ").split(";")[0] for l in buf if l.startswith("!!! ")), None)
-        lines = [l for l in buf if l.strip() and not l.startswith("!!! ") and "ERROR:" not in l
-                 and not re.match(r"^\s*(QUERY PLAN|-+|\(\d+ rows?\))\s*$", l)]
-        ms = next((float(m.group(1)) for l in lines
-                   for m in [re.search(r"Execution Time: ([0-9.]+) ms", l)] if m), None)
+            sys.exit(f"directory_bench.py: running {cur!r} failed: {errors[0]}")
+        cancelled = next((l.strip("! ") for l in buf if l.startswith("!!! ")), None)
+        blocks = []  # [duration ms, query text, plan lines]
+        for l in buf:
+            m = re.search(r"LOG:\s+duration: ([0-9.]+) ms\s+plan:", l)
+            if m:
+                blocks.append([float(m.group(1)), [], []])
+            elif blocks:
+                b = blocks[-1]
+                if b[2] or "(cost=" in l:
+                    if not l.startswith("!!! ") and "ERROR:" not in l:
+                        b[2].append(l)
+                else:
+                    b[1].append(re.sub(r"^Query Text:\s*", "", l))
+        top = [b for b in blocks if re.match(r"(PREPARE|EXECUTE) ", " ".join(b[1]).strip())]
+        pages = [b for b in blocks if "consultant_item(" in " ".join(b[1])]
+        page = pages[-1] if pages else None
+        lines = page[2] if page else []
+        ms = sum(b[0] for b in top) if top and not cancelled else None
         scans = [re.sub(r"\s*\(cost=.*$", "", l).strip().lstrip("-> ").strip()
                  for l in lines if re.search(r"\b(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)\b", l)]
         res[cur] = {"plan": "\n".join(l.rstrip() for l in lines), "ms": ms, "scans": scans,

@@ -245,7 +245,8 @@ ON CONFLICT DO NOTHING;
 INSERT INTO consultant_cards (user_id, card)
 SELECT c.user_id, consultant_card(c) FROM consultant_profiles c;
 INSERT INTO directory_terms (lexeme, user_id, rank)
-SELECT t.lexeme, c.user_id, t.rank FROM consultant_profiles c, directory_terms_of(c.search_doc) t;
+SELECT t.lexeme, c.user_id, t.rank FROM consultant_profiles c, directory_terms_of(c.search_doc) t
+ WHERE c.active;
 
 -- Check the shortcut: the real triggers, on, recompute 500 rows; nothing may change.
 SET LOCAL session_replication_role = origin;

@@ -1,0 +1,219 @@
+-- Free-text search in one statement, planned once per connection. Until now every search first
+-- asked directory_plan(q) for its tsquery, typo check included (~0.5 ms and a round trip), then
+-- ran a statement planned for that answer (~0.8 ms of planning), and a search of several words
+-- ranked every match with ts_rank() over the profiles' heap (~16 ms for two broad words).
+--
+-- Now directory_search() takes q itself. Its words as typed are found inside the statement; only
+-- a search that finds no one asks directory_query_corrected() for typo corrections and runs
+-- again with them (server/directory.c). The results are those of before: a word is corrected
+-- only when it matches no one, and then the search as typed, every word AND-ed, was empty too.
+--
+-- Relevance with q is the sum, over its words, of the rank each word alone has in the profile:
+-- ts_rank() of that word's tsquery (its stem; for a corrected word, the OR of its corrections).
+-- For one word that is the rank used so far; for several it can be read from directory_terms,
+-- without the heap: a merge join of the words' postings instead of ts_rank() on every match.
+
+-- q as typed: the Dutch stems of its words (folded, split on anything but a-z and 0-9, at
+-- least 2 characters), each once. One expression without a subquery, so that PostgreSQL inlines
+-- it into the calling statement: an SQL function it cannot inline is planned on every call.
+CREATE FUNCTION directory_lexemes(q text) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT tsvector_to_array(to_tsvector('overleg_nl',
+        regexp_replace(regexp_replace(fold(q), '[^a-z0-9]+', ' ', 'g'),
+                       '(^| )[a-z0-9](?= |$)', ' ', 'g')))
+$$;
+
+-- Per word of q, its tsquery, where each word of at least 4 characters that matches no active
+-- profile is replaced by the stems of the closest directory words (trigram similarity, at most
+-- 5, OR-ed); NULL when no word was replaced, i.e. when the search as typed is all there is.
+CREATE FUNCTION directory_query_corrected(q text) RETURNS tsquery[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    w text;
+    similar_words text;
+    part tsquery;
+    corrected tsquery;
+    parts tsquery[] := '{}';
+    changed boolean := false;
+BEGIN
+    FOR w IN SELECT DISTINCT x FROM regexp_split_to_table(fold(q), '[^a-z0-9]+') x
+              WHERE length(x) >= 2 LOOP
+        part := plainto_tsquery('overleg_nl', w);
+        IF numnode(part) = 0 THEN
+            CONTINUE; -- a stop word
+        END IF;
+        -- Only a word that finds nothing as typed is a typo: correcting words that do match
+        -- would drown them in look-alikes ("verslavingen" ~ "verwijzingen").
+        IF length(w) >= 4 AND NOT EXISTS (SELECT 1 FROM directory_terms t
+                                           WHERE t.lexeme = btrim(part::text, '''')) THEN
+            SELECT string_agg(d.word, ' | ') INTO similar_words
+              FROM (SELECT dw.word FROM directory_words dw WHERE dw.word % w
+                     ORDER BY similarity(dw.word, w) DESC, dw.word LIMIT 5) d;
+            IF similar_words IS NOT NULL THEN
+                corrected := to_tsquery('overleg_nl', similar_words);
+                IF numnode(corrected) > 0 THEN
+                    part := corrected;
+                    changed := true;
+                END IF;
+            END IF;
+        END IF;
+        parts := parts || part;
+    END LOOP;
+    RETURN CASE WHEN changed THEN parts END;
+END
+$$;
+
+-- directory_terms holds active profiles only, so that a search reads no profile row it does not
+-- need: a search without filters needs none at all.
+CREATE OR REPLACE FUNCTION directory_terms_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.search_doc = NEW.search_doc AND OLD.active = NEW.active THEN
+        RETURN NULL;
+    END IF;
+    DELETE FROM directory_terms WHERE user_id = NEW.user_id;
+    IF NEW.active THEN
+        INSERT INTO directory_terms (lexeme, user_id, rank)
+            SELECT t.lexeme, NEW.user_id, t.rank FROM directory_terms_of(NEW.search_doc) t;
+    END IF;
+    RETURN NULL;
+END
+$$;
+DELETE FROM directory_terms t USING consultant_profiles p
+ WHERE p.user_id = t.user_id AND NOT p.active;
+
+-- The postings of a word in profile order, with their rank: what the merge join reads.
+CREATE INDEX directory_terms_postings ON directory_terms (lexeme, user_id) INCLUDE (rank);
+
+-- The list filters (API.md §7) on a profile's columns; a NULL filter is not given. Inlined into
+-- the queries that use it.
+CREATE FUNCTION directory_filters_pass(
+    expertise text[], target_groups text[], regions text[], modes text[], languages text[],
+    accepting boolean, f_expertise text, f_target_group text, f_region text, f_mode text,
+    f_language text, f_accepting boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (f_expertise IS NULL OR expertise @> ARRAY[f_expertise])
+       AND (f_target_group IS NULL OR target_groups @> ARRAY[f_target_group])
+       AND (f_region IS NULL OR regions @> ARRAY[f_region])
+       AND (f_mode IS NULL OR modes @> ARRAY[f_mode])
+       AND (f_language IS NULL OR languages @> ARRAY[f_language])
+       AND (f_accepting IS NULL OR accepting = f_accepting)
+$$;
+
+-- A search's page, as ranked rows with the reply's JSON. `corrected`: the words' tsqueries to
+-- search instead of q as typed (directory_query_corrected). A NULL filter or cursor key is not
+-- given. The statements here are planned once per connection (force_generic_plan), as their
+-- plans do not depend on the values: planning them per request cost more than running them.
+CREATE FUNCTION directory_search(
+    at timestamptz, q text, corrected tsquery[], f_expertise text, f_target_group text,
+    f_region text, f_mode text, f_language text, f_accepting boolean,
+    after_rank real, after_id uuid, lim int)
+RETURNS TABLE (item text, rank real, user_id uuid)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    filtered boolean := num_nonnulls(f_expertise, f_target_group, f_region, f_mode, f_language,
+                                     f_accepting) > 0;
+    words text[];
+    parts tsquery[] := corrected;
+    tq tsquery;
+    sql text;
+BEGIN
+    IF corrected IS NULL THEN
+        words := directory_lexemes(q);
+    ELSIF NOT EXISTS (SELECT FROM unnest(corrected) w WHERE numnode(w) <> 1) THEN
+        words := ARRAY(SELECT DISTINCT btrim(w::text, '''') FROM unnest(corrected) w);
+    END IF;
+    IF cardinality(words) = 0 THEN
+        RETURN; -- only stop words: nothing matches
+    ELSIF cardinality(words) = 1 AND NOT filtered THEN
+        -- One word: its postings in rank order are the page.
+        RETURN QUERY
+        SELECT consultant_item(c.card, s.stats), page.rank, page.user_id
+          FROM (SELECT t.user_id, t.rank FROM directory_terms t
+                 WHERE t.lexeme = words[1]
+                   AND (after_rank IS NULL OR t.rank < after_rank
+                        OR (t.rank = after_rank AND t.user_id > after_id))
+                 ORDER BY t.rank DESC, t.user_id LIMIT lim) page
+          JOIN consultant_cards c ON c.user_id = page.user_id
+         CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
+         ORDER BY page.rank DESC, page.user_id;
+    ELSIF cardinality(words) = 1 THEN
+        -- With filters, each posting's profile is looked up by its key until the page is full
+        -- (LATERAL ... LIMIT 1 keeps that a lookup: as a semi-join, the generic plan would read
+        -- every profile to hash the filters' matches).
+        RETURN QUERY
+        SELECT consultant_item(c.card, s.stats), page.rank, page.user_id
+          FROM (SELECT t.user_id, t.rank FROM directory_terms t
+                CROSS JOIN LATERAL (SELECT FROM consultant_profiles p
+                     WHERE p.user_id = t.user_id
+                       AND directory_filters_pass(p.expertise, p.target_groups, p.regions,
+                             p.modes, p.languages, p.accepting, f_expertise, f_target_group,
+                             f_region, f_mode, f_language, f_accepting)
+                     LIMIT 1) p
+                WHERE t.lexeme = words[1]
+                  AND (after_rank IS NULL OR t.rank < after_rank
+                       OR (t.rank = after_rank AND t.user_id > after_id))
+                ORDER BY t.rank DESC, t.user_id LIMIT lim) page
+          JOIN consultant_cards c ON c.user_id = page.user_id
+         CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
+         ORDER BY page.rank DESC, page.user_id;
+    ELSIF cardinality(words) <= 8 THEN
+        -- Several words: merge the postings (directory_terms_postings), sum the ranks (in
+        -- double precision, exact and so independent of the order), rank; with filters, look
+        -- up the profiles in rank order until the page is full. Made per number of words.
+        sql := 'SELECT t1.user_id, (t1.rank::float8';
+        FOR i IN 2 .. cardinality(words) LOOP
+            sql := sql || format(' + t%s.rank', i);
+        END LOOP;
+        sql := sql || ')::real AS rank FROM directory_terms t1';
+        FOR i IN 2 .. cardinality(words) LOOP
+            sql := sql || format(' JOIN directory_terms t%1$s ON t%1$s.user_id = t1.user_id'
+                                 ' AND t%1$s.lexeme = $1[%1$s]', i);
+        END LOOP;
+        sql := 'SELECT consultant_item(c.card, s.stats), page.rank, page.user_id'
+            || ' FROM (SELECT m.user_id, m.rank FROM (SELECT j.* FROM (' || sql
+            || ' WHERE t1.lexeme = $1[1]) j WHERE $9::real IS NULL OR j.rank < $9'
+            || ' OR (j.rank = $9 AND j.user_id > $10::uuid)'
+            || ' ORDER BY j.rank DESC, j.user_id '
+            || CASE WHEN filtered THEN 'OFFSET 0) m' || ' CROSS JOIN LATERAL (SELECT FROM'
+                   || ' consultant_profiles p WHERE p.user_id = m.user_id'
+                   || ' AND directory_filters_pass(p.expertise, p.target_groups, p.regions,'
+                   || ' p.modes, p.languages, p.accepting, $2, $3, $4, $5, $6, $7) LIMIT 1) p'
+               ELSE 'LIMIT $11) m' END
+            || ' ORDER BY m.rank DESC, m.user_id LIMIT $11) page'
+            || ' JOIN consultant_cards c ON c.user_id = page.user_id'
+            || ' CROSS JOIN LATERAL consultant_stats_of(page.user_id, $8) s'
+            || ' ORDER BY page.rank DESC, page.user_id';
+        RETURN QUERY EXECUTE sql USING words, f_expertise, f_target_group, f_region, f_mode,
+            f_language, f_accepting, at, after_rank, after_id, lim;
+    ELSE
+        -- Corrected words with several corrections, or more than 8 words: the text index finds
+        -- the profiles matching every word, and ts_rank() ranks each word in each of them.
+        IF parts IS NULL THEN
+            parts := ARRAY(SELECT quote_literal(w)::tsquery FROM unnest(words) w);
+        END IF;
+        FOR i IN 1 .. cardinality(parts) LOOP
+            tq := CASE WHEN tq IS NULL THEN parts[i] ELSE tq && parts[i] END;
+        END LOOP;
+        RETURN QUERY
+        SELECT consultant_item(c.card, s.stats), page.rank, page.user_id
+          FROM (SELECT r.user_id, r.rank FROM (SELECT p.user_id,
+                  (SELECT sum(ts_rank(p.search_doc, w)::float8) FROM unnest(parts) w)::real AS rank
+                  FROM consultant_profiles p
+                 WHERE p.search_doc @@ tq AND p.active
+                   AND directory_filters_pass(p.expertise, p.target_groups, p.regions,
+                         p.modes, p.languages, p.accepting, f_expertise, f_target_group,
+                         f_region, f_mode, f_language, f_accepting)) r
+                WHERE after_rank IS NULL OR r.rank < after_rank
+                   OR (r.rank = after_rank AND r.user_id > after_id)
+                ORDER BY r.rank DESC, r.user_id LIMIT lim) page
+          JOIN consultant_cards c ON c.user_id = page.user_id
+         CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
+         ORDER BY page.rank DESC, page.user_id;
+    END IF;
+END
+$$;
+
+-- Replaced by the functions above.
+DROP FUNCTION directory_plan(text);
+DROP FUNCTION directory_query(text);
