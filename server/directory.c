@@ -30,8 +30,9 @@ DB_STMT(sql_vocabularies, 0,
  * $5 mode, $6 language, $7 accepting (directory_filters_pass, sql/0007), $8..$10 the cursor, $11
  * the limit. Planned for its parameters each time: which index fits depends on which filters
  * are given and how selective they are (the filters given remain as conditions the planner
- * sees, those not given fold away). The page is found on consultant_profiles_browse (index-only for the filters it
- * holds); then each consultant's prepared card (sql/0005) gets its live stats. */
+ * sees, those not given fold away). The page is found on consultant_profiles_browse
+ * (index-only for the filters it holds); then each consultant's prepared card (sql/0005) gets
+ * its live stats. */
 DB_STMT_UNPREPARED(sql_directory_browse, 11,
                    "SELECT consultant_item(c.card, s.stats), (NOT page.accepting)::text, page.name,"
                    " page.user_id"

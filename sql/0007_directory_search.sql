@@ -99,6 +99,112 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
        AND (f_accepting IS NULL OR accepting = f_accepting)
 $$;
 
+-- The distinct ranks ("bands") of a word's postings, best first: a loose scan of
+-- directory_terms_rank, one index probe per band. Words have few: ts_rank() of one word depends
+-- only on how often and where (name or text) it stands.
+CREATE FUNCTION directory_bands(word text) RETURNS real[]
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan; an SQL function's would be made again on every call.
+    RETURN (WITH RECURSIVE b(r) AS (
+                SELECT max(t.rank) FROM directory_terms t WHERE t.lexeme = word
+                UNION ALL
+                SELECT (SELECT max(t.rank) FROM directory_terms t
+                         WHERE t.lexeme = word AND t.rank < b.r)
+                  FROM b WHERE b.r IS NOT NULL)
+            SELECT coalesce(array_agg(r ORDER BY r DESC), '{}') FROM b WHERE r IS NOT NULL);
+END
+$$;
+
+-- A page of a two-word search without reading every posting of both words. The consultants with
+-- rank band r1 of w1 and r2 of w2 rank (r1 + r2); going through the band pairs from the best
+-- sum down, each pair's consultants come in id order from the smaller band's postings (ordered
+-- by id within a band in directory_terms_rank), each looked up in the other word's postings, so
+-- a page usually needs a few dozen postings of the best bands. Gives up (NULL) when that would
+-- not pay: too many band pairs, a pair of two bands of `cap` postings or more, or more than
+-- 4 x `cap` postings read; the caller then merges all postings. Same order as that merge: rank
+-- (the sum, as a real), then id. `cap` is 1,000 (overleg.directory_band_cap, for tests).
+CREATE FUNCTION directory_two_words(
+    w1 text, w2 text, f_expertise text, f_target_group text, f_region text, f_mode text,
+    f_language text, f_accepting boolean, after_rank real, after_id uuid, lim int,
+    OUT ids uuid[], OUT ranks real[])
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    cap constant int := coalesce(nullif(current_setting('overleg.directory_band_cap', true),
+                                        '')::int, 1000);
+    filtered boolean := num_nonnulls(f_expertise, f_target_group, f_region, f_mode, f_language,
+                                     f_accepting) > 0;
+    bands1 real[] := directory_bands(w1);
+    bands2 real[] := directory_bands(w2);
+    size1 int[];
+    size2 int[];
+    budget int := 4 * cap;
+    need int := lim;
+    grp record;
+    found uuid[];
+    i1 int;
+    i2 int;
+    d_word text;
+    d_rank real;
+    o_word text;
+    o_rank real;
+BEGIN
+    IF cardinality(bands1) * cardinality(bands2) > 64 THEN
+        RETURN;
+    END IF;
+    -- each band's size, counted up to cap
+    size1 := ARRAY(SELECT (SELECT count(*) FROM (SELECT FROM directory_terms t
+                    WHERE t.lexeme = w1 AND t.rank = b.r LIMIT cap) x) FROM unnest(bands1) b(r));
+    size2 := ARRAY(SELECT (SELECT count(*) FROM (SELECT FROM directory_terms t
+                    WHERE t.lexeme = w2 AND t.rank = b.r LIMIT cap) x) FROM unnest(bands2) b(r));
+    ids := '{}';
+    ranks := '{}';
+    FOR grp IN SELECT (b1.r::float8 + b2.r)::real AS rank, array_agg(b1.i) AS i1s,
+                      array_agg(b2.i) AS i2s
+                 FROM unnest(bands1) WITH ORDINALITY b1(r, i),
+                      unnest(bands2) WITH ORDINALITY b2(r, i)
+                GROUP BY 1 ORDER BY 1 DESC LOOP
+        CONTINUE WHEN grp.rank > after_rank; -- before the cursor
+        found := '{}';
+        FOR k IN 1 .. cardinality(grp.i1s) LOOP -- the band pairs of this sum
+            i1 := grp.i1s[k];
+            i2 := grp.i2s[k];
+            budget := budget - least(size1[i1], size2[i2]);
+            IF least(size1[i1], size2[i2]) >= cap OR budget < 0 THEN
+                ids := NULL;
+                ranks := NULL;
+                RETURN;
+            END IF;
+            IF size1[i1] <= size2[i2] THEN
+                d_word := w1; d_rank := bands1[i1]; o_word := w2; o_rank := bands2[i2];
+            ELSE
+                d_word := w2; d_rank := bands2[i2]; o_word := w1; o_rank := bands1[i1];
+            END IF;
+            found := found || ARRAY(
+                SELECT d.user_id FROM directory_terms d
+                 CROSS JOIN LATERAL (SELECT FROM directory_terms o
+                      WHERE o.lexeme = o_word AND o.user_id = d.user_id AND o.rank = o_rank
+                      LIMIT 1) o
+                 CROSS JOIN LATERAL (SELECT FROM consultant_profiles p
+                      WHERE p.user_id = d.user_id AND (NOT filtered OR directory_filters_pass(
+                            p.expertise, p.target_groups, p.regions, p.modes, p.languages,
+                            p.accepting, f_expertise, f_target_group, f_region, f_mode,
+                            f_language, f_accepting))
+                      LIMIT 1) p
+                 WHERE d.lexeme = d_word AND d.rank = d_rank
+                   AND (after_rank IS NULL OR grp.rank < after_rank OR d.user_id > after_id)
+                 ORDER BY d.user_id LIMIT need);
+        END LOOP;
+        found := ARRAY(SELECT u FROM unnest(found) u ORDER BY u LIMIT need);
+        ids := ids || found;
+        ranks := ranks || array_fill(grp.rank, ARRAY[cardinality(found)]);
+        need := need - cardinality(found);
+        EXIT WHEN need = 0;
+    END LOOP;
+END
+$$;
+
 -- A search's page, as ranked rows with the reply's JSON. `corrected`: the words' tsqueries to
 -- search instead of q as typed (directory_query_corrected). A NULL filter or cursor key is not
 -- given. The statements here are planned once per connection (force_generic_plan), as their
@@ -115,6 +221,8 @@ DECLARE
                                      f_accepting) > 0;
     words text[];
     parts tsquery[] := corrected;
+    page_ids uuid[];
+    page_ranks real[];
     tq tsquery;
     sql text;
 BEGIN
@@ -122,6 +230,11 @@ BEGIN
         words := directory_lexemes(q);
     ELSIF NOT EXISTS (SELECT FROM unnest(corrected) w WHERE numnode(w) <> 1) THEN
         words := ARRAY(SELECT DISTINCT btrim(w::text, '''') FROM unnest(corrected) w);
+    END IF;
+    IF cardinality(words) = 2 THEN
+        SELECT b.ids, b.ranks INTO page_ids, page_ranks
+          FROM directory_two_words(words[1], words[2], f_expertise, f_target_group, f_region,
+                                   f_mode, f_language, f_accepting, after_rank, after_id, lim) b;
     END IF;
     IF cardinality(words) = 0 THEN
         RETURN; -- only stop words: nothing matches
@@ -157,6 +270,14 @@ BEGIN
           JOIN consultant_cards c ON c.user_id = page.user_id
          CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
          ORDER BY page.rank DESC, page.user_id;
+    ELSIF page_ids IS NOT NULL THEN
+        -- Two words, their page found band by band.
+        RETURN QUERY
+        SELECT consultant_item(c.card, s.stats), x.rank, x.id
+          FROM unnest(page_ids, page_ranks) WITH ORDINALITY x(id, rank, n)
+          JOIN consultant_cards c ON c.user_id = x.id
+         CROSS JOIN LATERAL consultant_stats_of(x.id, at) s
+         ORDER BY x.n;
     ELSIF cardinality(words) <= 8 THEN
         -- Several words: merge the postings (directory_terms_postings), sum the ranks (in
         -- double precision, exact and so independent of the order), rank; with filters, look

@@ -1205,6 +1205,25 @@ def test_search_several_words_rank_by_sum_of_each(d, db):
     for params in ({"q": f"{w1} {w2}"}, {"q": f"{w1} {w2}", "region": reg}):
         assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=1) == d.list(**params)
         assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
+    # Two words are paged band by band (directory_two_words); with bands of `cap` postings or more
+    # it merges all postings instead: the same pages either way, cursors included.
+    def pages(region, cap):
+        out, after = [], (None, None)
+        with db.cursor() as cur:
+            cur.execute("SET overleg.directory_band_cap = %s", (str(cap),))
+            for _ in range(20):
+                cur.execute("SELECT user_id::text, rank FROM directory_search(now(), %s, NULL, NULL, NULL,"
+                            " %s, NULL, NULL, NULL, %s, %s, 2)", (f"{w1} {w2}", region) + after)
+                rows = cur.fetchall()
+                out.append([r[0] for r in rows])
+                if len(rows) < 2:
+                    break
+                after = (rows[-1][1], rows[-1][0])
+            cur.execute("RESET overleg.directory_band_cap")
+        return out
+    for r in (None, reg):
+        assert pages(r, 1000) == pages(r, 1), r
+        assert [i for p in pages(r, 1000) for i in p] == (want if r is None else [i for i in want if i != elsewhere])
 
 
 def test_search_one_word_ranks_as_the_sum_of_one(d, db):

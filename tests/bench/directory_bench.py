@@ -187,8 +187,9 @@ def cmd_explain(mix_path, now, timeout_ms):
 def cmd_plans(path):
     """Each "### QS" section holds auto_explain's "LOG:  duration: MS ms  plan:" blocks: the
     query text, then the plan (its lines carry "(cost="). The prepared statements (their text is
-    the PREPARE) are what overlegd sends; the page's plan is the last that builds the reply's
-    items (the browse statement, or the query inside directory_search)."""
+    the PREPARE) are what overlegd sends; the plans shown are those of the queries that read
+    tables inside directory_search, each after a line naming it, or the statement's own
+    (browse)."""
     res, cur, buf = {}, None, []
 
     def flush():
@@ -211,9 +212,14 @@ def cmd_plans(path):
                 else:
                     b[1].append(re.sub(r"^Query Text:\s*", "", l))
         top = [b for b in blocks if re.match(r"(PREPARE|EXECUTE) ", " ".join(b[1]).strip())]
-        pages = [b for b in blocks if "consultant_item(" in " ".join(b[1])]
-        page = pages[-1] if pages else None
-        lines = page[2] if page else []
+        # the queries inside directory_search that read tables (not a lone Result node)
+        inner = [b for b in blocks if b not in top and len(b[2]) > 1]
+        lines = []
+        for b in inner or top[:1]:
+            if inner:
+                text = " ".join(" ".join(b[1]).split())
+                lines.append(f"-- {b[0]:.3f} ms: {text[:100]}{'...' if len(text) > 100 else ''}")
+            lines += b[2]
         ms = sum(b[0] for b in top) if top and not cancelled else None
         scans = [re.sub(r"\s*\(cost=.*$", "", l).strip().lstrip("-> ").strip()
                  for l in lines if re.search(r"\b(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)\b", l)]
