@@ -46,6 +46,12 @@ DB_STMT_UNPREPARED(sql_directory_browse, 11,
                    " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
                    " ORDER BY (NOT page.accepting), page.name, page.user_id");
 
+/* Without q, with a region: the same page, read from the region's rows of directory_regions
+ * (sql/0007), index-only, with a plan made once per connection. The same parameters. */
+DB_STMT(sql_directory_region, 11,
+        "SELECT item, flag::text, name, user_id FROM directory_region_page($1, $2, $3, $4, $5, $6,"
+        " $7::boolean, $8::boolean, $9, $10::uuid, $11::int)");
+
 /* With q: $2 q, $3 the corrected tsquery (NULL: q as typed), $4..$9 the filters as above,
  * $10..$11 the cursor (rank, id), $12 the limit. directory_search (sql/0007) runs plans made
  * once per connection. Ranks are the reals ts_rank() gives; their text reads back the same. */
@@ -307,7 +313,7 @@ static void directory_list_send(struct req *r)
         p[8] = after[1];
         p[9] = after[2];
         p[10] = req_limit_param(r);
-        req_db(r, &sql_directory_browse, p, directory_listed);
+        req_db(r, filters[2] ? &sql_directory_region : &sql_directory_browse, p, directory_listed);
     }
 }
 

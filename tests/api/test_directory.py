@@ -1265,3 +1265,54 @@ def test_search_typo_with_several_corrections(d, db):
     assert set(d.ids(q=f"angst {typo}")) == {a, b}
     assert d.api.list_all("/v1/consultants", d.admin, params={"q": f"{typo} angst", "region": reg},
                           limit=1) == d.list(q=f"{typo} angst", region=reg)
+
+
+def test_region_pages_follow_edits(api, d, db):
+    """Filter-only pages with a region read directory_regions (sql/0007): it must follow every edit
+    of the columns it copies, rename and deactivation, and hold exactly the active profiles."""
+    reg1, reg2 = region(), region()
+    c = d.consultant(name=f"Olaf {word()}", login=True, body=profile([reg1], accepting=True))
+    other = d.consultant(name=f"Aart {word()}", body=profile([reg1, reg2], accepting=False))
+    assert d.ids(region=reg1) == [c["id"], other["id"]]  # accepting first
+    assert_json(d.put(c["id"], profile([reg2], accepting=False, expertise=["adhd"])))
+    assert d.ids(region=reg1) == [other["id"]]
+    assert d.ids(region=reg2, expertise="adhd") == [c["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": "Aaron Eerst"}))
+    assert d.ids(region=reg2) == [c["id"], other["id"]]  # both not accepting: by name
+    assert d.ids(region=reg2, accepting="false", mode="video") == [c["id"], other["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
+    assert d.ids(region=reg2) == [other["id"]]
+    with db.cursor() as cur:
+        cur.execute("""
+            SELECT count(*) FROM (
+              (SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups, p.modes,
+                      p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active
+               EXCEPT SELECT * FROM directory_regions)
+              UNION ALL
+              (SELECT * FROM directory_regions
+               EXCEPT SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups,
+                      p.modes, p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active)) x""")
+        assert cur.fetchone()[0] == 0
+
+
+def test_region_pages_match_the_profiles(d, db):
+    """The same pages, in the same order, as the profiles themselves give (every filter, cursors)."""
+    reg = region()
+    for i in range(7):
+        d.consultant(name=f"{'ABCDEFG'[i]}nne {word()}", body=profile(
+            [reg, region()], accepting=i % 3 != 0, modes=["video"] if i % 2 else ["phone"],
+            expertise=["angst"] if i < 4 else ["trauma"]))
+    for params in ({"region": reg}, {"region": reg, "mode": "video"}, {"region": reg, "expertise": "angst"},
+                   {"region": reg, "accepting": "false"}, {"region": reg, "language": "en", "target_group": "volwassenen"}):
+        want = [r for r in d.list(region=reg)]
+        got = d.list(**params)
+        expect = [x for x in want
+                  if all(x[k] == (v == "true") if k == "accepting" else
+                         v in x["modes" if k == "mode" else "languages" if k == "language" else
+                                "target_groups" if k == "target_group" else k]
+                         for k, v in params.items() if k != "region")]
+        assert [x["id"] for x in got] == [x["id"] for x in expect], params
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == got
+    # accepting first, then by name
+    names = [(not x["accepting"], x["name"]) for x in d.list(region=reg)]
+    assert names == sorted(names)

@@ -12,18 +12,19 @@
   directory_bench.py explain MIX NOW TIMEOUT_MS
       A psql script for one connection, as a pooled one runs the mix: PREPARE the statements
       (the browse statement planned for its actual parameters every time, as overlegd's
-      unprepared statements are; directory_search plans its own queries once), run the whole mix
-      once, then run each query string's statements again with auto_explain logging every plan,
-      the nested ones inside directory_search included (ANALYZE, BUFFERS), to stderr through
-      client_min_messages = log, each after a line "### QS". A statement still running after
-      TIMEOUT_MS is cancelled.
+      unprepared statements are; directory_search and directory_region_page plan their own
+      queries once), run the whole mix once, then run each query string's statements again with
+      auto_explain logging every plan, the nested ones included (ANALYZE, BUFFERS), to stderr
+      through client_min_messages = log, each after a line "### QS". A statement still running
+      after TIMEOUT_MS is cancelled.
   directory_bench.py plans EXPLAIN_OUT
       Reads that psql output (stderr); prints a JSON object {query string: {"plan": text,
       "ms": execution ms or null, "scans": [scan lines], "cancelled": null or a note}}: the plan
       of the statement that found the page (the browse statement, or directory_search's query),
       and the time of all the statements overlegd runs for the query string.
 
-overlegd's parameters: browse (no q): $1 now, $2 expertise, $3 target_group, $4 region, $5 mode,
+overlegd's parameters: browse (no q; sql_directory_region with a region, else
+sql_directory_browse): $1 now, $2 expertise, $3 target_group, $4 region, $5 mode,
 $6 language, $7 accepting, $8..$10 the cursor, $11 the limit + 1; search (sql_directory_search):
 $1 now, $2 q, $3 the corrected words (NULL: as typed), $4..$9 the filters in the same order,
 $10..$11 the cursor, $12 the limit + 1. A first page has no cursor. A search that finds no one as
@@ -113,7 +114,8 @@ def steps(qs):
     """[(statement, [values or None, 1-based order])]: what overlegd runs for a first page."""
     filters = [qs.get(f) for f in FILTERS]
     if "q" not in qs:
-        return [("sql_directory_browse", [NOW_] + filters + [None, None, None, LIMIT_])]
+        stmt = "sql_directory_region" if qs.get("region") else "sql_directory_browse"
+        return [(stmt, [NOW_] + filters + [None, None, None, LIMIT_])]
     search = [NOW_, qs["q"], None] + filters + [None, None, LIMIT_]
     found = psql_value("SELECT count(*) FROM (" + stmt_sql("sql_directory_search", {
         n: {NOW_: "now()", LIMIT_: LIMIT}.get(v) or lit(v)
@@ -157,8 +159,8 @@ def lit(v):
 
 
 def cmd_explain(mix_path, now, timeout_ms):
-    names = {"sql_directory_browse": "dir_browse", "sql_directory_search": "dir_search",
-             "sql_query_corrected": "dir_corrected"}
+    names = {"sql_directory_browse": "dir_browse", "sql_directory_region": "dir_region",
+             "sql_directory_search": "dir_search", "sql_query_corrected": "dir_corrected"}
     out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;",
            "LOAD 'auto_explain';", "SET auto_explain.log_min_duration = 0;",
            "SET auto_explain.log_analyze = on;", "SET auto_explain.log_buffers = on;",
@@ -188,8 +190,8 @@ def cmd_plans(path):
     """Each "### QS" section holds auto_explain's "LOG:  duration: MS ms  plan:" blocks: the
     query text, then the plan (its lines carry "(cost="). The prepared statements (their text is
     the PREPARE) are what overlegd sends; the plans shown are those of the queries that read
-    tables inside directory_search, each after a line naming it, or the statement's own
-    (browse)."""
+    tables inside directory_search or directory_region_page, each after a line naming it, or the
+    statement's own (browse)."""
     res, cur, buf = {}, None, []
 
     def flush():

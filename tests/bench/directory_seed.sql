@@ -9,12 +9,12 @@
 -- All names are invented combinations of common Dutch first and last names.
 --
 -- Speed: through the row triggers (users -> consultant_profiles -> search_doc, directory_words,
--- consultant_cards, directory_terms)
+-- consultant_cards, directory_terms, directory_regions)
 -- 50,000 consultants take about a minute on 2 cores. So the triggers are off while loading
 -- (session_replication_role = replica) and the script computes what they would, set-based, with
 -- the schema's own functions (directory_text, the overleg_nl configuration, fold,
 -- directory_terms_of). At the end it has the real triggers recompute 500 rows and fails if a
--- search_doc, card, directory_terms or directory_words differs.
+-- search_doc, card, directory_terms, directory_regions or directory_words differs.
 
 \if :{?n}
 \else
@@ -247,6 +247,13 @@ SELECT c.user_id, consultant_card(c) FROM consultant_profiles c;
 INSERT INTO directory_terms (lexeme, user_id, rank)
 SELECT t.lexeme, c.user_id, t.rank FROM consultant_profiles c, directory_terms_of(c.search_doc) t
  WHERE c.active;
+-- What the directory_regions_sync trigger computes.
+INSERT INTO directory_regions (region, user_id, name, accepting, expertise, target_groups, modes,
+                               languages)
+SELECT DISTINCT r, c.user_id, c.name, c.accepting, c.expertise, c.target_groups, c.modes,
+       c.languages
+  FROM consultant_profiles c, unnest(c.regions) r
+ WHERE c.active;
 
 -- Check the shortcut: the real triggers, on, recompute 500 rows; nothing may change.
 SET LOCAL session_replication_role = origin;
@@ -255,6 +262,8 @@ SELECT p.user_id, p.search_doc, k.card FROM consultant_profiles p JOIN consultan
  WHERE user_id IN (SELECT id FROM bench_draws WHERE i % 100 = 7);
 CREATE TEMP TABLE bench_check_terms AS
 SELECT t.* FROM directory_terms t JOIN bench_check USING (user_id);
+CREATE TEMP TABLE bench_check_regions AS
+SELECT r.* FROM directory_regions r JOIN bench_check USING (user_id);
 DO $$
 DECLARE
     words_before bigint := (SELECT count(*) FROM directory_words);
@@ -265,6 +274,15 @@ BEGIN
     -- (a one-letter word, which directory_words leaves out).
     UPDATE consultant_profiles c SET bio = c.bio || ' x' FROM bench_check k WHERE c.user_id = k.user_id;
     UPDATE consultant_profiles c SET bio = left(c.bio, -2) FROM bench_check k WHERE c.user_id = k.user_id;
+    -- directory_regions_sync only runs when a column it copies changes: flip `accepting` twice.
+    UPDATE consultant_profiles c SET accepting = NOT c.accepting FROM bench_check k WHERE c.user_id = k.user_id;
+    UPDATE consultant_profiles c SET accepting = NOT c.accepting FROM bench_check k WHERE c.user_id = k.user_id;
+    IF EXISTS (
+        (SELECT * FROM bench_check_regions EXCEPT SELECT r.* FROM directory_regions r JOIN bench_check USING (user_id))
+        UNION ALL
+        (SELECT r.* FROM directory_regions r JOIN bench_check USING (user_id) EXCEPT SELECT * FROM bench_check_regions)) THEN
+        RAISE EXCEPTION 'directory_seed.sql fills directory_regions differently from the trigger';
+    END IF;
     SELECT count(*) INTO changed FROM consultant_profiles c JOIN bench_check k USING (user_id)
       JOIN consultant_cards d USING (user_id)
      WHERE c.search_doc IS DISTINCT FROM k.search_doc OR d.card IS DISTINCT FROM k.card;
@@ -293,4 +311,4 @@ $$;
 COMMIT;
 
 VACUUM ANALYZE organisations, users, consultant_profiles, consultant_cards, directory_terms,
-    directory_words;
+    directory_regions, directory_words;
