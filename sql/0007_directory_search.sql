@@ -417,3 +417,26 @@ BEGIN
      ORDER BY (NOT page.accepting), page.name, page.user_id;
 END
 $$;
+
+-- A card is now kept open: the consultant's JSON without its closing brace, up to `"stats": `,
+-- so that a reply appends the live stats and the brace without reading the card. Cutting the
+-- brace per reply (left(card, -1)) counted the card's characters, ~9 % of the directory
+-- benchmark's CPU time. The replies are the same.
+CREATE OR REPLACE FUNCTION consultant_card(p consultant_profiles) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT left(jsonb_build_object(
+        'id', p.user_id, 'name', p.name, 'discipline', p.discipline,
+        'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
+                           FROM users u JOIN organisations o ON o.id = u.organisation_id
+                          WHERE u.id = p.user_id),
+        'expertise', to_jsonb(p.expertise), 'target_groups', to_jsonb(p.target_groups),
+        'regions', to_jsonb(p.regions), 'modes', to_jsonb(p.modes),
+        'languages', to_jsonb(p.languages), 'accepting', p.accepting, 'bio', p.bio,
+        'response_days', p.response_days)::text, -1) || ', "stats": '
+$$;
+CREATE OR REPLACE FUNCTION consultant_item(card text, stats jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT card || stats::text || '}'
+$$;
+UPDATE consultant_cards c SET card = consultant_card(p)
+  FROM consultant_profiles p WHERE p.user_id = c.user_id;
