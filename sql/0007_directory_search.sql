@@ -13,6 +13,12 @@
 -- For one word that is the rank used so far; for several it can be read from directory_terms,
 -- without the heap: a merge join of the words' postings instead of ts_rank() on every match.
 
+-- fold() was IMMUTABLE so that an index could use it; none does. Over unaccent(), which is only
+-- STABLE, that kept PostgreSQL from inlining it: every call parsed and planned its SQL again.
+CREATE OR REPLACE FUNCTION fold(t text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT lower(public.unaccent('public.unaccent'::regdictionary, t))
+$$;
+
 -- q as typed: the Dutch stems of its words (folded, split on anything but a-z and 0-9, at
 -- least 2 characters), each once. One expression without a subquery, so that PostgreSQL inlines
 -- it into the calling statement: an SQL function it cannot inline is planned on every call.
