@@ -284,7 +284,7 @@ BEGIN
           JOIN consultant_cards c ON c.user_id = x.id
          CROSS JOIN LATERAL consultant_stats_of(x.id, at) s
          ORDER BY x.n;
-    ELSIF cardinality(words) <= 8 THEN
+    ELSIF cardinality(words) <= 3 THEN
         -- Several words: merge the postings (directory_terms_postings), sum the ranks (in
         -- double precision, exact and so independent of the order), rank; with filters, look
         -- up the profiles in rank order until the page is full. Made per number of words.
@@ -314,7 +314,7 @@ BEGIN
         RETURN QUERY EXECUTE sql USING words, f_expertise, f_target_group, f_region, f_mode,
             f_language, f_accepting, at, after_rank, after_id, lim;
     ELSE
-        -- Corrected words with several corrections, or more than 8 words: the text index finds
+        -- Corrected words with several corrections, or more than 3 words: the text index finds
         -- the profiles matching every word, and ts_rank() ranks each word in each of them.
         IF parts IS NULL THEN
             parts := ARRAY(SELECT quote_literal(w)::tsquery FROM unnest(words) w);

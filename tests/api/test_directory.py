@@ -1233,19 +1233,20 @@ def test_search_one_word_ranks_as_the_sum_of_one(d, db):
     assert d.ids(q=w) == expected_order(db, ids, [w]) == [ids[2], ids[0], ids[1]]
 
 
-def test_search_more_than_eight_words(d, db):
-    """Beyond eight words the text index finds the matches (sql/0007); same results and order."""
+def test_search_three_words_and_more(d, db):
+    """Up to three words merge their postings, more use the text index (sql/0007): the same
+    relevance, results and pages either way."""
     reg = region()
     ws = [word() for _ in range(10)]
     full = d.consultant(name=f"Ida {word()}", body=profile([reg], bio=" ".join(ws) + f" {ws[0]}"))["id"]
     also = d.consultant(name=f"Jan {ws[1]}", body=profile([reg], bio=" ".join(ws)))["id"]
-    d.consultant(name=f"Kees {word()}", body=profile([reg], bio=" ".join(ws[:9])))
-    want = expected_order(db, [full, also], ws)
-    assert d.ids(q=" ".join(ws)) == want
-    # eight words still merge the postings, nine use the text index: the same consultants
-    assert set(d.ids(q=" ".join(ws[:8]), region=reg)) == set(d.ids(q=" ".join(ws[:9]), region=reg))
-    assert [i["id"] for i in d.api.list_all("/v1/consultants", d.admin, params={"q": " ".join(ws)},
-                                            limit=1)] == want
+    part = d.consultant(name=f"Kees {word()}", body=profile([reg], bio=" ".join(ws[:3]) + f" {ws[2]}"))["id"]
+    for n, matching in ((10, [full, also]), (4, [full, also]), (3, [full, also, part])):
+        want = expected_order(db, matching, ws[:n])
+        assert d.ids(q=" ".join(ws[:n])) == want, n
+        assert d.ids(q=" ".join(ws[:n]), region=reg, accepting="true") == want, n
+        assert [i["id"] for i in d.api.list_all("/v1/consultants", d.admin, params={"q": " ".join(ws[:n])},
+                                                limit=1)] == want, n
 
 
 def test_search_typo_with_several_corrections(d, db):
