@@ -281,11 +281,13 @@ void directory_list(struct req *r)
         return;
     }
     json_decref(errors);
+    /* A bad cursor is answered at once, which ends the request and frees what it allocated. */
+    const char **after = directory_cursor(r, q != NULL);
+    if (!after)
+        return;
     struct dir_list *st = req_alloc(r, sizeof *st);
     memset(st, 0, sizeof *st);
-    st->after = directory_cursor(r, q != NULL);
-    if (!st->after)
-        return;
+    st->after = after;
     req_set_ctx(r, st);
     directory_list_send(r);
 }
