@@ -13,7 +13,7 @@ EMBEDDED  := $(sort $(wildcard sql/[0-9]*.sql)) docs/openapi.json
 
 -include tests/unit/unit.mk
 
-.PHONY: all deps run test unit-bin bench fmt stop-db clean
+.PHONY: all deps run test unit-bin asan-bin bench fmt stop-db clean
 all: build/overlegd
 
 build/overlegd: $(OBJS)
@@ -31,6 +31,16 @@ build/embedded.S: scripts/embed.sh $(EMBEDDED) | build/obj
 build/obj:
 	mkdir -p $@
 
+# The server built with AddressSanitizer and UndefinedBehaviorSanitizer, for the second run of the
+# API suite in `make test` (tests/run.sh): memory errors, leaks at exit and undefined behaviour
+# become failures there.
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+asan-bin: build/asan/overlegd
+build/asan/overlegd: $(SRCS) build/embedded.S $(wildcard include/*.h)
+	mkdir -p build/asan
+	$(CC) $(filter-out -O%,$(CFLAGS)) $(ASAN_CFLAGS) -o $@ $(SRCS) build/embedded.S $(LDLIBS)
+
 unit-bin: build/unit_tests
 build/unit_tests: $(UNIT_SRCS) $(UNIT_MODS) $(wildcard include/*.h)
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_MODS) -lcmocka $(LDLIBS)
@@ -45,7 +55,7 @@ run:
 
 test:
 	sh scripts/deps.sh test
-	$(MAKE) all unit-bin
+	$(MAKE) all unit-bin asan-bin
 	bash tests/run.sh $(ARGS)
 
 bench:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test` after the build: C unit tests (cmocka), the same under valgrind, then the
-# pytest API suite. Ends with the line "N passed, N failed[, N skipped]".
+# pytest API suite, twice: against build/overlegd and against its ASan+UBSan build.
+# Ends with the line "N passed, N failed[, N skipped]".
 # Extra arguments go to pytest (make test ARGS='-k login').
 set -uo pipefail   # no -e: a failing stage is counted, not fatal
 cd "$(dirname "$0")/.." || exit 1
@@ -46,11 +47,16 @@ else
     failed=$((failed + 1))
 fi
 
-# (c) API tests against a real overlegd and PostgreSQL.
-echo "== API tests"
-/usr/bin/python3 -m pytest tests/api -p no:cacheprovider -q -rfE --junitxml="$TMP/junit.xml" "$@"
-rc=$?
-read -r p f s < <(/usr/bin/python3 - "$TMP/junit.xml" <<'PY'
+# (c) API tests against a real overlegd and PostgreSQL: api_suite LABEL [VAR=VALUE...] runs the
+# suite with those variables set and adds its test cases to the counts.
+api_suite() {
+    local label=$1
+    shift
+    echo "== API tests$label"
+    env "$@" /usr/bin/python3 -m pytest tests/api -p no:cacheprovider -q -rfE \
+        --junitxml="$TMP/junit.xml" "${PYTEST_ARGS[@]}"
+    local rc=$? p f s
+    read -r p f s < <(/usr/bin/python3 - "$TMP/junit.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 p = f = s = 0
 try:
@@ -68,14 +74,28 @@ for c in cases:
 print(p, f, s)
 PY
 )
-p=${p:-0} f=${f:-0} s=${s:-0}
-# pytest: 5 = nothing collected (e.g. -k matched nothing); other non-zero codes without a
-# failed test case (internal error, interrupted, usage error) still count as a failure.
-if [[ $rc -ne 0 && $rc -ne 5 && $f -eq 0 ]]; then
-    echo "pytest exited with status $rc"
-    f=1
+    p=${p:-0} f=${f:-0} s=${s:-0}
+    # pytest: 5 = nothing collected (e.g. -k matched nothing); other non-zero codes without a
+    # failed test case (internal error, interrupted, usage error) still count as a failure.
+    if [[ $rc -ne 0 && $rc -ne 5 && $f -eq 0 ]]; then
+        echo "pytest exited with status $rc"
+        f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+PYTEST_ARGS=("$@")
+api_suite ""
+
+# (d) the same suite against the server built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (make asan-bin): a memory error or undefined behaviour aborts the server, and a leak makes its
+# exit on SIGTERM non-zero, both of which the suite reports as failures.
+if [[ -x build/asan/overlegd ]]; then
+    api_suite " against the ASan+UBSan build (build/asan/overlegd)" OVERLEG_BIN=build/asan/overlegd \
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+else
+    echo "build/asan/overlegd missing (run: make asan-bin)"
+    failed=$((failed + 1))
 fi
-passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 
 echo
 summary="$passed passed, $failed failed"
