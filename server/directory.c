@@ -3,7 +3,6 @@
 #include "fields.h"
 #include "handlers.h"
 #include "jsonx.h"
-#include "log.h"
 #include "validate.h"
 
 #include <errno.h>

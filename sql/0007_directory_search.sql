@@ -1,5 +1,5 @@
--- Free-text search in one statement, planned once per connection. Until now every search first
--- asked directory_plan(q) for its tsquery, typo check included (~0.5 ms and a round trip), then
+-- Free-text search in one statement, mostly planned once per connection. Until now every search
+-- first asked directory_plan(q) for its tsquery, typo check included (~0.5 ms and a round trip), then
 -- ran a statement planned for that answer (~0.8 ms of planning), and a search of several words
 -- ranked every match with ts_rank() over the profiles' heap (~16 ms for two broad words).
 --
@@ -62,6 +62,9 @@ BEGIN
                     changed := true;
                 END IF;
             END IF;
+        END IF;
+        IF part = ANY (parts) THEN
+            CONTINUE; -- the same stem, or the same corrections, as an earlier word: once
         END IF;
         parts := parts || part;
     END LOOP;
@@ -127,9 +130,9 @@ $$;
 -- sum down, each pair's consultants come in id order from the smaller band's postings (ordered
 -- by id within a band in directory_terms_rank), each looked up in the other word's postings, so
 -- a page usually needs a few dozen postings of the best bands. Gives up (NULL) when that would
--- not pay: too many band pairs, a pair of two bands of `cap` postings or more, or more than
--- 4 x `cap` postings read; the caller then merges all postings. Same order as that merge: rank
--- (the sum, as a real), then id. `cap` is 1,000 (overleg.directory_band_cap, for tests).
+-- not pay: more than 64 band pairs, a pair of two bands of `cap` postings or more, or smaller
+-- bands of more than 4 x `cap` postings in all (sizes counted before reading); the caller then
+-- merges all postings. Same order as that merge: rank (the sum, as a real), then id. `cap` is 1,000 (overleg.directory_band_cap, for tests).
 CREATE FUNCTION directory_two_words(
     w1 text, w2 text, f_expertise text, f_target_group text, f_region text, f_mode text,
     f_language text, f_accepting boolean, after_rank real, after_id uuid, lim int,
@@ -211,10 +214,33 @@ BEGIN
 END
 $$;
 
+-- The consultants matching tsquery `tq` and the filters, ranked by the sum of ts_rank() of each
+-- of `parts` (tq's words), after the cursor: through the text index, and planned on each call
+-- for the values (EXECUTE), so that a selective filter's index is used with it.
+CREATE FUNCTION directory_text_matches(
+    tq tsquery, parts tsquery[], f_expertise text, f_target_group text, f_region text,
+    f_mode text, f_language text, f_accepting boolean, after_rank real, after_id uuid, lim int)
+RETURNS TABLE (user_id uuid, rank real)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY EXECUTE
+        'SELECT r.user_id, r.rank FROM (SELECT p.user_id,'
+        || ' (SELECT sum(ts_rank(p.search_doc, w)::float8) FROM unnest($2) w)::real AS rank'
+        || ' FROM consultant_profiles p WHERE p.search_doc @@ $1 AND p.active'
+        || ' AND directory_filters_pass(p.expertise, p.target_groups, p.regions, p.modes,'
+        || ' p.languages, p.accepting, $3, $4, $5, $6, $7, $8)) r'
+        || ' WHERE $9::real IS NULL OR r.rank < $9 OR (r.rank = $9 AND r.user_id > $10::uuid)'
+        || ' ORDER BY r.rank DESC, r.user_id LIMIT $11'
+        USING tq, parts, f_expertise, f_target_group, f_region, f_mode, f_language, f_accepting,
+              after_rank, after_id, lim;
+END
+$$;
+
 -- A search's page, as ranked rows with the reply's JSON. `corrected`: the words' tsqueries to
 -- search instead of q as typed (directory_query_corrected). A NULL filter or cursor key is not
--- given. The statements here are planned once per connection (force_generic_plan), as their
--- plans do not depend on the values: planning them per request cost more than running them.
+-- given. The static queries here are planned once per connection (force_generic_plan), as their
+-- plans do not depend on the values: planning them per request cost more than running them. The
+-- merge of several words' postings and the text-index matches are planned on each call.
 CREATE FUNCTION directory_search(
     at timestamptz, q text, corrected tsquery[], f_expertise text, f_target_group text,
     f_region text, f_mode text, f_language text, f_accepting boolean,
@@ -223,12 +249,17 @@ RETURNS TABLE (item text, rank real, user_id uuid)
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    -- postings a filtered one-word search looks up at most (overleg.directory_walk, for tests)
+    walk constant int := coalesce(nullif(current_setting('overleg.directory_walk', true), '')::int,
+                                  2000);
     filtered boolean := num_nonnulls(f_expertise, f_target_group, f_region, f_mode, f_language,
                                      f_accepting) > 0;
     words text[];
     parts tsquery[] := corrected;
     page_ids uuid[];
     page_ranks real[];
+    last_rank real;
+    last_id uuid;
     tq tsquery;
     sql text;
 BEGIN
@@ -237,11 +268,7 @@ BEGIN
     ELSIF NOT EXISTS (SELECT FROM unnest(corrected) w WHERE numnode(w) <> 1) THEN
         words := ARRAY(SELECT DISTINCT btrim(w::text, '''') FROM unnest(corrected) w);
     END IF;
-    IF cardinality(words) = 2 THEN
-        SELECT b.ids, b.ranks INTO page_ids, page_ranks
-          FROM directory_two_words(words[1], words[2], f_expertise, f_target_group, f_region,
-                                   f_mode, f_language, f_accepting, after_rank, after_id, lim) b;
-    END IF;
+
     IF cardinality(words) = 0 THEN
         RETURN; -- only stop words: nothing matches
     ELSIF cardinality(words) = 1 AND NOT filtered THEN
@@ -256,38 +283,60 @@ BEGIN
           JOIN consultant_cards c ON c.user_id = page.user_id
          CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
          ORDER BY page.rank DESC, page.user_id;
+        RETURN;
     ELSIF cardinality(words) = 1 THEN
-        -- With filters, each posting's profile is looked up by its key until the page is full
-        -- (LATERAL ... LIMIT 1 keeps that a lookup: as a semi-join, the generic plan would read
-        -- every profile to hash the filters' matches).
-        RETURN QUERY
-        SELECT consultant_item(c.card, s.stats), page.rank, page.user_id
-          FROM (SELECT t.user_id, t.rank FROM directory_terms t
-                CROSS JOIN LATERAL (SELECT FROM consultant_profiles p
-                     WHERE p.user_id = t.user_id
-                       AND directory_filters_pass(p.expertise, p.target_groups, p.regions,
-                             p.modes, p.languages, p.accepting, f_expertise, f_target_group,
-                             f_region, f_mode, f_language, f_accepting)
-                     LIMIT 1) p
-                WHERE t.lexeme = words[1]
-                  AND (after_rank IS NULL OR t.rank < after_rank
-                       OR (t.rank = after_rank AND t.user_id > after_id))
-                ORDER BY t.rank DESC, t.user_id LIMIT lim) page
-          JOIN consultant_cards c ON c.user_id = page.user_id
-         CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
-         ORDER BY page.rank DESC, page.user_id;
-    ELSIF page_ids IS NOT NULL THEN
-        -- Two words, their page found band by band.
-        RETURN QUERY
-        SELECT consultant_item(c.card, s.stats), x.rank, x.id
-          FROM unnest(page_ids, page_ranks) WITH ORDINALITY x(id, rank, n)
-          JOIN consultant_cards c ON c.user_id = x.id
-         CROSS JOIN LATERAL consultant_stats_of(x.id, at) s
-         ORDER BY x.n;
-    ELSIF cardinality(words) <= 3 THEN
-        -- Several words: merge the postings (directory_terms_postings), sum the ranks (in
+        -- With filters: the postings in rank order, each profile looked up by its key (LATERAL
+        -- ... LIMIT 1 keeps that a lookup: as a semi-join, the generic plan would read every
+        -- profile to hash the filters' matches), for `walk` postings at most. When the page is
+        -- not full by then (a filter few pass), the text index with the filters ranks the rest,
+        -- from where the walk stopped: ts_rank() of the word is its postings' rank.
+        SELECT coalesce(array_agg(m.user_id ORDER BY m.rank DESC, m.user_id), '{}'),
+               coalesce(array_agg(m.rank ORDER BY m.rank DESC, m.user_id), '{}')
+          INTO page_ids, page_ranks
+          FROM (SELECT t.user_id, t.rank
+                  FROM (SELECT t.user_id, t.rank FROM directory_terms t
+                         WHERE t.lexeme = words[1]
+                           AND (after_rank IS NULL OR t.rank < after_rank
+                                OR (t.rank = after_rank AND t.user_id > after_id))
+                         ORDER BY t.rank DESC, t.user_id LIMIT walk) t
+                 CROSS JOIN LATERAL (SELECT FROM consultant_profiles p
+                      WHERE p.user_id = t.user_id
+                        AND directory_filters_pass(p.expertise, p.target_groups, p.regions,
+                              p.modes, p.languages, p.accepting, f_expertise, f_target_group,
+                              f_region, f_mode, f_language, f_accepting)
+                      LIMIT 1) p
+                 ORDER BY t.rank DESC, t.user_id LIMIT lim) m;
+        IF cardinality(page_ids) < lim THEN
+            SELECT t.rank, t.user_id INTO last_rank, last_id FROM directory_terms t
+             WHERE t.lexeme = words[1]
+               AND (after_rank IS NULL OR t.rank < after_rank
+                    OR (t.rank = after_rank AND t.user_id > after_id))
+             ORDER BY t.rank DESC, t.user_id OFFSET walk - 1 LIMIT 1;
+            IF FOUND THEN -- the walk stopped before the word's last posting
+                tq := quote_literal(words[1])::tsquery;
+                SELECT page_ids || coalesce(array_agg(r.user_id ORDER BY r.rank DESC, r.user_id), '{}'),
+                       page_ranks || coalesce(array_agg(r.rank ORDER BY r.rank DESC, r.user_id), '{}')
+                  INTO page_ids, page_ranks
+                  FROM directory_text_matches(tq, ARRAY[tq], f_expertise, f_target_group,
+                         f_region, f_mode, f_language, f_accepting, last_rank, last_id,
+                         lim - cardinality(page_ids)) r;
+            END IF;
+        END IF;
+    ELSIF cardinality(words) = 2 THEN
+        -- Two words: band by band (directory_two_words), NULL when that would not pay.
+        SELECT b.ids, b.ranks INTO page_ids, page_ranks
+          FROM directory_two_words(words[1], words[2], f_expertise, f_target_group, f_region,
+                                   f_mode, f_language, f_accepting, after_rank, after_id, lim) b;
+    END IF;
+
+    IF page_ids IS NULL AND cardinality(words) <= 3 THEN
+        -- Two or three words: merge the postings (directory_terms_postings), sum the ranks (in
         -- double precision, exact and so independent of the order), rank; with filters, look
-        -- up the profiles in rank order until the page is full. Made per number of words.
+        -- up the profiles in rank order until the page is full. Made per number of words:
+        --   SELECT t1.user_id, (t1.rank::float8 + t2.rank)::real AS rank
+        --     FROM directory_terms t1 JOIN directory_terms t2 ON t2.user_id = t1.user_id
+        --      AND t2.lexeme = $1[2] WHERE t1.lexeme = $1[1]
+        -- after the cursor, in rank order, then (with filters) each profile looked up.
         sql := 'SELECT t1.user_id, (t1.rank::float8';
         FOR i IN 2 .. cardinality(words) LOOP
             sql := sql || format(' + t%s.rank', i);
@@ -297,53 +346,50 @@ BEGIN
             sql := sql || format(' JOIN directory_terms t%1$s ON t%1$s.user_id = t1.user_id'
                                  ' AND t%1$s.lexeme = $1[%1$s]', i);
         END LOOP;
-        sql := 'SELECT consultant_item(c.card, s.stats), page.rank, page.user_id'
-            || ' FROM (SELECT m.user_id, m.rank FROM (SELECT j.* FROM (' || sql
-            || ' WHERE t1.lexeme = $1[1]) j WHERE $9::real IS NULL OR j.rank < $9'
-            || ' OR (j.rank = $9 AND j.user_id > $10::uuid)'
-            || ' ORDER BY j.rank DESC, j.user_id '
-            || CASE WHEN filtered THEN 'OFFSET 0) m' || ' CROSS JOIN LATERAL (SELECT FROM'
-                   || ' consultant_profiles p WHERE p.user_id = m.user_id'
-                   || ' AND directory_filters_pass(p.expertise, p.target_groups, p.regions,'
-                   || ' p.modes, p.languages, p.accepting, $2, $3, $4, $5, $6, $7) LIMIT 1) p'
-               ELSE 'LIMIT $11) m' END
-            || ' ORDER BY m.rank DESC, m.user_id LIMIT $11) page'
-            || ' JOIN consultant_cards c ON c.user_id = page.user_id'
-            || ' CROSS JOIN LATERAL consultant_stats_of(page.user_id, $8) s'
-            || ' ORDER BY page.rank DESC, page.user_id';
-        RETURN QUERY EXECUTE sql USING words, f_expertise, f_target_group, f_region, f_mode,
-            f_language, f_accepting, at, after_rank, after_id, lim;
-    ELSE
-        -- Corrected words with several corrections, or more than 3 words: the text index finds
-        -- the profiles matching every word, and ts_rank() ranks each word in each of them.
+        sql := 'SELECT m.user_id, m.rank FROM (SELECT j.* FROM (' || sql
+            || ' WHERE t1.lexeme = $1[1]) j WHERE $8::real IS NULL OR j.rank < $8'
+            || ' OR (j.rank = $8 AND j.user_id > $9::uuid) ORDER BY j.rank DESC, j.user_id '
+            || CASE WHEN filtered
+                    THEN 'OFFSET 0) m CROSS JOIN LATERAL (SELECT FROM consultant_profiles p'
+                         || ' WHERE p.user_id = m.user_id AND directory_filters_pass(p.expertise,'
+                         || ' p.target_groups, p.regions, p.modes, p.languages, p.accepting,'
+                         || ' $2, $3, $4, $5, $6, $7) LIMIT 1) p'
+                    ELSE 'LIMIT $10) m' END
+            || ' ORDER BY m.rank DESC, m.user_id LIMIT $10';
+        EXECUTE 'SELECT coalesce(array_agg(x.user_id ORDER BY x.rank DESC, x.user_id), ''{}''),'
+                || ' coalesce(array_agg(x.rank ORDER BY x.rank DESC, x.user_id), ''{}'')'
+                || ' FROM (' || sql || ') x'
+           INTO page_ids, page_ranks
+          USING words, f_expertise, f_target_group, f_region, f_mode, f_language, f_accepting,
+                after_rank, after_id, lim;
+    ELSIF page_ids IS NULL THEN
+        -- More than three words, or corrections with alternatives: the text index finds the
+        -- profiles matching every word, and ts_rank() ranks each word in each of them.
         IF parts IS NULL THEN
             parts := ARRAY(SELECT quote_literal(w)::tsquery FROM unnest(words) w);
         END IF;
         FOR i IN 1 .. cardinality(parts) LOOP
             tq := CASE WHEN tq IS NULL THEN parts[i] ELSE tq && parts[i] END;
         END LOOP;
-        RETURN QUERY
-        SELECT consultant_item(c.card, s.stats), page.rank, page.user_id
-          FROM (SELECT r.user_id, r.rank FROM (SELECT p.user_id,
-                  (SELECT sum(ts_rank(p.search_doc, w)::float8) FROM unnest(parts) w)::real AS rank
-                  FROM consultant_profiles p
-                 WHERE p.search_doc @@ tq AND p.active
-                   AND directory_filters_pass(p.expertise, p.target_groups, p.regions,
-                         p.modes, p.languages, p.accepting, f_expertise, f_target_group,
-                         f_region, f_mode, f_language, f_accepting)) r
-                WHERE after_rank IS NULL OR r.rank < after_rank
-                   OR (r.rank = after_rank AND r.user_id > after_id)
-                ORDER BY r.rank DESC, r.user_id LIMIT lim) page
-          JOIN consultant_cards c ON c.user_id = page.user_id
-         CROSS JOIN LATERAL consultant_stats_of(page.user_id, at) s
-         ORDER BY page.rank DESC, page.user_id;
+        SELECT coalesce(array_agg(r.user_id ORDER BY r.rank DESC, r.user_id), '{}'),
+               coalesce(array_agg(r.rank ORDER BY r.rank DESC, r.user_id), '{}')
+          INTO page_ids, page_ranks
+          FROM directory_text_matches(tq, parts, f_expertise, f_target_group, f_region, f_mode,
+                                      f_language, f_accepting, after_rank, after_id, lim) r;
     END IF;
+
+    RETURN QUERY
+    SELECT consultant_item(c.card, s.stats), x.rank, x.id
+      FROM unnest(page_ids, page_ranks) WITH ORDINALITY x(id, rank, n)
+      JOIN consultant_cards c ON c.user_id = x.id
+     CROSS JOIN LATERAL consultant_stats_of(x.id, at) s
+     ORDER BY x.n;
 END
 $$;
 
--- Replaced by the functions above.
-DROP FUNCTION directory_plan(text);
-DROP FUNCTION directory_query(text);
+-- directory_plan() and directory_query() are replaced by the functions above. They stay until a
+-- later migration, for servers of the previous release that still call them while a rolling
+-- upgrade is under way (/readyz counts a newer schema as ready).
 
 -- Filter-only pages of one region. consultant_profiles_browse cannot hold the regions (30 slugs
 -- of 64 characters beside a long name would pass btree's limit of 2,704 bytes an entry), so a

@@ -1262,6 +1262,18 @@ def test_search_typo_with_several_corrections(d, db):
     with db.cursor() as cur:  # the typo's part is an OR of corrections: the text-index path
         cur.execute("SELECT max(numnode(p)) FROM unnest(directory_query_corrected(%s)) p", (f"{typo} angst",))
         assert cur.fetchone()[0] > 1
+        # a stem, or a set of corrections, counts once however often it comes
+        cur.execute("SELECT cardinality(directory_query_corrected(%s)),"
+                    " cardinality(directory_query_corrected(%s))", (f"{typo} angst angsten {typo}", f"{typo} angst"))
+        assert cur.fetchone() == (2, 2)
+        # relevance: the sum over the words of ts_rank() of each word's tsquery
+        cur.execute("""SELECT p.user_id::text FROM consultant_profiles p WHERE p.user_id = ANY(%s::uuid[])
+                        ORDER BY (SELECT sum(ts_rank(p.search_doc, w)::float8)
+                                    FROM unnest(directory_query_corrected(%s)) w)::real DESC, p.user_id""",
+                    ([a, b], f"{typo} angst"))
+        want = [r[0] for r in cur.fetchall()]
+    assert d.ids(q=f"{typo} angst", region=reg) == want
+    assert d.ids(q=f"{typo} angst angsten {typo}", region=reg) == want
     assert set(d.ids(q=f"{typo} angst", region=reg)) == {a, b}
     assert set(d.ids(q=f"angst {typo}")) == {a, b}
     assert d.api.list_all("/v1/consultants", d.admin, params={"q": f"{typo} angst", "region": reg},
@@ -1317,3 +1329,34 @@ def test_region_pages_match_the_profiles(d, db):
     # accepting first, then by name
     names = [(not x["accepting"], x["name"]) for x in d.list(region=reg)]
     assert names == sorted(names)
+
+
+def test_search_one_word_with_a_filter_few_pass(d, db):
+    """A filtered one-word search looks up at most `walk` postings (sql/0007), then ranks the rest
+    through the text index from where it stopped: the same pages either way."""
+    reg = region()
+    w = word()
+    ids = [d.consultant(name=f"Pim {word()}", body=profile([reg], bio=f"{w}. " * (1 + i % 3),
+                                                            accepting=i % 4 == 0))["id"] for i in range(9)]
+
+    def pages(walk, **filters):
+        out, after = [], (None, None)
+        with db.cursor() as cur:
+            cur.execute("SET overleg.directory_walk = %s", (str(walk),))
+            for _ in range(20):
+                cur.execute("SELECT user_id::text, rank FROM directory_search(now(), %s, NULL, NULL, NULL,"
+                            " %s, NULL, NULL, %s, %s, %s, 2)",
+                            (w, filters.get("region"), filters.get("accepting")) + after)
+                rows = cur.fetchall()
+                out += [r[0] for r in rows]
+                if len(rows) < 2:
+                    break
+                after = (rows[-1][1], rows[-1][0])
+            cur.execute("RESET overleg.directory_walk")
+        return out
+    for filters in ({"region": reg}, {"accepting": True}, {"region": reg, "accepting": False}):
+        want = pages(2000, **filters)
+        assert want == pages(1, **filters) == pages(3, **filters), filters
+        assert set(want) == {i for k, i in enumerate(ids)
+                             if filters.get("accepting") is None or (k % 4 == 0) == filters["accepting"]}
+    assert d.ids(q=w, region=reg) == pages(2000, region=reg)
