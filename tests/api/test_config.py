@@ -250,3 +250,65 @@ def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
         assert json.loads(body)["type"] == "/problems/bad-request"  # one reply, then the close
     finally:
         s.stop()
+
+
+def test_directory_migration_0007_on_existing_data(pg):
+    """sql/0007 applied to a database that already holds consultants (made under 0006): search
+    tables hold the active profiles only, with what the triggers compute; cards still make the
+    same JSON; and the search finds what the profiles say."""
+    import pathlib
+    db = f"t_mig_{uid()}"
+    pg.createdb(db)
+    conn = pg.connect(db)
+    repo = pathlib.Path(BIN).resolve().parent.parent
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())")
+            for f in sorted((repo / "sql").glob("000[1-6]_*.sql")):
+                cur.execute(f.read_text())
+                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                            (int(f.name[:4]), f"sql/{f.name}"))
+            cur.execute("INSERT INTO organisations (name, kind, region, created_at) VALUES"
+                        " ('GGZ Oud', 'mental_health_provider', 'utrecht', now()) RETURNING id")
+            org = cur.fetchone()[0]
+            ids = []
+            for i, (name, bio, regions, active) in enumerate([
+                    ("Anke Oud", "Angst en depressie bij volwassenen.", "{utrecht,eemland}", True),
+                    ("Bram Oud", "Angst bij jongeren; angst en paniek.", "{utrecht}", True),
+                    ("Cor Oud", "Angst, niet meer actief.", "{utrecht}", False)]):
+                cur.execute("INSERT INTO users (email, name, role, organisation_id, password_hash, created_at)"
+                            " VALUES (%s, %s, 'consultant', %s, 'x', now()) RETURNING id",
+                            (f"oud{i}-{uid()}@example.org", name, org))
+                uid_ = cur.fetchone()[0]
+                ids.append(str(uid_))
+                cur.execute("UPDATE consultant_profiles SET discipline = 'psychiater', expertise = '{angst}',"
+                            " regions = %s, modes = '{video}', languages = '{nl}', accepting = true, bio = %s"
+                            " WHERE user_id = %s", (regions, bio, uid_))
+                if not active:
+                    cur.execute("UPDATE users SET active = false WHERE id = %s", (uid_,))
+            cur.execute("SELECT user_id::text, consultant_json(p, now())::text FROM consultant_profiles p")
+            json_before = dict(cur.fetchall())
+        p = subprocess.run([BIN, "migrate"], env=base_env(pg, db), capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert "0007" in p.stdout
+        with conn.cursor() as cur:
+            cur.execute("SELECT user_id::text, consultant_json(p, now())::text FROM consultant_profiles p")
+            assert dict(cur.fetchall()) == json_before
+            # every card plus stats is the consultant's JSON
+            cur.execute("""SELECT count(*) FROM consultant_cards c JOIN consultant_profiles p USING (user_id)
+                            WHERE consultant_item(c.card, consultant_stats(p.user_id, now()))::jsonb
+                                  <> consultant_json(p, now())""")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT DISTINCT user_id::text FROM directory_terms ORDER BY 1")
+            assert [r[0] for r in cur.fetchall()] == sorted(ids[:2])
+            cur.execute("SELECT region, user_id::text FROM directory_regions ORDER BY 1, 2")
+            assert cur.fetchall() == sorted([("eemland", ids[0]), ("utrecht", ids[0]), ("utrecht", ids[1])])
+            cur.execute("SELECT user_id::text FROM directory_search(now(), 'angst', NULL, NULL, NULL, NULL,"
+                        " NULL, NULL, NULL, NULL, NULL, 10)")
+            assert [r[0] for r in cur.fetchall()] == [ids[1], ids[0]]  # "angst" three times first
+            cur.execute("SELECT user_id::text FROM directory_region_page(now(), NULL, NULL, 'utrecht', NULL,"
+                        " NULL, NULL, NULL, NULL, NULL, 10)")
+            assert [r[0] for r in cur.fetchall()] == ids[:2]
+    finally:
+        conn.close()
