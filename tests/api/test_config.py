@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, Api, Server, assert_json, clean_env, data_key, free_port, sql_count, uid
+from conftest import BIN, REPO, Api, Server, assert_json, clean_env, data_key, free_port, sql_count, uid
 
 
 def base_env(pg, dbname="t_main"):
@@ -256,16 +256,16 @@ def test_directory_migration_0007_on_existing_data(pg):
     """sql/0007 applied to a database that already holds consultants (made under 0006): search
     tables hold the active profiles only, with what the triggers compute; cards still make the
     same JSON; and the search finds what the profiles say."""
-    import pathlib
     db = f"t_mig_{uid()}"
     pg.createdb(db)
     conn = pg.connect(db)
-    repo = pathlib.Path(BIN).resolve().parent.parent
     try:
         with conn.cursor() as cur:
             cur.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
                         " applied_at timestamptz NOT NULL DEFAULT now())")
-            for f in sorted((repo / "sql").glob("000[1-6]_*.sql")):
+            files = sorted((REPO / "sql").glob("000[1-6]_*.sql"))
+            assert len(files) == 6, files
+            for f in files:
                 cur.execute(f.read_text())
                 cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                             (int(f.name[:4]), f"sql/{f.name}"))
