@@ -36,7 +36,6 @@ CREATE FUNCTION directory_query_corrected(q text) RETURNS tsquery[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     w text;
-    similar_words text;
     part tsquery;
     corrected tsquery;
     parts tsquery[] := '{}';
@@ -52,15 +51,16 @@ BEGIN
         -- would drown them in look-alikes ("verslavingen" ~ "verwijzingen").
         IF length(w) >= 4 AND NOT EXISTS (SELECT 1 FROM directory_terms t
                                            WHERE t.lexeme = btrim(part::text, '''')) THEN
-            SELECT string_agg(d.word, ' | ') INTO similar_words
+            -- The corrections' distinct stems in a fixed order, so that equal sets compare
+            -- equal below ("olifnt" -> olifant, olifanten: one stem).
+            SELECT string_agg(DISTINCT quote_literal(l), ' | ' ORDER BY quote_literal(l))::tsquery
+              INTO corrected
               FROM (SELECT dw.word FROM directory_words dw WHERE dw.word % w
-                     ORDER BY similarity(dw.word, w) DESC, dw.word LIMIT 5) d;
-            IF similar_words IS NOT NULL THEN
-                corrected := to_tsquery('overleg_nl', similar_words);
-                IF numnode(corrected) > 0 THEN
-                    part := corrected;
-                    changed := true;
-                END IF;
+                     ORDER BY similarity(dw.word, w) DESC, dw.word LIMIT 5) d,
+                   unnest(tsvector_to_array(to_tsvector('overleg_nl', d.word))) l;
+            IF corrected IS NOT NULL THEN
+                part := corrected;
+                changed := true;
             END IF;
         END IF;
         IF part = ANY (parts) THEN
@@ -250,8 +250,8 @@ LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     -- postings a filtered one-word search looks up at most (overleg.directory_walk, for tests)
-    walk constant int := coalesce(nullif(current_setting('overleg.directory_walk', true), '')::int,
-                                  2000);
+    walk constant int := greatest(coalesce(nullif(current_setting('overleg.directory_walk', true),
+                                                  '')::int, 2000), 1);
     filtered boolean := num_nonnulls(f_expertise, f_target_group, f_region, f_mode, f_language,
                                      f_accepting) > 0;
     words text[];

@@ -1360,3 +1360,23 @@ def test_search_one_word_with_a_filter_few_pass(d, db):
         assert set(want) == {i for k, i in enumerate(ids)
                              if filters.get("accepting") is None or (k % 4 == 0) == filters["accepting"]}
     assert d.ids(q=w, region=reg) == pages(2000, region=reg)
+
+
+def test_search_typo_corrections_count_once(d, db):
+    """Corrections are stems, in a fixed order (sql/0007): a typo whose corrections share one stem
+    is that stem, once beside the word typed right; two typos with the same corrections are one."""
+    reg = region()
+    base = word(8).lower() + "l"  # a consonant before "en": base and base + "en" share a stem
+    other = word(8).lower()
+    c1 = d.consultant(name=f"Olga {word()}", body=profile([reg], bio=f"Werkt met {base}en en {base}."))["id"]
+    c2 = d.consultant(name=f"Piet {word()}", body=profile([reg], bio=f"Ook {other}stal en {other}wei."))["id"]
+    typo = base[:-1] + "k"  # its closest directory words: base and base + "en"
+    with db.cursor() as cur:
+        cur.execute("SELECT directory_query_corrected(%s)::text[]", (typo,))
+        parts = cur.fetchone()[0]
+        assert len(parts) == 1 and "|" not in parts[0], parts  # one stem: the one-word paths
+        cur.execute("SELECT cardinality(directory_query_corrected(%s)), cardinality(directory_query_corrected(%s))",
+                    (f"{base} {typo}", f"{other}stl {other}wi"))
+        assert cur.fetchone() == (1, 1)  # the stem once; the same set of corrections once
+    assert d.ids(q=typo, region=reg) == d.ids(q=base, region=reg) == [c1]
+    assert d.ids(q=f"{other}stl {other}wi", region=reg) == d.ids(q=f"{other}wi", region=reg) == [c2]
