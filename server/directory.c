@@ -46,7 +46,7 @@ DB_STMT_UNPREPARED(sql_directory_browse, 11,
                    " ORDER BY (NOT page.accepting), page.name, page.user_id");
 
 /* Without q, with a region: the same page, read from the region's rows of directory_regions
- * (sql/0007), index-only, with a plan made once per connection. The same parameters. */
+ * (sql/0008), index-only, with a plan made once per connection. The same parameters. */
 DB_STMT(sql_directory_region, 11,
         "SELECT item, flag::text, name, user_id FROM directory_region_page($1, $2, $3, $4, $5, $6,"
         " $7::boolean, $8::boolean, $9, $10::uuid, $11::int)");

@@ -253,7 +253,7 @@ def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
 
 
 def test_directory_migration_0007_on_existing_data(pg):
-    """sql/0007 applied to a database that already holds consultants (made under 0006): search
+    """sql/0007 and 0008 applied to a database that already holds consultants (made under 0006): search
     tables hold the active profiles only, with what the triggers compute; cards still make the
     same JSON; and the search finds what the profiles say."""
     db = f"t_mig_{uid()}"
@@ -291,7 +291,7 @@ def test_directory_migration_0007_on_existing_data(pg):
             json_before = dict(cur.fetchall())
         p = subprocess.run([BIN, "migrate"], env=base_env(pg, db), capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
-        assert "0007" in p.stdout
+        assert "0007" in p.stdout and "0008" in p.stdout
         with conn.cursor() as cur:
             cur.execute("SELECT user_id::text, consultant_json(p, now())::text FROM consultant_profiles p")
             assert dict(cur.fetchall()) == json_before

@@ -1281,7 +1281,7 @@ def test_search_typo_with_several_corrections(d, db):
 
 
 def test_region_pages_follow_edits(api, d, db):
-    """Filter-only pages with a region read directory_regions (sql/0007): it must follow every edit
+    """Filter-only pages with a region read directory_regions (sql/0008): it must follow every edit
     of the columns it copies, rename and deactivation, and hold exactly the active profiles."""
     reg1, reg2 = region(), region()
     c = d.consultant(name=f"Olaf {word()}", login=True, body=profile([reg1], accepting=True))
