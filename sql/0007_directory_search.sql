@@ -15,9 +15,7 @@
 
 -- fold() was IMMUTABLE so that an index could use it; none does. Over unaccent(), which is only
 -- STABLE, that kept PostgreSQL from inlining it: every call parsed and planned its SQL again.
-CREATE OR REPLACE FUNCTION fold(t text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT lower(public.unaccent('public.unaccent'::regdictionary, t))
-$$;
+ALTER FUNCTION fold(text) STABLE;
 
 -- q as typed: the Dutch stems of its words (folded, split on anything but a-z and 0-9, at
 -- least 2 characters), each once. One expression without a subquery, so that PostgreSQL inlines

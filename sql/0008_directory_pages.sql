@@ -83,17 +83,11 @@ $$;
 -- so that a reply appends the live stats and the brace without reading the card. Cutting the
 -- brace per reply (left(card, -1)) counted the card's characters, ~9 % of the directory
 -- benchmark's CPU time. The replies are the same.
-CREATE OR REPLACE FUNCTION consultant_card(p consultant_profiles) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT left(jsonb_build_object(
-        'id', p.user_id, 'name', p.name, 'discipline', p.discipline,
-        'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
-                           FROM users u JOIN organisations o ON o.id = u.organisation_id
-                          WHERE u.id = p.user_id),
-        'expertise', to_jsonb(p.expertise), 'target_groups', to_jsonb(p.target_groups),
-        'regions', to_jsonb(p.regions), 'modes', to_jsonb(p.modes),
-        'languages', to_jsonb(p.languages), 'accepting', p.accepting, 'bio', p.bio,
-        'response_days', p.response_days)::text, -1) || ', "stats": '
+-- The JSON is still built by 0005's function, renamed; consultant_card(), which the triggers and
+-- consultant_json() call by name, now cuts it open once, when the card is written.
+ALTER FUNCTION consultant_card(consultant_profiles) RENAME TO consultant_card_json;
+CREATE FUNCTION consultant_card(p consultant_profiles) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT left(consultant_card_json(p), -1) || ', "stats": '
 $$;
 CREATE OR REPLACE FUNCTION consultant_item(card text, stats jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
