@@ -368,20 +368,5 @@ PY
 
 echo
 cons_section | tee "$TMP/cons-section.md"
-if [[ -n "$DOC" ]]; then
-    "$PY" - "$DOC" "$TMP/cons-section.md" <<'PY'
-import sys
-doc, sec = sys.argv[1], open(sys.argv[2]).read()
-start, end = "<!-- bench:consultations:start -->", "<!-- bench:consultations:end -->"
-text = open(doc).read()
-if start in text and end in text and text.index(start) < text.index(end):
-    a, b = text.index(start) + len(start), text.index(end)
-    text = text[:a] + "\n" + sec + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Consultation creation\n\n" + start + "\n" + sec + end + "\n"
-with open(doc, "w") as f:
-    f.write(text)
-PY
-    echo "bench: consultations results written to $DOC"
-fi
+[[ -z "$DOC" ]] || write_section consultations "Consultation creation" "$TMP/cons-section.md"
 [[ -z "$CONS_FAILED" ]] || die "consultations: $CONS_FAILED"

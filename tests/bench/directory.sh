@@ -295,20 +295,5 @@ PY
 
 echo
 dir_section | tee "$TMP/dir-section.md"
-if [[ -n "$DOC" ]]; then
-    "$PY" - "$DOC" "$TMP/dir-section.md" <<'PY'
-import sys
-doc, sec = sys.argv[1], open(sys.argv[2]).read()
-start, end = "<!-- bench:directory:start -->", "<!-- bench:directory:end -->"
-text = open(doc).read()
-if start in text and end in text and text.index(start) < text.index(end):
-    a, b = text.index(start) + len(start), text.index(end)
-    text = text[:a] + "\n" + sec + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Consultant directory\n\n" + start + "\n" + sec + end + "\n"
-with open(doc, "w") as f:
-    f.write(text)
-PY
-    echo "bench: directory results written to $DOC"
-fi
+[[ -z "$DOC" ]] || write_section directory "Consultant directory" "$TMP/dir-section.md"
 [[ -z "$DIR_FAILED" ]] || die "directory: $DIR_FAILED"

@@ -82,3 +82,23 @@ pgb_txns() { cat "$TMP/$1".* 2>/dev/null | wc -l; }  # PREFIX: transactions logg
 # ---------- summary ----------
 yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }  # AWK_CONDITION
 fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }  # NUMBER, rounded
+
+# ---------- docs/benchmarks.md ----------
+# write_section NAME TITLE FILE: puts FILE between "<!-- bench:NAME:start -->" and
+# "<!-- bench:NAME:end -->" of $DOC, or appends "## TITLE" and both markers when they are missing.
+write_section() {
+    "$PY" - "$DOC" "$1" "$2" "$3" <<'PY'
+import sys
+doc, name, title, sec = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read()
+start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+text = open(doc).read()
+if start in text and end in text and text.index(start) < text.index(end):
+    a, b = text.index(start) + len(start), text.index(end)
+    text = text[:a] + "\n" + sec + text[b:]
+else:
+    text = text.rstrip("\n") + f"\n\n## {title}\n\n" + start + "\n" + sec + end + "\n"
+with open(doc, "w") as f:
+    f.write(text)
+PY
+    echo "bench: $1 results written to $DOC"
+}
