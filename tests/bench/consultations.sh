@@ -190,17 +190,9 @@ wait "$CONS_SAMPLER_PID" || true
 read -r c1 n1 < <(cons_rows)
 CONS_PGB_ROWS=$((c1 - c0)) CONS_PGB_NOTES=$((n1 - n0))
 read -r CONS_PGB_ACTIVE CONS_PGB_ADV CONS_PGB_ADV_SHARE < <(cons_lockstats "$TMP/cons-locks-pgb")
-sed -n '/^SQL script/q; /aborted in command/d; s/^/    /p' "$TMP/cons-pgbench.out"   # the summary only
-CONS_PG_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/cons-pgbench.out")
-pg_failed=$(sed -n 's/^number of failed transactions: \([0-9]\+\).*/\1/p' "$TMP/cons-pgbench.out")
-pg_aborted=$(grep -c '^pgbench: error: client [0-9]* .*aborted' "$TMP/cons-pgbench.out" || true)
-CONS_PG_NOTE="none failed"
-if [[ $pgb_rc != 0 || ( -n "$pg_failed" && "$pg_failed" != 0 ) ]]; then
-    grep -m 3 'error' "$TMP/cons-pgbench.out" | sed 's/^/    /' >&2 || true
-    [[ $pg_aborted -gt 0 || -n "$CONS_PG_TPS" ]] || { cat "$TMP/cons-pgbench.out"; die "pgbench (consultations) failed (status $pgb_rc)"; }
-    CONS_PG_NOTE="${pg_failed:-0} failed and $pg_aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$TMP/cons-pgbench.out" || echo "exit status $pgb_rc")); the pgbench figures count the completed transactions only"
-    CONS_FAILED=${CONS_FAILED:-"pgbench: $CONS_PG_NOTE"}
-fi
+pgb_outcome "$TMP/cons-pgbench.out" consultations "$pgb_rc"
+CONS_PG_TPS=$PGB_TPS CONS_PG_NOTE=$PGB_NOTE
+[[ -z "$PGB_FAILED" ]] || CONS_FAILED=${CONS_FAILED:-$PGB_FAILED}
 # pgbench's script_no 0..2 = cons_1..cons_3
 CONS_PG_P50=$(pgb_pctl conspgb 0.50)
 CONS_PG_P99=$(pgb_pctl conspgb 0.99)

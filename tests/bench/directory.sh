@@ -137,17 +137,9 @@ DIR_PGB_BUSY_TICKS=$(( $(busy_ticks) - b0 )) DIR_PGB_SECONDS=$(awk '{ print $3 }
 DIR_PGB_PG_TICKS=$(( $(pg_ticks) - p0 ))
 DIR_PGB_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-pgbench.time")
 DIR_PGB_OTHER=$(other_pct "$DIR_PGB_BUSY_TICKS" $((DIR_PGB_PG_TICKS + DIR_PGB_CLIENT_TICKS)) "$DIR_PGB_SECONDS")
-sed -n '/^SQL script/q; /aborted in command/d; s/^/    /p' "$TMP/dir-pgbench.out"   # the summary only
-DIR_PG_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/dir-pgbench.out")
-pg_failed=$(sed -n 's/^number of failed transactions: \([0-9]\+\).*/\1/p' "$TMP/dir-pgbench.out")
-pg_aborted=$(grep -c '^pgbench: error: client [0-9]* .*aborted' "$TMP/dir-pgbench.out" || true)
-DIR_PG_NOTE="none failed"
-if [[ $pgb_rc != 0 || ( -n "$pg_failed" && "$pg_failed" != 0 ) ]]; then
-    grep -m 3 'error' "$TMP/dir-pgbench.out" | sed 's/^/    /' >&2 || true
-    [[ $pg_aborted -gt 0 || -n "$DIR_PG_TPS" ]] || { cat "$TMP/dir-pgbench.out"; die "pgbench (directory) failed (status $pgb_rc)"; }
-    DIR_PG_NOTE="${pg_failed:-0} failed and $pg_aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$TMP/dir-pgbench.out" || echo "exit status $pgb_rc")); the pgbench figures count the completed transactions only"
-    DIR_FAILED=${DIR_FAILED:-"pgbench: $DIR_PG_NOTE"}
-fi
+pgb_outcome "$TMP/dir-pgbench.out" directory "$pgb_rc"
+DIR_PG_TPS=$PGB_TPS DIR_PG_NOTE=$PGB_NOTE
+[[ -z "$PGB_FAILED" ]] || DIR_FAILED=${DIR_FAILED:-$PGB_FAILED}
 DIR_PG_P50=$(pgb_pctl dirpgb 0.50)
 DIR_PG_P99=$(pgb_pctl dirpgb 0.99)
 DIR_PG_TXNS=$(pgb_txns dirpgb)

@@ -78,6 +78,24 @@ pgb_pctl() { cat "$TMP/$1".* 2>/dev/null | awk -v s="${3:-}" 's == "" || $4 == s
     | awk -v q="$2" '{ v[NR] = $1 } END {
         if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
 pgb_txns() { cat "$TMP/$1".* 2>/dev/null | wc -l; }  # PREFIX: transactions logged
+# pgb_outcome OUTFILE LABEL STATUS: a pgbench run that may fail some transactions or abort some
+# clients (statement_timeout). Prints its summary; sets PGB_TPS (empty when pgbench printed
+# none), PGB_NOTE ("none failed", or what failed) and PGB_FAILED (empty, or the reason the run
+# counts as failed); dies when pgbench failed without completing anything.
+pgb_outcome() {
+    local failed aborted
+    sed -n '/^SQL script/q; /aborted in command/d; s/^/    /p' "$1"   # the summary only
+    PGB_TPS=$(awk '/^tps = / { print $3; exit }' "$1")
+    failed=$(sed -n 's/^number of failed transactions: \([0-9]\+\).*/\1/p' "$1")
+    aborted=$(grep -c '^pgbench: error: client [0-9]* .*aborted' "$1" || true)
+    PGB_NOTE="none failed" PGB_FAILED=
+    if [[ $3 != 0 || ( -n "$failed" && "$failed" != 0 ) ]]; then
+        grep -m 3 'error' "$1" | sed 's/^/    /' >&2 || true
+        [[ $aborted -gt 0 || -n "$PGB_TPS" ]] || { cat "$1"; die "pgbench ($2) failed (status $3)"; }
+        PGB_NOTE="${failed:-0} failed and $aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$1" || echo "exit status $3")); the pgbench figures count the completed transactions only"
+        PGB_FAILED="pgbench: $PGB_NOTE"
+    fi
+}
 
 # ---------- summary ----------
 yesno() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**not met**"; fi; }  # AWK_CONDITION
