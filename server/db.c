@@ -51,6 +51,11 @@ struct db_pool {
     int size;
     struct db_conn *conns;
     struct pending *head, *tail;
+    /* While a result's callback runs: the statements it queues go before those of requests
+     * that have not started (`cont` is the last of them so far), so a request waits in the queue
+     * once, not once per statement. */
+    int in_callback;
+    struct pending *cont;
     int waiting;
     int up;                  /* connections idle or busy */
     int last_connect_failed; /* fail fast while the database is down */
@@ -106,7 +111,14 @@ static void pending_finish(struct pending *p, enum db_status st, PGresult *res)
     }
     if (st != DB_OK)
         atomic_fetch_add(&db_gauges.errors_total, 1);
+    struct db_pool *pool = p->pool;
+    int outer = !pool->in_callback;
+    pool->in_callback = 1;
     p->cb(&r, p->arg);
+    if (outer) {
+        pool->in_callback = 0;
+        pool->cont = NULL;
+    }
     pending_free(p);
 }
 
@@ -142,6 +154,8 @@ static void queue_remove(struct db_pool *pool, struct pending *p)
     *pp = p->next;
     if (pool->tail == p)
         pool->tail = prev;
+    if (pool->cont == p)
+        pool->cont = prev;
     p->next = NULL;
     pool->waiting--;
     atomic_fetch_sub(&db_gauges.waiting, 1);
@@ -182,11 +196,20 @@ void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *par
     p->timer = evtimer_new(pool->base, queue_timeout_cb, p);
     struct timeval tv = {QUEUE_WAIT_MS / 1000, (QUEUE_WAIT_MS % 1000) * 1000};
     evtimer_add(p->timer, &tv);
-    if (pool->tail)
-        pool->tail->next = p;
-    else
-        pool->head = p;
-    pool->tail = p;
+    if (pool->in_callback) { /* a request's next statement: ahead of those not yet started */
+        struct pending **at = pool->cont ? &pool->cont->next : &pool->head;
+        p->next = *at;
+        *at = p;
+        pool->cont = p;
+        if (!p->next)
+            pool->tail = p;
+    } else {
+        if (pool->tail)
+            pool->tail->next = p;
+        else
+            pool->head = p;
+        pool->tail = p;
+    }
     pool->waiting++;
     atomic_fetch_add(&db_gauges.waiting, 1);
     conn_dispatch(pool);

@@ -51,12 +51,13 @@ DB_STMT(sql_directory_region, 11,
         "SELECT item, flag::text, name, user_id FROM directory_region_page($1, $2, $3, $4, $5, $6,"
         " $7::boolean, $8::boolean, $9, $10::uuid, $11::int)");
 
-/* With q: $2 q, $3 the corrected tsquery (NULL: q as typed), $4..$9 the filters as above,
- * $10..$11 the cursor (rank, id), $12 the limit. directory_search (sql/0007) runs plans made
- * once per connection. Ranks are the reals ts_rank() gives; their text reads back the same. */
-DB_STMT(sql_directory_search, 12,
-        "SELECT item, rank::text, user_id FROM directory_search($1, $2, $3::tsquery[], $4, $5, $6,"
-        " $7, $8, $9::boolean, $10::real, $11::uuid, $12::int)");
+/* With q: $2 q, $3..$8 the filters as above, $9..$10 the cursor (rank, id), $11 the limit.
+ * directory_search (sql/0007, sql/0010) runs plans made once per connection, and when q as typed
+ * finds no one, searches again with its typos corrected. Ranks are the reals ts_rank() gives;
+ * their text reads back the same. */
+DB_STMT(sql_directory_search, 11,
+        "SELECT item, rank::text, user_id FROM directory_search($1, $2, NULL, $3, $4, $5, $6, $7,"
+        " $8::boolean, $9::real, $10::uuid, $11::int)");
 
 /* One consultant: as in the lists. */
 DB_STMT(sql_consultant_get, 2,
@@ -166,15 +167,6 @@ static const char **directory_cursor(struct req *r, int search)
     return after;
 }
 
-/* A list request's state across its statements. */
-struct dir_list {
-    const char **after;    /* the cursor's keys (NULL keys: first page) */
-    const char *corrected; /* search: the words' corrected tsqueries, once asked for */
-    int codes_checked, corrections_asked;
-};
-
-static void directory_list_send(struct req *r);
-
 static void reply_empty_page(struct req *r)
 {
     static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
@@ -189,10 +181,6 @@ DB_STMT(sql_filter_codes, 3,
         " WHERE f.code IS NOT NULL AND NOT EXISTS"
         "  (SELECT 1 FROM vocabulary v WHERE v.kind = f.kind AND v.code = f.code)");
 
-DB_STMT(sql_query_corrected, 1, "SELECT directory_query_corrected($1)");
-
-static void list_empty(struct req *r);
-
 static void filter_codes_checked(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK) {
@@ -205,42 +193,19 @@ static void filter_codes_checked(struct req *r, struct db_result *res)
         return;
     }
     json_decref(errors);
-    struct dir_list *st = req_ctx(r);
-    st->codes_checked = 1;
-    list_empty(r);
-}
-
-static void corrections_found(struct req *r, struct db_result *res)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    struct dir_list *st = req_ctx(r);
-    st->corrections_asked = 1;
-    if (PQgetisnull(res->res, 0, 0)) { /* no word is a typo: the search as typed stands */
-        reply_empty_page(r);
-        return;
-    }
-    st->corrected = req_strdup(r, PQgetvalue(res->res, 0, 0));
-    directory_list_send(r);
+    reply_empty_page(r);
 }
 
 /* A page without items. Codes outside the vocabulary are only checked now: no profile holds one
  * (PUT checks them), so a filter with one always comes here, and a request whose filters are
- * all known pays for no check. Likewise a search word that matches no one, a typo, is only looked
- * for now: it left the search as typed (every word AND-ed) empty. */
+ * all known pays for no check. */
 static void list_empty(struct req *r)
 {
-    struct dir_list *st = req_ctx(r);
     const char *expertise = req_query(r, "expertise"), *group = req_query(r, "target_group"),
-               *mode = req_query(r, "mode"), *q = req_query(r, "q");
-    if (!st->codes_checked && (expertise || group || mode)) {
+               *mode = req_query(r, "mode");
+    if (expertise || group || mode) {
         const char *p[] = {expertise, group, mode};
         req_db(r, &sql_filter_codes, p, filter_codes_checked);
-    } else if (q && !st->corrections_asked) {
-        const char *p[] = {q};
-        req_db(r, &sql_query_corrected, p, corrections_found);
     } else {
         reply_empty_page(r);
     }
@@ -284,30 +249,18 @@ void directory_list(struct req *r)
     const char **after = directory_cursor(r, q != NULL);
     if (!after)
         return;
-    struct dir_list *st = req_alloc(r, sizeof *st);
-    memset(st, 0, sizeof *st);
-    st->after = after;
-    req_set_ctx(r, st);
-    directory_list_send(r);
-}
-
-/* The list statement and its parameters (see the statements above). */
-static void directory_list_send(struct req *r)
-{
-    struct dir_list *st = req_ctx(r);
-    const char *q = req_query(r, "q"), *const *after = st->after;
+    /* The list statement and its parameters (see the statements above). */
     const char *filters[] = {req_query(r, "expertise"), req_query(r, "target_group"),
                              req_query(r, "region"),    req_query(r, "mode"),
                              req_query(r, "language"),  req_query(r, "accepting")};
-    const char *p[12], **f = p + (q ? 3 : 1);
+    const char *p[11], **f = p + (q ? 2 : 1);
     p[0] = req_now(r);
     memcpy(f, filters, sizeof filters);
     if (q) {
         p[1] = q;
-        p[2] = st->corrected;
-        p[9] = after[0];
-        p[10] = after[1];
-        p[11] = req_limit_param(r);
+        p[8] = after[0];
+        p[9] = after[1];
+        p[10] = req_limit_param(r);
         req_db(r, &sql_directory_search, p, directory_listed);
     } else {
         p[7] = after[0];

@@ -1380,3 +1380,39 @@ def test_search_typo_corrections_count_once(d, db):
         assert cur.fetchone() == (1, 1)  # the stem once; the same set of corrections once
     assert d.ids(q=typo, region=reg) == d.ids(q=base, region=reg) == [c1]
     assert d.ids(q=f"{other}stl {other}wi", region=reg) == d.ids(q=f"{other}wi", region=reg) == [c2]
+
+
+def test_search_filters_on_postings_follow_edits(api, d, db):
+    """A search tests its filters on the word's postings (directory_terms.keys, sql/0010): they must
+    follow an edit of the filter columns alone (the text unchanged), deactivation, and a code no
+    profile ever held; and hold exactly each active profile's codes."""
+    reg1, reg2, w = region(), region(), word()
+    c = d.consultant(name=f"Olaf {word()}", body=profile([reg1], bio=f"Ervaring met {w}.", accepting=True))
+    other = d.consultant(name=f"Aart {word()}", body=profile([reg1, reg2], bio=f"Ook {w}.", accepting=False,
+                                                             modes=["phone"], languages=["nl"]))
+    both = d.ids(q=w)
+    assert sorted(both) == sorted([c["id"], other["id"]])
+    assert d.ids(q=w, region=reg1) == both and d.ids(q=w, region=reg2) == [other["id"]]
+    assert d.ids(q=w, accepting="true") == [c["id"]] and d.ids(q=w, accepting="false") == [other["id"]]
+    assert d.ids(q=f"{w} ervaring", region=reg1, language="en") == [c["id"]]  # two words, by bands
+    # the same text, other regions, modes and accepting
+    assert_json(d.put(c["id"], profile([reg2], bio=f"Ervaring met {w}.", accepting=False, modes=["video"])))
+    assert d.ids(q=w, region=reg1) == [other["id"]]
+    assert sorted(d.ids(q=w, region=reg2)) == sorted(both)
+    assert d.ids(q=w, accepting="true") == []
+    assert d.ids(q=w, mode="video") == [c["id"]] and d.ids(q=w, mode="phone") == [other["id"]]
+    assert d.ids(q=f"{w} ervaring", region=reg1) == [] and d.ids(q=f"{w} ervaring", region=reg2) == [c["id"]]
+    # a region no profile ever had, and a typo of the word with it: empty, not an error
+    assert d.ids(q=w, region=region()) == []
+    assert d.ids(q=w[:-1] + ("x" if w[-1] != "x" else "y"), region=region()) == []
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
+    assert d.ids(q=w, region=reg2) == [other["id"]]
+    with db.cursor() as cur:
+        cur.execute("""
+            SELECT count(*) FROM directory_terms t JOIN consultant_profiles p USING (user_id)
+             WHERE NOT p.active
+                OR t.keys IS DISTINCT FROM ARRAY(SELECT k.id FROM directory_keys k
+                     WHERE k.key = ANY (directory_key_names(p.expertise, p.target_groups, p.regions,
+                                                            p.modes, p.languages, p.accepting))
+                     ORDER BY k.id)""")
+        assert cur.fetchone()[0] == 0

@@ -8,8 +8,7 @@
 #    requests per second and p99 latency; any non-2xx response fails the run.
 # 4. pgbench runs the statements overlegd runs for the same mix (taken verbatim from
 #    server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
-#    extended; for a q that finds no one as typed, all three steps: the search, the typo
-#    corrections, the search again), with as many clients as overlegd has database connections.
+#    extended), with as many clients as overlegd has database connections.
 # 5. The plan of every query string, as one pooled connection runs them (the mix run once first,
 #    then each again with auto_explain: ANALYZE, BUFFERS, the queries inside directory_search
 #    included).

@@ -26,16 +26,12 @@
 overlegd's parameters: browse (no q; sql_directory_region with a region, else
 sql_directory_browse): $1 now, $2 expertise, $3 target_group, $4 region, $5 mode,
 $6 language, $7 accepting, $8..$10 the cursor, $11 the limit + 1; search (sql_directory_search):
-$1 now, $2 q, $3 the corrected words (NULL: as typed), $4..$9 the filters in the same order,
-$10..$11 the cursor, $12 the limit + 1. A first page has no cursor. A search that finds no one as
-typed runs sql_query_corrected($1 q) and, when a word was corrected, the search again with its
-answer as $3; the database named by DATABASE_URL tells which query strings do (pgbench and
-explain run the same steps).
+$1 now, $2 q, $3..$8 the filters in the same order, $9..$10 the cursor, $11 the limit + 1 (a
+search that finds no one as typed corrects its typos inside the same statement). A first page has
+no cursor.
 """
 import json
-import os
 import re
-import subprocess
 import sys
 from urllib.parse import parse_qsl
 
@@ -103,30 +99,13 @@ def read_mix(path):
     return mix
 
 
-def psql_value(sql):
-    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-At",
-                          "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         capture_output=True, text=True, check=True).stdout
-    return out.rstrip("\n")
-
-
 def steps(qs):
     """[(statement, [values or None, 1-based order])]: what overlegd runs for a first page."""
     filters = [qs.get(f) for f in FILTERS]
     if "q" not in qs:
         stmt = "sql_directory_region" if qs.get("region") else "sql_directory_browse"
         return [(stmt, [NOW_] + filters + [None, None, None, LIMIT_])]
-    search = [NOW_, qs["q"], None] + filters + [None, None, LIMIT_]
-    found = psql_value("SELECT count(*) FROM (" + stmt_sql("sql_directory_search", {
-        n: {NOW_: "now()", LIMIT_: LIMIT}.get(v) or lit(v)
-        for n, v in enumerate(search, start=1)}) + ") s")
-    if found != "0":
-        return [("sql_directory_search", search)]
-    corrected = psql_value(stmt_sql("sql_query_corrected", {1: lit(qs["q"])}))
-    if not corrected:
-        return [("sql_directory_search", search), ("sql_query_corrected", [qs["q"]])]
-    return [("sql_directory_search", search), ("sql_query_corrected", [qs["q"]]),
-            ("sql_directory_search", search[:2] + [corrected] + search[3:])]
+    return [("sql_directory_search", [NOW_, qs["q"]] + filters + [None, None, LIMIT_])]
 
 
 def cmd_pgbench(mix_path, outdir):
@@ -160,7 +139,7 @@ def lit(v):
 
 def cmd_explain(mix_path, now, timeout_ms):
     names = {"sql_directory_browse": "dir_browse", "sql_directory_region": "dir_region",
-             "sql_directory_search": "dir_search", "sql_query_corrected": "dir_corrected"}
+             "sql_directory_search": "dir_search"}
     out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;",
            "LOAD 'auto_explain';", "SET auto_explain.log_min_duration = 0;",
            "SET auto_explain.log_analyze = on;", "SET auto_explain.log_buffers = on;",

@@ -241,11 +241,25 @@ SELECT DISTINCT w
        regexp_split_to_table(fold(directory_text(c)), '[^a-z0-9]+') w
  WHERE length(w) >= 3
 ON CONFLICT DO NOTHING;
--- What the consultant_cards_sync and directory_terms_sync triggers compute.
+-- What the consultant_cards_sync and directory_terms_sync triggers compute (the latter with
+-- directory_keys_of).
 INSERT INTO consultant_cards (user_id, card)
 SELECT c.user_id, consultant_card(c) FROM consultant_profiles c;
-INSERT INTO directory_terms (lexeme, user_id, rank)
-SELECT t.lexeme, c.user_id, t.rank FROM consultant_profiles c, directory_terms_of(c.search_doc) t
+INSERT INTO directory_keys (key)
+SELECT DISTINCT n
+  FROM consultant_profiles c,
+       unnest(directory_key_names(c.expertise, c.target_groups, c.regions, c.modes, c.languages,
+                                  c.accepting)) n
+ WHERE c.active ORDER BY n
+ON CONFLICT (key) DO NOTHING;
+INSERT INTO directory_terms (lexeme, user_id, rank, keys)
+SELECT t.lexeme, c.user_id, t.rank, k.keys
+  FROM consultant_profiles c
+ CROSS JOIN LATERAL (SELECT ARRAY(SELECT d.id FROM directory_keys d
+         WHERE d.key = ANY (directory_key_names(c.expertise, c.target_groups, c.regions, c.modes,
+                                                c.languages, c.accepting))
+         ORDER BY d.id) AS keys) k,
+       directory_terms_of(c.search_doc) t
  WHERE c.active;
 -- What the directory_regions_sync trigger computes.
 INSERT INTO directory_regions (region, user_id, name, accepting, expertise, target_groups, modes,
@@ -270,8 +284,8 @@ DECLARE
     terms_before bigint := (SELECT count(*) FROM directory_terms);
     changed bigint;
 BEGIN
-    -- directory_terms_sync only runs when search_doc changes: change the bio, then restore it
-    -- (a one-letter word, which directory_words leaves out).
+    -- directory_terms_sync only runs when search_doc or a filter column changes: change the bio,
+    -- then restore it (a one-letter word, which directory_words leaves out).
     UPDATE consultant_profiles c SET bio = c.bio || ' x' FROM bench_check k WHERE c.user_id = k.user_id;
     UPDATE consultant_profiles c SET bio = left(c.bio, -2) FROM bench_check k WHERE c.user_id = k.user_id;
     -- directory_regions_sync only runs when a column it copies changes: flip `accepting` twice.
@@ -311,4 +325,4 @@ $$;
 COMMIT;
 
 VACUUM ANALYZE organisations, users, consultant_profiles, consultant_cards, directory_terms,
-    directory_regions, directory_words;
+    directory_regions, directory_words, directory_keys;
