@@ -196,20 +196,15 @@ void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *par
     p->timer = evtimer_new(pool->base, queue_timeout_cb, p);
     struct timeval tv = {QUEUE_WAIT_MS / 1000, (QUEUE_WAIT_MS % 1000) * 1000};
     evtimer_add(p->timer, &tv);
-    if (pool->in_callback) { /* a request's next statement: ahead of those not yet started */
-        struct pending **at = pool->cont ? &pool->cont->next : &pool->head;
-        p->next = *at;
-        *at = p;
-        pool->cont = p;
-        if (!p->next)
-            pool->tail = p;
-    } else {
-        if (pool->tail)
-            pool->tail->next = p;
-        else
-            pool->head = p;
+    /* At the end, or (a request's next statement) after the other next statements. */
+    struct pending *after = pool->in_callback ? pool->cont : pool->tail;
+    struct pending **at = after ? &after->next : &pool->head;
+    p->next = *at;
+    *at = p;
+    if (!p->next)
         pool->tail = p;
-    }
+    if (pool->in_callback)
+        pool->cont = p;
     pool->waiting++;
     atomic_fetch_add(&db_gauges.waiting, 1);
     conn_dispatch(pool);
