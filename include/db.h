@@ -15,12 +15,8 @@ struct db_stmt {
     const char *sql;
     int nparams;
     _Atomic int id;
-    int planned_each_time; /* not prepared: planned for its actual parameters every time */
 };
-#define DB_STMT(var, n, text) static struct db_stmt var = {text, n, 0, 0}
-/* For statements whose best plan depends on which optional filters are given ("$2 IS NULL OR
- * ..."): a prepared statement may switch to a generic plan that cannot use their indexes. */
-#define DB_STMT_UNPREPARED(var, n, text) static struct db_stmt var = {text, n, 0, 1}
+#define DB_STMT(var, n, text) static struct db_stmt var = {text, n, 0}
 
 enum db_status {
     DB_OK = 0,

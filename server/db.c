@@ -383,11 +383,7 @@ static void conn_send(struct db_conn *c)
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
     int ok;
-    if (p->stmt->planned_each_time) {
-        c->phase = P_EXEC;
-        ok = PQsendQueryParams(c->pg, p->stmt->sql, p->nparams, NULL,
-                               (const char *const *)p->params, NULL, NULL, 0);
-    } else if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
+    if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
         c->phase = P_PREPARE;
         ok = PQsendPrepare(c->pg, name, p->stmt->sql, p->nparams, NULL);
     } else {

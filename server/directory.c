@@ -25,25 +25,15 @@ DB_STMT(sql_vocabularies, 0,
         " FROM (SELECT kind, position, jsonb_build_object('code', code, 'label', label) AS item"
         "  FROM vocabulary) v");
 
-/* Without q: accepting first, then name, then id. $2 expertise, $3 target group, $4 region,
- * $5 mode, $6 language, $7 accepting (directory_filters_pass, sql/0007), $8..$10 the cursor, $11
- * the limit. Planned for its parameters each time: which index fits depends on which filters
- * are given and how selective they are (the filters given remain as conditions the planner
- * sees, those not given fold away). The page is found on consultant_profiles_browse
- * (index-only for the filters it holds); then each consultant's prepared card (sql/0005) gets
- * its live stats. */
-DB_STMT_UNPREPARED(sql_directory_browse, 11,
-                   "SELECT consultant_item(c.card, s.stats), (NOT page.accepting)::text, page.name,"
-                   " page.user_id"
-                   " FROM (SELECT p.user_id, p.accepting, p.name FROM consultant_profiles p"
-                   "  WHERE p.active AND directory_filters_pass(p.expertise, p.target_groups,"
-                   "   p.regions, p.modes, p.languages, p.accepting, $2, $3, $4, $5, $6, $7)"
-                   "  AND ($8::boolean IS NULL OR ((NOT p.accepting), p.name, p.user_id)"
-                   "   > ($8::boolean, $9::text, $10::uuid))"
-                   "  ORDER BY (NOT p.accepting), p.name, p.user_id LIMIT $11) page"
-                   " JOIN consultant_cards c ON c.user_id = page.user_id"
-                   " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
-                   " ORDER BY (NOT page.accepting), page.name, page.user_id");
+/* Without q: accepting first, then name, then id. $2 expertise, $3 target group, $4 region, $5
+ * mode, $6 language, $7 accepting, $8..$10 the cursor, $11 the limit. Without a region
+ * (directory_browse_page, sql/0011): the front of consultant_profiles_browse, index-only, with
+ * plans made once per connection; planned for the values only for the rest of a page that a
+ * filter few pass leaves unfilled. Each consultant's prepared card (sql/0005) gets its live stats.
+ * $4 is NULL here: with a region, the region's statement below runs. */
+DB_STMT(sql_directory_browse, 11,
+        "SELECT item, flag::text, name, user_id FROM directory_browse_page($1, $2, $3, $5, $6,"
+        " $7::boolean, $8::boolean, $9, $10::uuid, $11::int) WHERE $4::text IS NULL");
 
 /* Without q, with a region: the same page, read from the region's rows of directory_regions
  * (sql/0008), index-only, with a plan made once per connection. The same parameters. */

@@ -6,6 +6,7 @@ Isolation: the module's World lives in a region slug of its own; counts use the 
 table only where no other test can run at the same time (the suite is sequential).
 """
 
+import json
 import threading
 import uuid
 from datetime import timedelta
@@ -1175,7 +1176,7 @@ def test_overdue_job(w, clock):
 # Directory stats become live
 # =============================================================================================
 
-def test_directory_stats_live(w):
+def test_directory_stats_live(w, db):
     cs = w.consultant(["medicatie"], [w.region], response_days=2)
     before = assert_json(w.api.get(f"/v1/consultants/{cs['id']}", token=w.gp["token"]))
     assert before["stats"]["answered_90d"] == 0
@@ -1192,6 +1193,13 @@ def test_directory_stats_live(w):
     assert next(i for i in listed if i["id"] == cs["id"])["stats"] == got["stats"]
     found = w.api.list_all("/v1/consultants", w.gp["token"], params={"q": cs["user"]["name"]})
     assert next(i for i in found if i["id"] == cs["id"])["stats"] == got["stats"]
+    # the lists write the stats as text (sql/0011): exactly what jsonb prints, as before
+    with db.cursor() as cur:
+        cur.execute("SELECT s.stats, s.stats::jsonb::text, consultant_stats(%s, now())::text"
+                    " FROM consultant_stats_of(%s, now()) s", (cs["id"], cs["id"]))
+        text, canonical, scalar = cur.fetchone()
+    assert text == canonical == scalar, (text, canonical, scalar)
+    assert json.loads(text) == got["stats"]
 
 
 # =============================================================================================

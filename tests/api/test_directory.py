@@ -1362,6 +1362,51 @@ def test_search_one_word_with_a_filter_few_pass(d, db):
     assert d.ids(q=w, region=reg) == pages(2000, region=reg)
 
 
+def test_browse_with_a_filter_few_pass(d, db):
+    """A filter-only page without a region walks past at most `walk` consultants (sql/0011), then
+    plans the rest of the page for the filters' values, from where the walk stopped: the same
+    pages either way, cursors included, and the same as the profiles themselves give."""
+    reg = region()
+    for i in range(7):
+        d.consultant(name=f"{'ABCDEFG'[i]}ouke {word()}", body=profile(
+            [reg], languages=["nl", "fy"], accepting=i % 3 != 0,
+            modes=["video"] if i % 2 else ["phone"], expertise=["angst"] if i < 4 else ["trauma"]))
+
+    def pages(walk, **f):
+        out, after = [], (None, None, None)
+        with db.cursor() as cur:
+            cur.execute("SET overleg.directory_walk = %s", (str(walk),))
+            for _ in range(50):
+                cur.execute("SELECT user_id::text, flag, name FROM directory_browse_page(now(), %s, NULL,"
+                            " %s, %s, %s, %s, %s, %s, 2)",
+                            (f.get("expertise"), f.get("mode"), f["language"], f.get("accepting")) + after)
+                rows = cur.fetchall()
+                out += [r[0] for r in rows]
+                if len(rows) < 2:
+                    break
+                after = (rows[-1][1], rows[-1][2], rows[-1][0])
+            cur.execute("RESET overleg.directory_walk")
+        return out
+
+    def profiles(**f):
+        with db.cursor() as cur:
+            cur.execute("SELECT user_id::text FROM consultant_profiles WHERE active AND %s = ANY (languages)"
+                        " AND (%s::text IS NULL OR %s = ANY (modes)) AND (%s::text IS NULL OR %s = ANY (expertise))"
+                        " AND (%s::boolean IS NULL OR accepting = %s) ORDER BY NOT accepting, name, user_id",
+                        (f["language"], f.get("mode"), f.get("mode"), f.get("expertise"), f.get("expertise"),
+                         f.get("accepting"), f.get("accepting")))
+            return [r[0] for r in cur.fetchall()]
+
+    for f in ({"language": "fy"}, {"language": "fy", "mode": "video"}, {"language": "fy", "accepting": False},
+              {"language": "fy", "expertise": "trauma", "mode": "phone"}):
+        want = profiles(**f)
+        assert want, f
+        assert pages(2000, **f) == pages(1, **f) == pages(3, **f) == want, f
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in f.items()}
+        assert d.ids(**params) == want, f
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
+
+
 def test_search_typo_corrections_count_once(d, db):
     """Corrections are stems, in a fixed order (sql/0007): a typo whose corrections share one stem
     is that stem, once beside the word typed right; two typos with the same corrections are one."""

@@ -83,7 +83,7 @@ def c_strings(text):
 
 def stmt_sql(src, name, subs):
     text = open(src, encoding="utf-8").read()
-    m = re.search(r"DB_STMT(?:_UNPREPARED)?\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", text, re.S)
+    m = re.search(r"DB_STMT\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", text, re.S)
     if not m:
         sys.exit(f"consultations_bench.py: DB_STMT({name}, ...) not found in {src}")
     nparams, sql = int(m.group(1)), c_strings(m.group(2))

@@ -8,7 +8,7 @@
 #    requests per second and p99 latency; any non-2xx response fails the run.
 # 4. pgbench runs the statements overlegd runs for the same mix (taken verbatim from
 #    server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
-#    extended), with as many clients as overlegd has database connections.
+#    prepared), with as many clients as overlegd has database connections.
 # 5. The plan of every query string, as one pooled connection runs them (the mix run once first,
 #    then each again with auto_explain: ANALYZE, BUFFERS, the queries inside directory_search
 #    included).
@@ -114,20 +114,19 @@ fi
 mkdir -p "$TMP/dirpgb"
 mapfile -t DIR_PGB_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgb")
 [[ ${#DIR_PGB_ARGS[@]} -gt 0 ]] || die "directory_bench.py pgbench printed nothing"
-# The server runs the browse statement unprepared (DB_STMT_UNPREPARED: planned for its actual
-# parameters), so pgbench uses -M extended; the search's own queries are planned once inside
-# directory_search either way. overlegd's connections run with a statement_timeout
+# overlegd prepares its statements on each connection, so pgbench does too (-M prepared); the
+# functions they call plan their own queries. overlegd's connections run with a statement_timeout
 # (server/db.c); pgbench gets the same, so a
 # statement too slow for the server is not waited for here either (it aborts that client).
 DIR_STMT_TIMEOUT=$(grep -o 'statement_timeout=[0-9]*' server/db.c | head -n 1 | cut -d= -f2 || true)
 DIR_PGB_CMD=(${DIR_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$DIR_STMT_TIMEOUT\'}
-             pgbench -n -M extended -c "$DB_CONNS" -j 2 -T "$DURATION"
+             pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION"
              "-f dir_NN.sql@1 (${#DIR_QS[@]} files)" -D now=\$NOW -D lim=21 "-D ..."
              --log --log-prefix=dirpgb "\$DATABASE_URL")
 say "directory: ${DIR_PGB_CMD[*]}"
 p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
 { time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
-    timeout $((DURATION + 30)) "$PGBENCH" -n -M extended -c "$DB_CONNS" -j 2 \
+    timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 \
     -T "$DURATION" "${DIR_PGB_ARGS[@]}" -D now="$DIR_NOW" -D lim=21 \
     --log --log-prefix=dirpgb "$DATABASE_URL" >"$TMP/dir-pgbench.out" 2>&1); } 2>"$TMP/dir-pgbench.time" \
     || pgb_rc=$?

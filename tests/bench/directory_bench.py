@@ -62,7 +62,7 @@ def stmt_sql(name, subs=None):
         parts = c_strings(m.group(2).replace("\\\n", "\n"))
         if parts and all(isinstance(p, str) for p in parts):
             macros[m.group(1)] = "".join(parts)
-    m = re.search(r"DB_STMT(?:_UNPREPARED)?\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", src, re.S)
+    m = re.search(r"DB_STMT\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", src, re.S)
     if not m:
         sys.exit(f"directory_bench.py: DB_STMT({name}, ...) not found in {SRC}")
     nparams, sql = int(m.group(1)), []
