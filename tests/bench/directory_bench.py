@@ -11,9 +11,7 @@
       (`now` and `lim` are left for the caller to define).
   directory_bench.py explain MIX NOW TIMEOUT_MS
       A psql script for one connection, as a pooled one runs the mix: PREPARE the statements
-      (the browse statement planned for its actual parameters every time, as overlegd's
-      unprepared statements are; directory_search and directory_region_page plan their own
-      queries once), run the whole mix once, then run each query string's statements again with
+      (the functions they call plan their own queries), run the whole mix once, then run each query string's statements again with
       auto_explain logging every plan, the nested ones included (ANALYZE, BUFFERS), to stderr
       through client_min_messages = log, each after a line "### QS". A statement still running
       after TIMEOUT_MS is cancelled.
@@ -140,10 +138,9 @@ def lit(v):
 def cmd_explain(mix_path, now, timeout_ms):
     names = {"sql_directory_browse": "dir_browse", "sql_directory_region": "dir_region",
              "sql_directory_search": "dir_search"}
-    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "SET plan_cache_mode = force_custom_plan;",
-           "LOAD 'auto_explain';", "SET auto_explain.log_min_duration = 0;",
-           "SET auto_explain.log_analyze = on;", "SET auto_explain.log_buffers = on;",
-           "SET auto_explain.log_nested_statements = on;"]
+    out = ["\\set ON_ERROR_STOP 1", "\\pset pager off", "LOAD 'auto_explain';",
+           "SET auto_explain.log_min_duration = 0;", "SET auto_explain.log_analyze = on;",
+           "SET auto_explain.log_buffers = on;", "SET auto_explain.log_nested_statements = on;"]
     out += [f"PREPARE {name} AS {stmt_sql(stmt)};" for stmt, name in names.items()]
     out += ["\\set ON_ERROR_STOP 0", "\\o /dev/null"]
     runs = []
