@@ -124,8 +124,8 @@ static int is_language(const char *s)
 {
     if (strlen(s) != 2 || s[0] < 'a' || s[0] > 'z' || s[1] < 'a' || s[1] > 'z')
         return 0;
-    for (const char *p = iso639_1; *p; p += 3)
-        if (p[0] == s[0] && p[1] == s[1])
+    for (size_t i = 0; i + 2 < sizeof iso639_1; i += 3) /* (the last code has no space after it) */
+        if (iso639_1[i] == s[0] && iso639_1[i + 1] == s[1])
             return 1;
     return 0;
 }

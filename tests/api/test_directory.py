@@ -785,6 +785,7 @@ def test_filters_any_role(d, pop, others):
     ({"mode": "fax"}, "mode"),
     ({"language": "nld"}, "language"),
     ({"language": "n"}, "language"),
+    ({"language": "zz"}, "language"),  # shaped like a code, after the list's last one
     ({"region": "Utrecht"}, "region"),
     ({"region": "a"}, "region"),
     ({"region": "r" * 65}, "region"),
