@@ -15,8 +15,11 @@ struct db_stmt {
     const char *sql;
     int nparams;
     _Atomic int id;
+    /* A statement the layer above derives from this one, built once and kept for the program's
+     * life (http.c: the same statement with the session check in front). */
+    struct db_stmt *_Atomic derived;
 };
-#define DB_STMT(var, n, text) static struct db_stmt var = {text, n, 0}
+#define DB_STMT(var, n, text) static struct db_stmt var = {text, n, 0, NULL}
 
 enum db_status {
     DB_OK = 0,

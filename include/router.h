@@ -9,6 +9,12 @@
 #define ROUTE_IDEM 2u       /* honours Idempotency-Key */
 #define ROUTE_PAGED 4u      /* accepts `limit` and `cursor` */
 #define ROUTE_TEST_CLOCK 8u /* exists only with OVERLEG_TEST_CLOCK=1 */
+/* The handler runs before the session is checked, and its first statement checks it in the same
+ * round trip (http.c, with_session). Only for routes without a body or Idempotency-Key whose
+ * handler, before that statement, does nothing but validate and answer: it must not read
+ * req_user(), and what it answers first is dropped while the session is checked alone and it
+ * runs again. Its first statement must be a plain SELECT (it becomes a subquery). */
+#define ROUTE_SESSION_IN_STMT 16u
 
 #define ROUTE_MAX_PARAMS 4
 #define ROUTE_PARAM_LEN 64

@@ -66,6 +66,9 @@ struct req {
     int deny_status;
     void *ctx;
     const char *replay_body; /* stored for Idempotency-Key replays instead of the reply */
+    /* ROUTE_SESSION_IN_STMT: the handler runs before the session is checked; its first
+     * statement checks it (req_db). Until then, anything else it does starts over (restart). */
+    bool session_unchecked;
 };
 
 /* ---------- small accessors ---------- */
@@ -88,6 +91,10 @@ json_t *req_body(struct req *r)
 }
 const struct principal *req_user(struct req *r)
 {
+    if (r->session_unchecked) /* a route marked ROUTE_SESSION_IN_STMT by mistake */
+        log_error("%s reads the user before its first statement; it must not be marked "
+                  "ROUTE_SESSION_IN_STMT request_id=%s",
+                  r->route->pattern, r->id);
     return &r->user;
 }
 const char *req_header(struct req *r, const char *name)
@@ -237,9 +244,15 @@ static void send_now(struct req *r, int status, const char *ctype, struct evbuff
 }
 
 static void idem_finish(struct req *r, int status, const char *ctype, struct evbuffer *body);
+static bool restart_after_session(struct req *r);
 
 static void finish(struct req *r, int status, const char *ctype, struct evbuffer *body)
 {
+    if (restart_after_session(r)) {
+        if (body)
+            evbuffer_free(body);
+        return;
+    }
     if (r->idem_reserved) {
         idem_finish(r, status, ctype, body);
         return;
@@ -379,9 +392,24 @@ static void req_db_done(struct db_result *res, void *arg)
     req_problem(r, 503, "unavailable", "The database is not available; try again shortly.");
 }
 
+static struct db_stmt *with_session(struct db_stmt *stmt);
+static void session_checked(struct db_result *res, void *arg);
+
 void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb)
 {
     r->db_cb = cb;
+    if (r->session_unchecked) {
+        /* The handler's first statement: with the session check in front, one round trip. */
+        r->session_unchecked = false;
+        int n = stmt->nparams;
+        const char **p = req_alloc(r, sizeof *p * (size_t)(n + 2));
+        for (int i = 0; i < n; i++)
+            p[i] = params[i];
+        p[n] = r->user.token_hash;
+        p[n + 1] = r->now;
+        db_query(r->w->pool, with_session(stmt), p, session_checked, r);
+        return;
+    }
     db_query(r->w->pool, stmt, params, req_db_done, r);
 }
 
@@ -460,6 +488,8 @@ DB_STMT(sql_audit_one, 8,
 void req_audit(struct req *r, const char *outcome, const char *subject_type, const char *subject_id,
                req_db_cb cb)
 {
+    if (restart_after_session(r))
+        return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), r->route->action, subject_type, subject_id, outcome};
     req_db(r, &sql_audit_one, p, cb);
 }
@@ -566,6 +596,7 @@ DB_STMT(sql_idem_release, 2,
         "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL");
 
 static void handle(struct req *r);
+static bool role_allowed(struct req *r);
 
 static void idem_begun(struct req *r, struct db_result *res)
 {
@@ -693,12 +724,8 @@ static const char *route_subject(const struct route *rt, const char *id, char *t
 static void after_auth(struct req *r)
 {
     const struct route *rt = r->route;
-    if (rt->roles && !(rt->roles & r->user.role)) {
-        char type[48];
-        const char *id = route_subject(rt, r->params[0], type, sizeof type);
-        req_deny(r, 403, id ? type : NULL, id);
+    if (!role_allowed(r))
         return;
-    }
     if (rt->flags & ROUTE_BODY) {
         const char *ct = req_header(r, "Content-Type");
         size_t n = strlen("application/json");
@@ -739,11 +766,48 @@ static void after_auth(struct req *r)
     handle(r);
 }
 
+/* Who a session's bearer is, while the session is valid: the columns and the rest of the query
+ * around the token hash and the clock, for the check on its own (sql_auth) and in front of a
+ * statement (with_session). */
+#define PRINCIPAL_COLS "u.id, u.organisation_id, o.region, u.role"
+#define PRINCIPAL_NCOLS 4
+#define SESSION_WHERE_TOKEN                                                                        \
+    " FROM sessions s JOIN users u ON u.id = s.user_id"                                            \
+    " JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = "
+#define SESSION_VALID_AT " AND s.revoked_at IS NULL AND s.expires_at > "
+#define SESSION_ACTIVE " AND u.active"
+
 DB_STMT(sql_auth, 2,
-        "SELECT u.id, u.organisation_id, o.region, u.role, user_json(u)::text"
-        " FROM sessions s JOIN users u ON u.id = s.user_id"
-        " JOIN organisations o ON o.id = u.organisation_id"
-        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.active");
+        "SELECT " PRINCIPAL_COLS ", user_json(u)::text" SESSION_WHERE_TOKEN "$1" SESSION_VALID_AT
+        "$2" SESSION_ACTIVE);
+
+/* `stmt` behind the session check, for the first statement of a ROUTE_SESSION_IN_STMT handler.
+ * Its parameters, then the token hash and the clock; its columns, then one that is true on each
+ * of its rows, then PRINCIPAL_COLS. No row when the session is not valid, and then `stmt` never
+ * runs: the LIMIT refers to the session's row, so `stmt` is the inner side of a nested loop over
+ * it. One row without `stmt`'s values when the session is valid and `stmt` finds nothing. */
+static struct db_stmt *with_session(struct db_stmt *stmt)
+{
+    struct db_stmt *v = atomic_load(&stmt->derived);
+    if (v)
+        return v;
+    static const char fmt[] =
+        "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS SESSION_WHERE_TOKEN "$%d" SESSION_VALID_AT
+        "$%d" SESSION_ACTIVE ") a LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row FROM (%s) q"
+        " LIMIT CASE WHEN a.id IS NOT NULL THEN NULL::bigint END) st ON true";
+    int n = stmt->nparams, len = snprintf(NULL, 0, fmt, n + 1, n + 2, stmt->sql);
+    v = calloc(1, sizeof *v + (size_t)len + 1);
+    char *sql = (char *)(v + 1);
+    snprintf(sql, (size_t)len + 1, fmt, n + 1, n + 2, stmt->sql);
+    v->sql = sql;
+    v->nparams = n + 2;
+    struct db_stmt *none = NULL;
+    if (!atomic_compare_exchange_strong(&stmt->derived, &none, v)) {
+        free(v); /* another thread built it first */
+        v = none;
+    }
+    return v;
+}
 
 static unsigned role_bit(const char *role)
 {
@@ -758,6 +822,30 @@ static void unauthorized(struct req *r)
     req_problem(r, 401, "unauthorized", "Sign in and send Authorization: Bearer <token>.");
 }
 
+/* Fills the principal from PRINCIPAL_COLS, starting at column `col` of row 0. */
+static void set_principal(struct req *r, PGresult *res, int col)
+{
+    snprintf(r->user.id, sizeof r->user.id, "%s", PQgetvalue(res, 0, col));
+    snprintf(r->user.organisation_id, sizeof r->user.organisation_id, "%s",
+             PQgetvalue(res, 0, col + 1));
+    snprintf(r->user.region, sizeof r->user.region, "%s", PQgetvalue(res, 0, col + 2));
+    r->user.role = role_bit(PQgetvalue(res, 0, col + 3));
+    snprintf(r->user.role_name, sizeof r->user.role_name, "%s", PQgetvalue(res, 0, col + 3));
+}
+
+/* The route's roles include the user's; else a 403 (audited) is on its way. */
+static bool role_allowed(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->roles && !(rt->roles & r->user.role)) {
+        char type[48];
+        const char *id = route_subject(rt, r->params[0], type, sizeof type);
+        req_deny(r, 403, id ? type : NULL, id);
+        return false;
+    }
+    return true;
+}
+
 static void auth_found(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK) {
@@ -768,22 +856,18 @@ static void auth_found(struct req *r, struct db_result *res)
         unauthorized(r);
         return;
     }
-    snprintf(r->user.id, sizeof r->user.id, "%s", PQgetvalue(res->res, 0, 0));
-    snprintf(r->user.organisation_id, sizeof r->user.organisation_id, "%s",
-             PQgetvalue(res->res, 0, 1));
-    snprintf(r->user.region, sizeof r->user.region, "%s", PQgetvalue(res->res, 0, 2));
-    r->user.role = role_bit(PQgetvalue(res->res, 0, 3));
-    snprintf(r->user.role_name, sizeof r->user.role_name, "%s", PQgetvalue(res->res, 0, 3));
-    r->user.user_json = strdup(PQgetvalue(res->res, 0, 4));
+    set_principal(r, res->res, 0);
+    r->user.user_json = strdup(PQgetvalue(res->res, 0, PRINCIPAL_NCOLS));
     after_auth(r);
 }
 
-static void authenticate(struct req *r)
+/* The bearer token's hash into r->user.token_hash; a 401 and false when there is none. */
+static bool bearer_token(struct req *r)
 {
     const char *h = req_header(r, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
         unauthorized(r);
-        return;
+        return false;
     }
     const char *tok = h + 7;
     while (*tok == ' ')
@@ -791,11 +875,63 @@ static void authenticate(struct req *r)
     size_t tl = strlen(tok);
     if (tl < 16 || tl > 256) {
         unauthorized(r);
-        return;
+        return false;
     }
     crypto_sha256_hex(tok, tl, r->user.token_hash);
+    return true;
+}
+
+/* The session on its own, then after_auth. */
+static void authenticate(struct req *r)
+{
     const char *p[] = {r->user.token_hash, r->now};
     req_db(r, &sql_auth, p, auth_found);
+}
+
+/* A ROUTE_SESSION_IN_STMT handler answered, audited or read the user before its first statement:
+ * drop that, check the session on its own and let the handler run again (true). */
+static bool restart_after_session(struct req *r)
+{
+    if (!r->session_unchecked)
+        return false;
+    r->session_unchecked = false;
+    evhttp_clear_headers(evhttp_request_get_output_headers(r->ev));
+    authenticate(r);
+    return true;
+}
+
+/* The result of with_session(stmt): the user, then `stmt`'s own result for the handler. */
+static void session_checked(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status == DB_ERR_QUERY && strcmp(res->sqlstate, "57014") != 0) {
+        /* Who asked is not known: check the session alone; the handler runs again and meets
+         * its statement's error itself. */
+        log_warn("statement with session check failed: sqlstate=%s route=%s request_id=%s",
+                 res->sqlstate, r->route->pattern, r->id);
+        authenticate(r);
+        return;
+    }
+    if (res->status != DB_OK) {
+        req_db_done(res, r); /* 503 */
+        return;
+    }
+    PGresult *pr = res->res;
+    if (PQntuples(pr) == 0) {
+        unauthorized(r);
+        return;
+    }
+    int principal = PQnfields(pr) - PRINCIPAL_NCOLS;
+    set_principal(r, pr, principal);
+    if (!role_allowed(r))
+        return;
+    if (PQgetisnull(pr, 0, principal - 1)) { /* `stmt` found no rows */
+        struct db_result none = {DB_OK, PQcopyResult(pr, PG_COPYRES_ATTRS), ""};
+        r->db_cb(r, &none);
+        PQclear(none.res);
+        return;
+    }
+    r->db_cb(r, res);
 }
 
 static int check_query(struct req *r, const char *uri_query)
@@ -948,8 +1084,16 @@ void http_on_request(struct evhttp_request *ev, void *arg)
     r->route = &routes[idx];
     if (check_query(r, evhttp_uri_get_query(uri)) != 0)
         return;
-    if (r->route->roles)
-        authenticate(r);
-    else
+    if (!r->route->roles) {
         after_auth(r);
+    } else if (bearer_token(r)) {
+        /* (a body or an Idempotency-Key is handled before the handler runs: not here) */
+        if ((r->route->flags & (ROUTE_SESSION_IN_STMT | ROUTE_BODY | ROUTE_IDEM)) ==
+            ROUTE_SESSION_IN_STMT) {
+            r->session_unchecked = true;
+            handle(r);
+        } else {
+            authenticate(r);
+        }
+    }
 }

@@ -33,9 +33,12 @@ const struct route routes[] = {
     {"GET", "/v1/users/{id}", "users.read", ADMIN, 0, NULL, users_get},
     {"PATCH", "/v1/users/{id}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
 
-    {"GET", "/v1/vocabularies", "vocabularies.read", ANY, 0, NULL, directory_vocabularies},
-    {"GET", "/v1/consultants", "consultants.list", ANY, ROUTE_PAGED, q_consultants, directory_list},
-    {"GET", "/v1/consultants/{id}", "consultants.read", ANY, 0, NULL, directory_get},
+    {"GET", "/v1/vocabularies", "vocabularies.read", ANY, ROUTE_SESSION_IN_STMT, NULL,
+     directory_vocabularies},
+    {"GET", "/v1/consultants", "consultants.list", ANY, ROUTE_PAGED | ROUTE_SESSION_IN_STMT,
+     q_consultants, directory_list},
+    {"GET", "/v1/consultants/{id}", "consultants.read", ANY, ROUTE_SESSION_IN_STMT, NULL,
+     directory_get},
     {"PUT", "/v1/consultants/{id}/profile", "consultants.profile_update", ROLE_CONSULTANT | ADMIN,
      ROUTE_BODY, NULL, directory_profile_put},
 

@@ -682,6 +682,76 @@ def test_get_consultant_401(d, victim):
 
 
 # =============================================================================================
+# The session checked inside the first statement (ROUTE_SESSION_IN_STMT, conventions.md)
+# =============================================================================================
+
+def _directory_reads(victim):
+    """Every route whose first statement checks the session, with a request that finds something."""
+    return [("/v1/vocabularies", {}),
+            ("/v1/consultants", {"region": victim["profile"]["regions"][0]}),
+            ("/v1/consultants", {"q": victim["profile"]["name"].split()[-1], "region": victim["profile"]["regions"][0]}),
+            ("/v1/consultants", {"q": "qqxxzzyy" + uid()}),  # finds no one
+            (f"/v1/consultants/{victim['id']}", {})]
+
+
+def _end_session(how, api, db, admin_token, u):
+    if how == "logout":
+        assert api.post("/v1/auth/logout", token=u["token"]).status_code == 204
+    elif how == "deactivated":
+        assert_json(api.patch(f"/v1/users/{u['id']}", token=admin_token, json={"active": False}))
+    elif how == "expired":
+        with db.cursor() as cur:
+            cur.execute("UPDATE sessions SET expires_at = now() - interval '1 second'"
+                        " WHERE token_hash = encode(sha256(convert_to(%s, 'UTF8')), 'hex')", (u["token"],))
+            assert cur.rowcount == 1
+        db.commit()
+
+
+@pytest.mark.parametrize("how", ["logout", "deactivated", "expired"])
+def test_directory_reads_end_with_the_session(d, db, factory, admin_token, victim, how):
+    u = factory.make_user("gp")
+    for path, params in _directory_reads(victim):
+        assert_json(d.api.get(path, token=u["token"], params=params))
+    _end_session(how, d.api, db, admin_token, u)
+    for path, params in _directory_reads(victim):
+        assert_problem(d.api.get(path, token=u["token"], params=params), 401, "/problems/unauthorized")
+
+
+@pytest.mark.parametrize("path, params, status", [
+    ("/v1/consultants", {"cursor": "garbage"}, 400),
+    ("/v1/consultants", {"q": "a" * 201}, 400),
+    ("/v1/consultants", {"language": "xx"}, 400),
+    ("/v1/consultants", {"expertise": "no-such-code"}, 400),  # found out by a statement after the first
+    ("/v1/consultants/not-a-uuid", {}, 404),
+    (f"/v1/consultants/{uuid.uuid4()}", {}, 404),
+])
+def test_directory_bad_input_answers_only_the_signed_in(d, path, params, status):
+    """What the handler finds wrong before its first statement reaches only a valid session: without
+    one the answer is 401, as for every other route."""
+    for token in (None, "ovl_" + "C" * 43):
+        assert_problem(d.api.get(path, token=token, params=params), 401, "/problems/unauthorized")
+    assert d.api.get(path, token=d.admin, params=params).status_code == status
+
+
+def test_directory_session_checked_in_the_same_statement(d, db, pg, main_db_name, victim):
+    """overlegd sends the session check and the directory's statement as one statement: the last query of
+    the pooled connection that answered is the combined one."""
+    combined = ("SELECT st.*, a.* FROM (SELECT u.id, u.organisation_id, o.region, u.role"
+                " FROM sessions s JOIN users u")
+    seen = []
+    for _ in range(5):  # another statement may have reused that connection since
+        assert_json(d.query(q=victim["profile"]["name"].split()[-1], region=victim["profile"]["regions"][0]))
+        with db.cursor() as cur:
+            cur.execute("SELECT query FROM pg_stat_activity WHERE datname = %s AND application_name = 'overlegd'",
+                        (main_db_name,))
+            seen = [q for (q,) in cur.fetchall()]
+        db.commit()
+        if any(q.startswith(combined) and "directory_search(" in q for q in seen):
+            return
+    pytest.fail(f"no pooled connection last ran the combined statement: {seen}")
+
+
+# =============================================================================================
 # GET /v1/consultants — filters
 # =============================================================================================
 

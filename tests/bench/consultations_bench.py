@@ -39,6 +39,8 @@ import os
 import re
 import sys
 
+from directory_bench import c_stmt  # the C statement reader both benchmarks share
+
 # No digits, dates, e-mail addresses, phone numbers or postcodes: the anonymity guard accepts it.
 SUBJECT = "Vraag over diagnostiek en begeleiding bij vermoeden van autisme"
 QUESTION = (
@@ -69,24 +71,8 @@ def bodies(cid):
     ]
 
 
-def c_strings(text):
-    out = []
-    for m in re.finditer(r'"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*)', text):
-        if m.group(2) is not None:
-            sys.exit(f"consultations_bench.py: unexpected name {m.group(2)!r} in a statement")
-        s = m.group(1)
-        if re.search(r'\\[^"\\]', s):
-            sys.exit(f"consultations_bench.py: unsupported escape in {s!r}")
-        out.append(s.replace('\\"', '"').replace("\\\\", "\\"))
-    return "".join(out)
-
-
 def stmt_sql(src, name, subs):
-    text = open(src, encoding="utf-8").read()
-    m = re.search(r"DB_STMT\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", text, re.S)
-    if not m:
-        sys.exit(f"consultations_bench.py: DB_STMT({name}, ...) not found in {src}")
-    nparams, sql = int(m.group(1)), c_strings(m.group(2))
+    nparams, sql = c_stmt(src, name)
     used = {int(x) for x in re.findall(r"\$(\d+)", sql)}
     if used != set(range(1, nparams + 1)):
         sys.exit(f"consultations_bench.py: {name} declares {nparams} parameters, uses {sorted(used)}")

@@ -52,9 +52,10 @@ def c_strings(text):
     return out
 
 
-def stmt_sql(name, subs=None):
-    subs = subs or {}
-    src = open(SRC, encoding="utf-8").read()
+def c_stmt(path, name):
+    """(nparams, SQL) of DB_STMT(name, ...) in the C file `path`: its string literals joined, with
+    the object-like macros made only of string literals (PRINCIPAL_COLS, ...) expanded."""
+    src = open(path, encoding="utf-8").read()
     macros = {}  # object-like macros made only of string literals (DIRECTORY_FILTERS)
     for m in re.finditer(r"^#define\s+([A-Z_][A-Z0-9_]*)\s+((?:.*\\\n)*.*)$", src, re.M):
         parts = c_strings(m.group(2).replace("\\\n", "\n"))
@@ -62,7 +63,7 @@ def stmt_sql(name, subs=None):
             macros[m.group(1)] = "".join(parts)
     m = re.search(r"DB_STMT\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", src, re.S)
     if not m:
-        sys.exit(f"directory_bench.py: DB_STMT({name}, ...) not found in {SRC}")
+        sys.exit(f"directory_bench.py: DB_STMT({name}, ...) not found in {path}")
     nparams, sql = int(m.group(1)), []
     for p in c_strings(m.group(2)):
         if isinstance(p, tuple):
@@ -71,7 +72,12 @@ def stmt_sql(name, subs=None):
             sql.append(macros[p[1]])
         else:
             sql.append(p)
-    sql = "".join(sql)
+    return nparams, "".join(sql)
+
+
+def stmt_sql(name, subs=None):
+    subs = subs or {}
+    nparams, sql = c_stmt(SRC, name)
     used = {int(x) for x in re.findall(r"\$(\d+)", sql)}
     if used != set(range(1, nparams + 1)):
         sys.exit(f"directory_bench.py: {name} declares {nparams} parameters, uses {sorted(used)}")
@@ -235,4 +241,5 @@ def main():
         sys.exit(__doc__)
 
 
-main()
+if __name__ == "__main__":
+    main()
