@@ -69,6 +69,7 @@ struct req {
     /* ROUTE_SESSION_IN_STMT: the handler runs before the session is checked; its first
      * statement checks it (req_db). Until then, anything else it does starts over (restart). */
     bool session_unchecked;
+    bool session_pending; /* that statement has not answered yet */
 };
 
 /* ---------- small accessors ---------- */
@@ -248,6 +249,13 @@ static bool restart_after_session(struct req *r);
 
 static void finish(struct req *r, int status, const char *ctype, struct evbuffer *body)
 {
+    if (r->session_pending) { /* a handler bug: the answer waits for the session check */
+        log_error("%s answered before its session was checked request_id=%s", r->route->pattern,
+                  r->id);
+        if (body)
+            evbuffer_free(body);
+        return;
+    }
     if (restart_after_session(r)) {
         if (body)
             evbuffer_free(body);
@@ -397,10 +405,16 @@ static void session_checked(struct db_result *res, void *arg);
 
 void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb)
 {
+    if (r->session_pending) { /* a handler bug: nothing runs before the session is checked */
+        log_error("%s sent a second statement before its session was checked request_id=%s",
+                  r->route->pattern, r->id);
+        return;
+    }
     r->db_cb = cb;
     if (r->session_unchecked) {
         /* The handler's first statement: with the session check in front, one round trip. */
         r->session_unchecked = false;
+        r->session_pending = true;
         int n = stmt->nparams;
         const char **p = req_alloc(r, sizeof *p * (size_t)(n + 2));
         for (int i = 0; i < n; i++)
@@ -791,10 +805,13 @@ static struct db_stmt *with_session(struct db_stmt *stmt)
     struct db_stmt *v = atomic_load(&stmt->derived);
     if (v)
         return v;
+    /* (a's columns are renamed so that no name of `stmt` can resolve to them) */
     static const char fmt[] =
         "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS SESSION_WHERE_TOKEN "$%d" SESSION_VALID_AT
-        "$%d" SESSION_ACTIVE ") a LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row FROM (%s) q"
-        " LIMIT CASE WHEN a.id IS NOT NULL THEN NULL::bigint END) st ON true";
+        "$%d" SESSION_ACTIVE " OFFSET 0) a(overleg_user_id, overleg_organisation_id,"
+        " overleg_region, overleg_role) LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row"
+        " FROM (%s) q LIMIT CASE WHEN a.overleg_user_id IS NOT NULL THEN NULL::bigint END) st"
+        " ON true";
     int n = stmt->nparams, len = snprintf(NULL, 0, fmt, n + 1, n + 2, stmt->sql);
     v = calloc(1, sizeof *v + (size_t)len + 1);
     char *sql = (char *)(v + 1);
@@ -904,6 +921,7 @@ static bool restart_after_session(struct req *r)
 static void session_checked(struct db_result *res, void *arg)
 {
     struct req *r = arg;
+    r->session_pending = false;
     if (res->status == DB_ERR_QUERY && strcmp(res->sqlstate, "57014") != 0) {
         /* Who asked is not known: check the session alone; the handler runs again and meets
          * its statement's error itself. */

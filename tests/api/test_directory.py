@@ -714,7 +714,9 @@ def test_directory_reads_end_with_the_session(d, db, factory, admin_token, victi
         assert_json(d.api.get(path, token=u["token"], params=params))
     _end_session(how, d.api, db, admin_token, u)
     for path, params in _directory_reads(victim):
-        assert_problem(d.api.get(path, token=u["token"], params=params), 401, "/problems/unauthorized")
+        r = d.api.get(path, token=u["token"], params=params)
+        assert_problem(r, 401, "/problems/unauthorized")
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
 
 
 @pytest.mark.parametrize("path, params, status", [
@@ -729,24 +731,40 @@ def test_directory_bad_input_answers_only_the_signed_in(d, path, params, status)
     """What the handler finds wrong before its first statement reaches only a valid session: without
     one the answer is 401, as for every other route."""
     for token in (None, "ovl_" + "C" * 43):
-        assert_problem(d.api.get(path, token=token, params=params), 401, "/problems/unauthorized")
+        r = d.api.get(path, token=token, params=params)
+        assert_problem(r, 401, "/problems/unauthorized")
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
     assert d.api.get(path, token=d.admin, params=params).status_code == status
 
 
-def test_directory_session_checked_in_the_same_statement(d, db, pg, main_db_name, victim):
-    """overlegd sends the session check and the directory's statement as one statement: the last query of
-    the pooled connection that answered is the combined one."""
+@pytest.mark.parametrize("request_kind, statement", [
+    ("vocabularies", "'disciplines', coalesce("),
+    ("consultant", "consultant_stats_of(page.user_id"),
+    ("browse", "directory_browse_page("),
+    ("region", "directory_region_page("),
+    ("search", "directory_search("),
+])
+def test_directory_session_checked_in_the_same_statement(d, db, main_db_name, victim, request_kind, statement):
+    """overlegd sends the session check and each directory read's statement as one statement: the last
+    query of the pooled connection that answered is the combined one (a silent fallback to a separate
+    check would fail here)."""
+    reg, name = victim["profile"]["regions"][0], victim["profile"]["name"].split()[-1]
+    path, params = {"vocabularies": ("/v1/vocabularies", {}),
+                    "consultant": (f"/v1/consultants/{victim['id']}", {}),
+                    "browse": ("/v1/consultants", {"mode": victim["profile"]["modes"][0]}),
+                    "region": ("/v1/consultants", {"region": reg}),
+                    "search": ("/v1/consultants", {"q": name, "region": reg})}[request_kind]
     combined = ("SELECT st.*, a.* FROM (SELECT u.id, u.organisation_id, o.region, u.role"
                 " FROM sessions s JOIN users u")
     seen = []
     for _ in range(5):  # another statement may have reused that connection since
-        assert_json(d.query(q=victim["profile"]["name"].split()[-1], region=victim["profile"]["regions"][0]))
+        assert_json(d.api.get(path, token=d.admin, params=params))
         with db.cursor() as cur:
             cur.execute("SELECT query FROM pg_stat_activity WHERE datname = %s AND application_name = 'overlegd'",
                         (main_db_name,))
             seen = [q for (q,) in cur.fetchall()]
         db.commit()
-        if any(q.startswith(combined) and "directory_search(" in q for q in seen):
+        if any(q.startswith(combined) and statement in q for q in seen):
             return
     pytest.fail(f"no pooled connection last ran the combined statement: {seen}")
 
