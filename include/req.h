@@ -24,7 +24,8 @@ enum role {
 };
 #define ROLES_ANY 0x3fu
 
-/* The signed-in user, filled by authentication before the handler runs. */
+/* The signed-in user, filled by authentication before the handler runs (on a route marked
+ * ROUTE_SESSION_IN_STMT: before the callback of the handler's first statement). */
 struct principal {
     char id[40];
     char organisation_id[40];
