@@ -795,6 +795,16 @@ DB_STMT(sql_auth, 2,
         "SELECT " PRINCIPAL_COLS ", user_json(u)::text" SESSION_WHERE_TOKEN "$1" SESSION_VALID_AT
         "$2" SESSION_ACTIVE);
 
+/* with_session()'s statement around `stmt` (%s); its two $%d are the token's hash and the clock.
+ * a's columns are renamed so that no name of `stmt` can resolve to them. The directory benchmark
+ * (tests/bench/directory_bench.py) reads this text too. */
+#define WITH_SESSION_SQL                                                                           \
+    "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS SESSION_WHERE_TOKEN "$%d" SESSION_VALID_AT     \
+    "$%d" SESSION_ACTIVE " OFFSET 0) a(overleg_user_id, overleg_organisation_id,"                  \
+    " overleg_region, overleg_role) LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row"            \
+    " FROM (%s) q LIMIT CASE WHEN a.overleg_user_id IS NOT NULL THEN NULL::bigint END) st"         \
+    " ON true"
+
 /* `stmt` behind the session check, for the first statement of a ROUTE_SESSION_IN_STMT handler.
  * Its parameters, then the token hash and the clock; its columns, then one that is true on each
  * of its rows, then PRINCIPAL_COLS. No row when the session is not valid, and then `stmt` never
@@ -805,13 +815,7 @@ static struct db_stmt *with_session(struct db_stmt *stmt)
     struct db_stmt *v = atomic_load(&stmt->derived);
     if (v)
         return v;
-    /* (a's columns are renamed so that no name of `stmt` can resolve to them) */
-    static const char fmt[] =
-        "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS SESSION_WHERE_TOKEN "$%d" SESSION_VALID_AT
-        "$%d" SESSION_ACTIVE " OFFSET 0) a(overleg_user_id, overleg_organisation_id,"
-        " overleg_region, overleg_role) LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row"
-        " FROM (%s) q LIMIT CASE WHEN a.overleg_user_id IS NOT NULL THEN NULL::bigint END) st"
-        " ON true";
+    static const char fmt[] = WITH_SESSION_SQL;
     int n = stmt->nparams, len = snprintf(NULL, 0, fmt, n + 1, n + 2, stmt->sql);
     v = calloc(1, sizeof *v + (size_t)len + 1);
     char *sql = (char *)(v + 1);

@@ -3,7 +3,9 @@
 -- Each connection requests GET /v1/consultants?QUERY_STRING for the query strings in turn
 -- (the Authorization header comes from wrk's -H). Counts the responses by status and the
 -- 200 responses with no items, and prints them when done, as lines "directory-status CODE N",
--- "directory-empty N" and "directory-first-non-2xx CODE BODY" for the script to check.
+-- "directory-empty N" and "directory-first-non-2xx CODE BODY" for the script to check; and the
+-- latencies, as lines "directory-latency US N" (N responses took US to US + 9 µs), so that the
+-- script can take percentiles over several runs (wrk_pctl in lib.sh).
 local threads = {}
 local counter = 0
 
@@ -57,5 +59,15 @@ function done(summary, latency, requests)
     io.write("directory-empty ", nempty, "\n")
     if bad then
         io.write("directory-first-non-2xx ", (string.gsub(bad, "\n", " ")), "\n")
+    end
+    -- latency(i): the i-th distinct latency (µs) and how many responses took it
+    local bins = {}
+    for i = 1, #latency do
+        local us, count = latency(i)
+        local bin = math.floor(us / 10) * 10
+        bins[bin] = (bins[bin] or 0) + count
+    end
+    for bin, count in pairs(bins) do
+        io.write("directory-latency ", bin, " ", count, "\n")
     end
 end

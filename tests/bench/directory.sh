@@ -4,11 +4,15 @@
 #
 # 1. tests/bench/directory_seed.sql generates $BENCH_DIR_PROFILES (50,000) consultant profiles.
 # 2. Every query string of tests/bench/directory_mix.txt must answer 200 with at least one item.
-# 3. wrk, $BENCH_DIR_CONNS (32) connections, cycles through the mix (tests/bench/directory.lua):
-#    requests per second and p99 latency; any non-2xx response fails the run.
-# 4. pgbench runs the statements overlegd runs for the same mix (taken verbatim from
-#    server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
-#    prepared), with as many clients as overlegd has database connections.
+# 3. $BENCH_DIR_ROUNDS (3) rounds, each of:
+#    - wrk, $BENCH_DIR_CONNS (32) connections, cycling through the mix (tests/bench/directory.lua):
+#      requests per second and latency; any non-2xx response fails the run;
+#    - pgbench on the statements overlegd runs for the same mix (taken verbatim from
+#      server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
+#      prepared), with as many clients as overlegd has database connections;
+#    - pgbench on the same statements behind the session check, exactly as overlegd sends them
+#      (WITH_SESSION_SQL in server/http.c).
+#    The rounds split $BENCH_DURATION between them; the figures sum the rounds.
 # 5. The plan of every query string, as one pooled connection runs them (the mix run once first,
 #    then each again with auto_explain: ANALYZE, BUFFERS, the queries inside directory_search
 #    included).
@@ -64,10 +68,15 @@ for qs in "${DIR_QS[@]}"; do
     printf '%s\t%s\t%s\n' "$qs" "$items" "$ms" >>"$TMP/dir-check.txt"
 done
 
-# ---------- HTTP: wrk ----------
-# wrk_check (lib.sh) reads the counts directory.lua reports: a non-2xx response or socket error
-# sets DIR_FAILED (the run goes on, and fails at the end); a response without items stops it.
-DIR_WRK_CMD=(wrk -t2 -c"$DIR_CONNS" -d"${DURATION}s" --latency --timeout 10s
+# ---------- HTTP and pgbench, in alternating rounds ----------
+# This machine's speed drifts by tens of percent within minutes, more than the difference the
+# ratio is about. So wrk and pgbench take turns: DIR_ROUNDS rounds, each of wrk, then pgbench on
+# the bare statements, then pgbench on the statements as overlegd sends them (behind the session
+# check), DIR_ROUND_S seconds each. Every figure sums the rounds; the latency percentiles are
+# taken over all the rounds' requests (wrk_pctl, pgb_pctl).
+DIR_ROUNDS=${BENCH_DIR_ROUNDS:-3}
+DIR_ROUND_S=$(( (DURATION + DIR_ROUNDS - 1) / DIR_ROUNDS ))
+DIR_WRK_CMD=(wrk -t2 -c"$DIR_CONNS" -d"${DIR_ROUND_S}s" --latency --timeout 10s
              -H "'Authorization: Bearer \$TOKEN'" -s tests/bench/directory.lua
              "http://127.0.0.1:\$PORT" -- "QUERY_STRINGS...")
 say "directory: wrk warm-up (${WARMUP}s)"
@@ -75,75 +84,124 @@ timeout $((WARMUP + 40)) wrk -t2 -c"$DIR_CONNS" -d"${WARMUP}s" --timeout 10s \
     -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
     >"$TMP/dir-wrk-warmup.out" 2>&1 || { cat "$TMP/dir-wrk-warmup.out"; die "wrk warm-up failed"; }
 [[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" directory DIR_FAILED empty || true
-say "directory: ${DIR_WRK_CMD[*]}"
-curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.before"
-s0=$(srv_ticks) p0=$(pg_ticks) b0=$(busy_ticks)
-{ time timeout $((DURATION + 40)) wrk -t2 -c"$DIR_CONNS" -d"${DURATION}s" --latency --timeout 10s \
-    -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
-    >"$TMP/dir-wrk.out" 2>&1; } 2>"$TMP/dir-wrk.time" || { cat "$TMP/dir-wrk.out"; die "wrk failed"; }
-DIR_HTTP_BUSY_TICKS=$(( $(busy_ticks) - b0 ))
-DIR_HTTP_SRV_TICKS=$(( $(srv_ticks) - s0 )) DIR_HTTP_PG_TICKS=$(( $(pg_ticks) - p0 ))
-DIR_HTTP_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-wrk.time")
-DIR_HTTP_OTHER=$(other_pct "$DIR_HTTP_BUSY_TICKS" $((DIR_HTTP_SRV_TICKS + DIR_HTTP_PG_TICKS + DIR_HTTP_CLIENT_TICKS)) "$(awk '{ print $3 }' "$TMP/dir-wrk.time")")
-curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.after"
-sed 's/^/    /' "$TMP/dir-wrk.out"
-[[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk.out" "directory wrk" directory DIR_FAILED empty || true
-# Requests still in flight when wrk stopped keep overlegd's connections busy; let them finish
-# (statement_timeout is 5 s) so that they do not compete with pgbench.
-for _ in $(seq 100); do
-    busy=$(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM pg_stat_activity
-        WHERE application_name = 'overlegd' AND state <> 'idle' AND pid <> pg_backend_pid()")
-    [[ $busy == 0 ]] && break
-    sleep 0.1
-done
-DIR_HTTP_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/dir-wrk.out")
-DIR_HTTP_REQS=$(awk '/requests in/ { print $1 }' "$TMP/dir-wrk.out")
-DIR_HTTP_P50=$(to_ms 50% "$TMP/dir-wrk.out")
-DIR_HTTP_P99=$(to_ms 99% "$TMP/dir-wrk.out")
-[[ -n "$DIR_HTTP_RPS" && -n "$DIR_HTTP_P99" ]] || die "could not parse the directory wrk output"
 
-# overlegd's own view of the run (/metrics): p99 bound, share under 25 ms, pool errors.
+# pgbench: the same statements. overlegd prepares its statements on each connection, so pgbench
+# does too (-M prepared); the functions they call plan their own queries. overlegd's connections
+# run with a statement_timeout (server/db.c); pgbench gets the same, so a statement too slow for
+# the server is not waited for here either (it aborts that client).
+mkdir -p "$TMP/dirpgb" "$TMP/dirpgs"
+mapfile -t DIR_PGB_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgb")
+mapfile -t DIR_PGS_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgs" --with-session)
+[[ ${#DIR_PGB_ARGS[@]} -gt 0 && ${#DIR_PGS_ARGS[@]} -gt 0 ]] || die "directory_bench.py pgbench printed nothing"
+# The session the statements behind the check find: the bench admin's, valid at DIR_NOW.
+DIR_TOK=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+[[ $(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM sessions WHERE token_hash = '$DIR_TOK'
+      AND revoked_at IS NULL AND expires_at > '$DIR_NOW'") == 1 ]] \
+    || die "the bench session's token hash finds no valid session: pgbench would measure 401s"
+DIR_STMT_TIMEOUT=$(grep -o 'statement_timeout=[0-9]*' server/db.c | head -n 1 | cut -d= -f2 || true)
+DIR_PGB_CMD=(${DIR_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$DIR_STMT_TIMEOUT\'}
+             pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DIR_ROUND_S"
+             "-f dir_NN.sql@1 (${#DIR_QS[@]} files)" -D now=\$NOW -D lim=21 "-D ..."
+             --log --log-prefix=dirpgb "\$DATABASE_URL")
+
+DIR_HTTP_REQS=0 DIR_HTTP_SECONDS=0 DIR_HTTP_BUSY_TICKS=0 DIR_HTTP_SRV_TICKS=0 DIR_HTTP_PG_TICKS=0
+DIR_HTTP_CLIENT_TICKS=0
+declare -A DIR_PGX_TXNS=() DIR_PGX_SECONDS=() DIR_PGX_BUSY=() DIR_PGX_PG=() DIR_PGX_CLIENT=()
+DIR_PG_NOTE="none failed" DIR_ROUND_ROWS=
+curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.before"
+
+dir_wrk_round() {  # ROUND: wrk for DIR_ROUND_S seconds; adds to the DIR_HTTP_* sums
+    local out="$TMP/dir-wrk.$1.out" s0 p0 b0 busy
+    s0=$(srv_ticks) p0=$(pg_ticks) b0=$(busy_ticks)
+    { time timeout $((DIR_ROUND_S + 40)) wrk -t2 -c"$DIR_CONNS" -d"${DIR_ROUND_S}s" --latency --timeout 10s \
+        -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
+        >"$out" 2>&1; } 2>"$TMP/dir-wrk.time" || { cat "$out"; die "wrk failed"; }
+    DIR_HTTP_BUSY_TICKS=$((DIR_HTTP_BUSY_TICKS + $(busy_ticks) - b0))
+    DIR_HTTP_SRV_TICKS=$((DIR_HTTP_SRV_TICKS + $(srv_ticks) - s0))
+    DIR_HTTP_PG_TICKS=$((DIR_HTTP_PG_TICKS + $(pg_ticks) - p0))
+    DIR_HTTP_CLIENT_TICKS=$((DIR_HTTP_CLIENT_TICKS + $(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-wrk.time")))
+    sed -n '/Thread Stats/,/Transfer\/sec/p' "$out" | sed 's/^/    /'
+    [[ -n "$DIR_FAILED" ]] || wrk_check "$out" "directory wrk, round $1" directory DIR_FAILED empty || true
+    grep -q '^Requests/sec:' "$out" || { cat "$out"; die "could not parse the directory wrk output"; }
+    DIR_HTTP_REQS=$((DIR_HTTP_REQS + $(awk '/requests in/ { print $1 }' "$out")))
+    # wrk's own measure of the run's length ("N requests in 5.01s")
+    DIR_HTTP_SECONDS=$(awk -v t="$DIR_HTTP_SECONDS" '/requests in/ { sub(/s,$/, "", $4); print t + $4 }' "$out")
+    DIR_ROUND_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    # Requests still in flight when wrk stopped keep overlegd's connections busy; let them
+    # finish (statement_timeout is 5 s) so that they do not compete with pgbench.
+    for _ in $(seq 100); do
+        busy=$(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM pg_stat_activity
+            WHERE application_name = 'overlegd' AND state <> 'idle' AND pid <> pg_backend_pid()")
+        [[ $busy == 0 ]] && break
+        sleep 0.1
+    done
+}
+
+dir_pgbench_round() {  # ROUND KIND: pgbench for DIR_ROUND_S seconds, KIND dirpgb (the statements
+    # alone) or dirpgs (behind the session check); adds to the DIR_PGX_*[KIND] sums
+    local kind=$2 out="$TMP/dir-$2.$1.out" p0 b0 rc=0 args
+    if [[ $kind == dirpgb ]]; then args=("${DIR_PGB_ARGS[@]}"); else args=("${DIR_PGS_ARGS[@]}" -D tok="$DIR_TOK"); fi
+    p0=$(pg_ticks) b0=$(busy_ticks)
+    { time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
+        timeout $((DIR_ROUND_S + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 \
+        -T "$DIR_ROUND_S" "${args[@]}" -D now="$DIR_NOW" -D lim=21 \
+        --log --log-prefix="$kind" "$DATABASE_URL" >"$out" 2>&1); } 2>"$TMP/dir-pgbench.time" \
+        || rc=$?
+    sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
+    DIR_PGX_BUSY[$kind]=$(( ${DIR_PGX_BUSY[$kind]:-0} + $(busy_ticks) - b0 ))
+    DIR_PGX_PG[$kind]=$(( ${DIR_PGX_PG[$kind]:-0} + $(pg_ticks) - p0 ))
+    DIR_PGX_CLIENT[$kind]=$(( ${DIR_PGX_CLIENT[$kind]:-0} + $(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-pgbench.time") ))
+    DIR_PGX_SECONDS[$kind]=$(awk -v t="${DIR_PGX_SECONDS[$kind]:-0}" '{ print t + $3 }' "$TMP/dir-pgbench.time")
+    pgb_outcome "$out" "directory, $kind, round $1" "$rc"
+    if [[ -n "$PGB_FAILED" ]]; then
+        DIR_PG_NOTE="round $1 ($kind): $PGB_NOTE"
+        DIR_FAILED=${DIR_FAILED:-$PGB_FAILED}
+    fi
+    DIR_ROUND_TPS=$PGB_TPS
+}
+
+say "directory: $DIR_ROUNDS rounds of ${DIR_ROUND_S} s each: ${DIR_WRK_CMD[*]}; then ${DIR_PGB_CMD[*]}; then the same behind the session check (-D tok=...)"
+for round in $(seq "$DIR_ROUNDS"); do
+    say "directory: round $round of $DIR_ROUNDS"
+    dir_wrk_round "$round"
+    rps=$DIR_ROUND_RPS
+    dir_pgbench_round "$round" dirpgb
+    tps=$DIR_ROUND_TPS
+    dir_pgbench_round "$round" dirpgs
+    DIR_ROUND_ROWS+="| $round | $(fmt0 "$rps") | $(fmt0 "$tps") | $(fmt0 "$DIR_ROUND_TPS") | $(awk -v h="$rps" -v p="$tps" 'BEGIN { printf "%.1f", 100 * h / p }') % | $(awk -v h="$rps" -v p="$DIR_ROUND_TPS" 'BEGIN { printf "%.1f", 100 * h / p }') % |"$'\n'
+done
+curl -fsS --max-time 5 "$BASE/metrics" >"$TMP/dir-metrics.after"
+
+DIR_HTTP_RPS=$(awk -v n="$DIR_HTTP_REQS" -v d="$DIR_HTTP_SECONDS" 'BEGIN { printf "%.2f", n / d }')
+DIR_HTTP_P50=$(wrk_pctl 0.50 directory "$TMP"/dir-wrk.[0-9]*.out)
+DIR_HTTP_P99=$(wrk_pctl 0.99 directory "$TMP"/dir-wrk.[0-9]*.out)
+[[ $DIR_HTTP_P99 != n/a ]] || die "the directory wrk runs printed no latencies"
+DIR_HTTP_OTHER=$(other_pct "$DIR_HTTP_BUSY_TICKS" $((DIR_HTTP_SRV_TICKS + DIR_HTTP_PG_TICKS + DIR_HTTP_CLIENT_TICKS)) "$DIR_HTTP_SECONDS")
+
+# overlegd's own view of the runs (/metrics): p99 bound, share under 25 ms, pool errors.
 read -r DIR_SRV_P99_LE DIR_SRV_UNDER DIR_DB_ERRS < <(metrics_delta "GET /v1/consultants" 0.025 \
     "$TMP/dir-metrics.before" "$TMP/dir-metrics.after")
 if [[ -z "$DIR_FAILED" && "$DIR_DB_ERRS" != 0 ]]; then
-    DIR_FAILED="the database pool counted $DIR_DB_ERRS errors, timeouts or reconnects during the wrk run"
+    DIR_FAILED="the database pool counted $DIR_DB_ERRS errors, timeouts or reconnects during the wrk runs"
     tail -n 10 "$TMP/server.log" >&2
 fi
 
-# ---------- pgbench: the same statements ----------
-mkdir -p "$TMP/dirpgb"
-mapfile -t DIR_PGB_ARGS < <("$PY" tests/bench/directory_bench.py pgbench "$DIR_MIX" "$TMP/dirpgb")
-[[ ${#DIR_PGB_ARGS[@]} -gt 0 ]] || die "directory_bench.py pgbench printed nothing"
-# overlegd prepares its statements on each connection, so pgbench does too (-M prepared); the
-# functions they call plan their own queries. overlegd's connections run with a statement_timeout
-# (server/db.c); pgbench gets the same, so a
-# statement too slow for the server is not waited for here either (it aborts that client).
-DIR_STMT_TIMEOUT=$(grep -o 'statement_timeout=[0-9]*' server/db.c | head -n 1 | cut -d= -f2 || true)
-DIR_PGB_CMD=(${DIR_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$DIR_STMT_TIMEOUT\'}
-             pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION"
-             "-f dir_NN.sql@1 (${#DIR_QS[@]} files)" -D now=\$NOW -D lim=21 "-D ..."
-             --log --log-prefix=dirpgb "\$DATABASE_URL")
-say "directory: ${DIR_PGB_CMD[*]}"
-p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
-{ time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
-    timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 \
-    -T "$DURATION" "${DIR_PGB_ARGS[@]}" -D now="$DIR_NOW" -D lim=21 \
-    --log --log-prefix=dirpgb "$DATABASE_URL" >"$TMP/dir-pgbench.out" 2>&1); } 2>"$TMP/dir-pgbench.time" \
-    || pgb_rc=$?
-sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
-DIR_PGB_BUSY_TICKS=$(( $(busy_ticks) - b0 )) DIR_PGB_SECONDS=$(awk '{ print $3 }' "$TMP/dir-pgbench.time")
-DIR_PGB_PG_TICKS=$(( $(pg_ticks) - p0 ))
-DIR_PGB_CLIENT_TICKS=$(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-pgbench.time")
-DIR_PGB_OTHER=$(other_pct "$DIR_PGB_BUSY_TICKS" $((DIR_PGB_PG_TICKS + DIR_PGB_CLIENT_TICKS)) "$DIR_PGB_SECONDS")
-pgb_outcome "$TMP/dir-pgbench.out" directory "$pgb_rc"
-DIR_PG_TPS=$PGB_TPS DIR_PG_NOTE=$PGB_NOTE
-[[ -z "$PGB_FAILED" ]] || DIR_FAILED=${DIR_FAILED:-$PGB_FAILED}
-DIR_PG_P50=$(pgb_pctl dirpgb 0.50)
-DIR_PG_P99=$(pgb_pctl dirpgb 0.99)
-DIR_PG_TXNS=$(pgb_txns dirpgb)
-DIR_PG_TPS=${DIR_PG_TPS:-$(awk -v n="$DIR_PG_TXNS" -v d="$DURATION" 'BEGIN { printf "%.2f", n / d }')}
-[[ -n "$DIR_PG_TPS" && -n "$DIR_PG_P99" ]] || die "could not parse the directory pgbench output"
-rm -f "$TMP"/dirpgb.*
+# pgbench's throughput: the transactions it logged over the seconds it was given (-T, summed).
+for kind in dirpgb dirpgs; do
+    DIR_PGX_TXNS[$kind]=$(pgb_txns "$kind")
+done
+DIR_PG_TXNS=${DIR_PGX_TXNS[dirpgb]} DIR_PGS_TXNS=${DIR_PGX_TXNS[dirpgs]}
+DIR_PG_TPS=$(awk -v n="$DIR_PG_TXNS" -v d=$((DIR_ROUNDS * DIR_ROUND_S)) 'BEGIN { printf "%.2f", n / d }')
+DIR_PGS_TPS=$(awk -v n="$DIR_PGS_TXNS" -v d=$((DIR_ROUNDS * DIR_ROUND_S)) 'BEGIN { printf "%.2f", n / d }')
+DIR_PG_P50=$(pgb_pctl dirpgb 0.50) DIR_PG_P99=$(pgb_pctl dirpgb 0.99)
+DIR_PGS_P50=$(pgb_pctl dirpgs 0.50) DIR_PGS_P99=$(pgb_pctl dirpgs 0.99)
+[[ $DIR_PG_TXNS -gt 0 && $DIR_PGS_TXNS -gt 0 && $DIR_PG_P99 != n/a ]] || die "could not parse the directory pgbench output"
+DIR_PGB_SECONDS=${DIR_PGX_SECONDS[dirpgb]} DIR_PGS_SECONDS=${DIR_PGX_SECONDS[dirpgs]}
+DIR_PGB_PG_TICKS=${DIR_PGX_PG[dirpgb]} DIR_PGS_PG_TICKS=${DIR_PGX_PG[dirpgs]}
+DIR_PGB_CLIENT_TICKS=${DIR_PGX_CLIENT[dirpgb]} DIR_PGS_CLIENT_TICKS=${DIR_PGX_CLIENT[dirpgs]}
+DIR_PGB_OTHER=$(other_pct "${DIR_PGX_BUSY[dirpgb]}" $((DIR_PGB_PG_TICKS + DIR_PGB_CLIENT_TICKS)) "$DIR_PGB_SECONDS")
+DIR_PGS_OTHER=$(other_pct "${DIR_PGX_BUSY[dirpgs]}" $((DIR_PGS_PG_TICKS + DIR_PGS_CLIENT_TICKS)) "$DIR_PGS_SECONDS")
+rm -f "$TMP"/dirpgb.* "$TMP"/dirpgs.*
 
 # ---------- EXPLAIN ANALYZE ----------
 # A statement still running after DIR_EXPLAIN_MS is cancelled and shown without a plan: that
@@ -160,6 +218,7 @@ DIR_SERVER_LOG_LINES=$(wc -l <"$TMP/server.log")
 
 # ---------- summary ----------
 DIR_RATIO=$(awk -v h="$DIR_HTTP_RPS" -v p="$DIR_PG_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
+DIR_RATIO_S=$(awk -v h="$DIR_HTTP_RPS" -v p="$DIR_PGS_TPS" 'BEGIN { printf "%.1f", 100 * h / p }')
 G_DIR_P99=$(yesno "$DIR_HTTP_P99 < $GOAL_DIR_P99_MS")
 G_DIR_RATIO=$(yesno "$DIR_RATIO >= $GOAL_DIR_RATIO")
 [[ -z "$DIR_FAILED" ]] && G_DIR_P99_TXT=$G_DIR_P99 G_DIR_RATIO_TXT=$G_DIR_RATIO \
@@ -180,20 +239,24 @@ cat <<EOF
   $DIR_WORDS directory words; \`consultant_profiles\` with its indexes ${DIR_MB} MB; generated in ${DIR_SEED_S} s
 - Other work on the machine: 1-minute load average $LOAD_START before \`make bench\` started (the
   benchmarks' own processes raise it later); during the measured runs, processes other than wrk,
-  overlegd, pgbench and PostgreSQL took $DIR_HTTP_OTHER % of one CPU during the wrk run and
-  $DIR_PGB_OTHER % during the pgbench run
+  overlegd, pgbench and PostgreSQL took $DIR_HTTP_OTHER % of one CPU during the wrk runs,
+  $DIR_PGB_OTHER % during the pgbench runs of the statements alone and $DIR_PGS_OTHER % during those
+  behind the session check
 
-Commands (QUERY_STRINGS: the lines of \`tests/bench/directory_mix.txt\`, listed below; the wrk run
-follows a ${WARMUP} s warm-up with the same settings):
+$DIR_ROUNDS rounds, each of these commands in turn, ${DIR_ROUND_S} s each (QUERY_STRINGS: the lines of
+\`tests/bench/directory_mix.txt\`, listed below; the first round follows a ${WARMUP} s wrk warm-up
+with the same settings); the third is the second with \`dir_NN.sql\` behind the session check
+and \`-D tok=\` the session's token hash:
 
 \`\`\`
 ${DIR_WRK_CMD[*]}
 ${DIR_PGB_CMD[*]}
+${DIR_PGB_CMD[*]/dirpgb/dirpgs} -D tok=\$TOKEN_HASH
 \`\`\`
 
 EOF
 if [[ -n "$DIR_FAILED" ]]; then
-    bad=$(sed -n 's/^directory-first-non-2xx //p' "$TMP/dir-wrk.out" "$TMP/dir-wrk-warmup.out" | head -n 1 | cut -c1-200)
+    bad=$(sed -n 's/^directory-first-non-2xx //p' "$TMP"/dir-wrk.[0-9]*.out "$TMP/dir-wrk-warmup.out" | head -n 1 | cut -c1-200)
     printf '**The run failed: %s.**%s\n\n' "$DIR_FAILED" "${bad:+ First failing answer: \`$bad\`}"
 fi
 cat <<EOF
@@ -205,16 +268,27 @@ cat <<EOF
 | pgbench, same statements and mix, $DB_CONNS clients | $(fmt0 "$DIR_PG_TPS") tps | | |
 | pgbench latency p50 / p99 | $DIR_PG_P50 / $DIR_PG_P99 ms | | |
 | Ratio HTTP / pgbench | $DIR_RATIO % | >= $GOAL_DIR_RATIO % | $G_DIR_RATIO_TXT |
+| pgbench, the same behind the session check (what overlegd sends) | $(fmt0 "$DIR_PGS_TPS") tps; p50 / p99 $DIR_PGS_P50 / $DIR_PGS_P99 ms | | |
+| Ratio HTTP / pgbench behind the session check | $DIR_RATIO_S % | | |
+
+The rounds one by one (HTTP req/s, pgbench tps of the statements alone and behind the session
+check, and the ratios of that round):
+
+| round | HTTP | pgbench | behind the session check | ratio | ratio to the session check |
+|---:|---:|---:|---:|---:|---:|
+${DIR_ROUND_ROWS%$'\n'}
 
 CPU time per request (user + system; share of one CPU over the run in brackets):
 
 | | client | overlegd | PostgreSQL | other processes |
 |---|---:|---:|---:|---:|
-| HTTP (wrk) | $(us_per "$DIR_HTTP_CLIENT_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_CLIENT_TICKS" "$DURATION") %) | $(us_per "$DIR_HTTP_SRV_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_SRV_TICKS" "$DURATION") %) | $(us_per "$DIR_HTTP_PG_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_PG_TICKS" "$DURATION") %) | ($DIR_HTTP_OTHER %) |
+| HTTP (wrk) | $(us_per "$DIR_HTTP_CLIENT_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_CLIENT_TICKS" "$DIR_HTTP_SECONDS") %) | $(us_per "$DIR_HTTP_SRV_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_SRV_TICKS" "$DIR_HTTP_SECONDS") %) | $(us_per "$DIR_HTTP_PG_TICKS" "$DIR_HTTP_REQS") µs ($(cpu_pct "$DIR_HTTP_PG_TICKS" "$DIR_HTTP_SECONDS") %) | ($DIR_HTTP_OTHER %) |
 | pgbench | $(us_per "$DIR_PGB_CLIENT_TICKS" "$DIR_PG_TXNS") µs ($(cpu_pct "$DIR_PGB_CLIENT_TICKS" "$DIR_PGB_SECONDS") %) | | $(us_per "$DIR_PGB_PG_TICKS" "$DIR_PG_TXNS") µs ($(cpu_pct "$DIR_PGB_PG_TICKS" "$DIR_PGB_SECONDS") %) | ($DIR_PGB_OTHER %) |
+| pgbench behind the session check | $(us_per "$DIR_PGS_CLIENT_TICKS" "$DIR_PGS_TXNS") µs ($(cpu_pct "$DIR_PGS_CLIENT_TICKS" "$DIR_PGS_SECONDS") %) | | $(us_per "$DIR_PGS_PG_TICKS" "$DIR_PGS_TXNS") µs ($(cpu_pct "$DIR_PGS_PG_TICKS" "$DIR_PGS_SECONDS") %) | ($DIR_PGS_OTHER %) |
 
-$DIR_HTTP_REQS HTTP requests; $DIR_PG_TXNS pgbench transactions, $DIR_PG_NOTE; $DIR_SERVER_LOG_LINES lines in the
-server log at level warn (whole run).
+$DIR_HTTP_REQS HTTP requests; $DIR_PG_TXNS pgbench transactions of the statements alone and $DIR_PGS_TXNS
+behind the session check, $DIR_PG_NOTE; $DIR_SERVER_LOG_LINES lines in the server log at level
+warn (whole run).
 
 EOF
 "$PY" - "$TMP/dir-plans.json" "$TMP/dir-check.txt" "$GOAL_DIR_P99_MS" <<'PY'

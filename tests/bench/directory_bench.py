@@ -9,6 +9,10 @@
       runs for it, NULL inlined where overlegd passes NULL, every other parameter a variable.
       Prints the pgbench arguments, one a line: -f OUTDIR/dir_NN.sql@1 ... -D name=value ...
       (`now` and `lim` are left for the caller to define).
+  directory_bench.py pgbench MIX OUTDIR --with-session
+      The same, each statement behind the session check exactly as overlegd sends it
+      (WITH_SESSION_SQL in server/http.c); the caller also defines `tok`, the session's token
+      hash.
   directory_bench.py explain MIX NOW TIMEOUT_MS
       A psql script for one connection, as a pooled one runs the mix: PREPARE the statements
       (the functions they call plan their own queries), run the whole mix once, then run each query string's statements again with
@@ -52,15 +56,30 @@ def c_strings(text):
     return out
 
 
-def c_stmt(path, name):
-    """(nparams, SQL) of DB_STMT(name, ...) in the C file `path`: its string literals joined, with
-    the object-like macros made only of string literals (PRINCIPAL_COLS, ...) expanded."""
-    src = open(path, encoding="utf-8").read()
-    macros = {}  # object-like macros made only of string literals (DIRECTORY_FILTERS)
+def c_macros(src):
+    """The object-like macros of C source `src` made only of string literals and such macros
+    defined before them (PRINCIPAL_COLS, WITH_SESSION_SQL, ...), as {name: text}."""
+    macros = {}
     for m in re.finditer(r"^#define\s+([A-Z_][A-Z0-9_]*)\s+((?:.*\\\n)*.*)$", src, re.M):
         parts = c_strings(m.group(2).replace("\\\n", "\n"))
-        if parts and all(isinstance(p, str) for p in parts):
-            macros[m.group(1)] = "".join(parts)
+        if parts and all(isinstance(p, str) or p[1] in macros for p in parts):
+            macros[m.group(1)] = "".join(p if isinstance(p, str) else macros[p[1]] for p in parts)
+    return macros
+
+
+def c_macro(path, name):
+    """The text of string macro `name` in the C file `path` (see c_macros)."""
+    macros = c_macros(open(path, encoding="utf-8").read())
+    if name not in macros:
+        sys.exit(f"directory_bench.py: no string macro {name} in {path}")
+    return macros[name]
+
+
+def c_stmt(path, name):
+    """(nparams, SQL) of DB_STMT(name, ...) in the C file `path`: its string literals joined, with
+    the string macros (c_macros) expanded."""
+    src = open(path, encoding="utf-8").read()
+    macros = c_macros(src)
     m = re.search(r"DB_STMT\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,(.*?)\);", src, re.S)
     if not m:
         sys.exit(f"directory_bench.py: DB_STMT({name}, ...) not found in {path}")
@@ -112,7 +131,16 @@ def steps(qs):
     return [("sql_directory_search", [NOW_, qs["q"]] + filters + [None, None, LIMIT_])]
 
 
-def cmd_pgbench(mix_path, outdir):
+def with_session(sql):
+    """`sql` as overlegd sends it for a directory read: behind the session check of
+    with_session() in server/http.c, its token hash and clock the variables `tok` and `now`."""
+    fmt = c_macro("server/http.c", "WITH_SESSION_SQL")
+    if fmt.count("$%d") != 2 or fmt.count("%s") != 1 or fmt.count("%") != 3:
+        sys.exit("directory_bench.py: WITH_SESSION_SQL is not two $%d and one %s")
+    return fmt.replace("$%d", ":tok", 1).replace("$%d", ":now", 1).replace("%s", sql)
+
+
+def cmd_pgbench(mix_path, outdir, session=False):
     files, args = [], []
     for k, (line, qs) in enumerate(read_mix(mix_path), start=1):
         text = f"-- GET /v1/consultants?{line}\n"
@@ -129,7 +157,8 @@ def cmd_pgbench(mix_path, outdir):
                     var = f"d{k:02d}_{j}_{n}"
                     subs[n] = ":" + var
                     args += ["-D", f"{var}={v}"]
-            text += stmt_sql(stmt, subs) + ";\n"
+            sql = stmt_sql(stmt, subs)
+            text += (with_session(sql) if session else sql) + ";\n"
         fn = f"{outdir}/dir_{k:02d}.sql"
         with open(fn, "w", encoding="utf-8") as f:
             f.write(text)
@@ -231,8 +260,8 @@ def main():
                 sys.exit(f"directory_bench.py: bad substitution {s!r}")
             subs[int(n)] = v
         print(stmt_sql(a[1], subs))
-    elif a[:1] == ["pgbench"] and len(a) == 3:
-        cmd_pgbench(a[1], a[2])
+    elif a[:1] == ["pgbench"] and (len(a) == 3 or a[3:] == ["--with-session"]):
+        cmd_pgbench(a[1], a[2], session=len(a) == 4)
     elif a[:1] == ["explain"] and len(a) == 4:
         cmd_explain(a[1], a[2], a[3])
     elif a[:1] == ["plans"] and len(a) == 2:

@@ -18,6 +18,17 @@ to_ms() {  # PERCENTILE OUTFILE: wrk's "99%    3.21ms" -> 3.21
         if (f < 0) exit 1
         printf "%.2f", v * f }' "$2"
 }
+# wrk_pctl QUANTILE PREFIX OUTFILE...: the latency quantile (0.99) in ms over all the runs'
+# "PREFIX-latency US N" lines (a Lua script's histogram in bins of 10 µs; the bin's middle).
+wrk_pctl() {
+    local q=$1 prefix=$2; shift 2
+    awk -v s="$prefix-latency" '$1 == s { print $2, $3 }' "$@" | sort -n | awk -v q="$q" '
+        { us[NR] = $1; n[NR] = $2; total += $2 }
+        END {
+            if (total == 0) { print "n/a"; exit }
+            for (i = 1; i <= NR; i++) { seen += n[i]; if (seen >= q * total) break }
+            printf "%.2f", (us[i] + 5) / 1000 }'
+}
 # wrk_check OUTFILE LABEL [PREFIX [FAILVAR [empty]]]
 # Counts the run's non-2xx responses into WRK_NON2XX and its socket errors into WRK_SOCK. Without
 # PREFIX the count is wrk's own "Non-2xx or 3xx responses: N" line; with it, the "PREFIX-status

@@ -24,6 +24,8 @@
 #   BENCH_CONNS [64]      wrk connections (me)
 #   BENCH_DIR_CONNS [32]  wrk connections (directory)
 #   BENCH_DIR_PROFILES [50000] consultant profiles generated for the directory benchmark
+#   BENCH_DIR_ROUNDS [3]  the directory benchmark alternates wrk and pgbench this many times,
+#                         BENCH_DURATION / rounds seconds each
 #   BENCH_CONS_CONNS [threads x pool] wrk connections (consultations)
 #   BENCH_IDLE_CONNS [1000] keep-alive connections held open for the memory figure
 #   BENCH_THREADS [2]     OVERLEG_THREADS (the benchmark machine has 2 cores)
