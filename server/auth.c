@@ -33,7 +33,7 @@ DB_STMT(sql_login_lookup, 2,
 DB_STMT(sql_login_ok, 7,
         "WITH s AS (INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
         "  VALUES ($5, $6, $1, $1::timestamptz + interval '12 hours') RETURNING *),"
-        " d AS (DELETE FROM login_failures WHERE email = lower($7)),"
+        " d AS (DELETE FROM login_failures WHERE email = lower($7) AND EXISTS (SELECT FROM s)),"
         " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
         "  subject_id, outcome) SELECT $1, $2, $3, $4, 'auth.login', 'user', s.user_id,"
         "  'success' FROM s)"
@@ -64,13 +64,24 @@ static void login_failed_written(struct req *r, struct db_result *res)
     invalid_credentials(r);
 }
 
+/* Audits the attempt as denied, then 401. */
+static void login_refused(struct req *r, struct login *l)
+{
+    const char *p[] = {REQ_AUDIT_PARAMS(r), l->user_id};
+    req_db(r, &sql_login_failed, p, login_failed_written);
+}
+
 static void login_ok_written(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (res->status != DB_OK) {
         req_db_failed(r, res);
         return;
     }
     struct login *l = req_ctx(r);
+    if (PQntuples(res->res) != 1) { /* deactivated since login_attempt: no session (sql/0012) */
+        login_refused(r, l);
+        return;
+    }
     char *user = PQgetvalue(res->res, 0, 1);
     size_t n = strlen(l->token) + strlen(user) + 128;
     char *body = req_alloc(r, n);
@@ -99,8 +110,7 @@ static void verify_done(struct req *r, void *arg)
                            l->token_hash, l->user_id, l->email};
         req_db(r, &sql_login_ok, p, login_ok_written);
     } else {
-        const char *p[] = {REQ_AUDIT_PARAMS(r), l->user_id};
-        req_db(r, &sql_login_failed, p, login_failed_written);
+        login_refused(r, l);
     }
 }
 

@@ -780,27 +780,26 @@ static void after_auth(struct req *r)
     handle(r);
 }
 
-/* Who a session's bearer is, while the session is valid: the columns and the rest of the query
- * around the token hash and the clock, for the check on its own (sql_auth) and in front of a
- * statement (with_session). */
-#define PRINCIPAL_COLS "u.id, u.organisation_id, o.region, u.role"
+/* Who a session's bearer is, while the session is valid: the principal's columns and the rest of
+ * the query around the token hash and the clock, for the check on its own (sql_auth) and in front
+ * of a statement (with_session). A session row carries its user's principal, and is revoked when
+ * the user is deactivated or the principal changes (sql/0012), so the check reads that row alone;
+ * sql_auth joins the user for its JSON and, as it has the row at hand, tests `active` again. */
+#define PRINCIPAL_COLS "s.user_id, s.organisation_id, s.region, s.role"
 #define PRINCIPAL_NCOLS 4
-#define SESSION_WHERE_TOKEN                                                                        \
-    " FROM sessions s JOIN users u ON u.id = s.user_id"                                            \
-    " JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = "
 #define SESSION_VALID_AT " AND s.revoked_at IS NULL AND s.expires_at > "
-#define SESSION_ACTIVE " AND u.active"
 
 DB_STMT(sql_auth, 2,
-        "SELECT " PRINCIPAL_COLS ", user_json(u)::text" SESSION_WHERE_TOKEN "$1" SESSION_VALID_AT
-        "$2" SESSION_ACTIVE);
+        "SELECT " PRINCIPAL_COLS ", user_json(u)::text FROM sessions s JOIN users u"
+        " ON u.id = s.user_id WHERE s.token_hash = $1" SESSION_VALID_AT "$2 AND u.active");
 
 /* with_session()'s statement around `stmt` (%s); its two $%d are the token's hash and the clock.
  * a's columns are renamed so that no name of `stmt` can resolve to them. The directory benchmark
  * (tests/bench/directory_bench.py) reads this text too. */
 #define WITH_SESSION_SQL                                                                           \
-    "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS SESSION_WHERE_TOKEN "$%d" SESSION_VALID_AT     \
-    "$%d" SESSION_ACTIVE " OFFSET 0) a(overleg_user_id, overleg_organisation_id,"                  \
+    "SELECT st.*, a.* FROM (SELECT " PRINCIPAL_COLS                                                \
+    " FROM sessions s WHERE s.token_hash = $%d" SESSION_VALID_AT                                   \
+    "$%d OFFSET 0) a(overleg_user_id, overleg_organisation_id,"                                    \
     " overleg_region, overleg_role) LEFT JOIN LATERAL (SELECT q.*, true AS overleg_row"            \
     " FROM (%s) q LIMIT CASE WHEN a.overleg_user_id IS NOT NULL THEN NULL::bigint END) st"         \
     " ON true"

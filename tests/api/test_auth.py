@@ -204,6 +204,92 @@ def test_deactivation_kills_tokens_and_login(api, factory, admin_token):
 
 
 # ---------------------------------------------------------------------------------------------
+# A session carries its user's principal (sql/0012); any change to it ends the session
+# ---------------------------------------------------------------------------------------------
+
+def test_session_carries_the_principal(api, factory, db):
+    org = factory.make_org("general_practice", region="utrecht")
+    u = factory.make_user("poh", org_id=org["id"])
+    with db.cursor() as cur:
+        cur.execute("SELECT s.organisation_id::text, s.role, s.region FROM sessions s"
+                    " WHERE s.user_id = %s AND s.revoked_at IS NULL", (u["id"],))
+        assert cur.fetchall() == [(org["id"], "poh", "utrecht")]
+    db.commit()
+    me = assert_json(api.get("/v1/me", token=u["token"]))
+    assert (me["id"], me["organisation_id"], me["role"]) == (u["id"], org["id"], "poh")
+
+
+# Changes the API does not make (it changes only `active`, and revokes then itself), made in the
+# database: the triggers end the sessions, for the routes that check the session alone (/v1/me)
+# and inside their first statement (the directory) alike.
+@pytest.mark.parametrize("change", ["deactivate", "role", "organisation", "region"])
+def test_session_ends_when_the_principal_changes_in_the_database(api, factory, db, change):
+    org = factory.make_org("general_practice")
+    u = factory.make_user("gp", org_id=org["id"])
+    other = factory.make_user("gp", org_id=factory.make_org("general_practice")["id"])
+    for path in ("/v1/me", "/v1/vocabularies"):
+        assert_json(api.get(path, token=u["token"]))
+    sql = {"deactivate": ("UPDATE users SET active = false WHERE id = %s", u["id"]),
+           "role": ("UPDATE users SET role = 'poh' WHERE id = %s", u["id"]),
+           "organisation": ("UPDATE users SET organisation_id = %s WHERE id = %s",
+                            factory.make_org("general_practice")["id"], u["id"]),
+           "region": ("UPDATE organisations SET region = 'zeeland' WHERE id = %s", org["id"])}[change]
+    with db.cursor() as cur:
+        cur.execute(sql[0], sql[1:])
+    db.commit()
+    for path in ("/v1/me", "/v1/vocabularies", "/v1/consultants"):
+        assert_problem(api.get(path, token=u["token"]), 401, "/problems/unauthorized")
+    assert sql_count(db, "SELECT count(*) FROM sessions WHERE user_id = %s AND revoked_at IS NULL",
+                     u["id"]) == 0
+    assert_json(api.get("/v1/me", token=other["token"]))  # another organisation's user is untouched
+    if change != "deactivate":
+        assert_json(api.get("/v1/me", token=api.login(u["email"], u["password"])))  # signs in again
+
+
+def test_no_session_for_an_inactive_user(api, factory, db):
+    u = factory.make_user("gp", login=False)
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET active = false WHERE id = %s", (u["id"],))
+        cur.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+                    " VALUES (%s, %s, now(), now() + interval '1 hour') RETURNING 1",
+                    (uuid.uuid4().hex, u["id"]))
+        assert cur.fetchall() == []
+    db.commit()
+    assert sql_count(db, "SELECT count(*) FROM sessions WHERE user_id = %s", u["id"]) == 0
+
+
+def test_sign_in_racing_a_deactivation_gets_no_session(api, factory, db):
+    """The password is checked against the user as it was; the session's insert waits for the
+    deactivation in flight and then finds the user inactive: 401, and no session."""
+    import threading
+    u = factory.make_user("gp", login=False)
+    with db.cursor() as cur:
+        cur.execute("BEGIN")  # (db is in autocommit mode)
+        cur.execute("UPDATE users SET active = false WHERE id = %s", (u["id"],))  # not committed
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=api.login_resp(u["email"], u["password"])))
+        t.start()
+        waited = 0
+        for _ in range(200):  # until the sign-in's statement waits for our row lock
+            cur.execute("SELECT pg_stat_clear_snapshot()")  # (else the view is read once a transaction)
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'overlegd'"
+                        " AND wait_event_type = 'Lock'")
+            waited = cur.fetchone()[0]
+            if waited or not t.is_alive():
+                break
+            threading.Event().wait(0.05)
+        cur.execute("COMMIT")
+    t.join(10)
+    assert waited == 1, f"the sign-in did not wait for the deactivation: {out}"
+    assert_problem(out["r"], 401, "/problems/invalid-credentials")
+    assert sql_count(db, "SELECT count(*) FROM sessions WHERE user_id = %s", u["id"]) == 0
+    # audited as a refused sign-in, and still counted as a failure
+    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login'"
+                     " AND subject_id = %s AND outcome = 'denied'", u["id"]) == 1
+    assert sql_count(db, "SELECT count(*) FROM login_failures WHERE email = %s", u["email"]) == 1
+
+
+# ---------------------------------------------------------------------------------------------
 # Password rules (code points, not bytes)
 # ---------------------------------------------------------------------------------------------
 

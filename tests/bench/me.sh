@@ -46,11 +46,11 @@ read -r SRV_P99_LE SRV_UNDER10 DB_ERRS < <(metrics_delta "GET /v1/me" 0.01 "$TMP
 TOKEN_HASH=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 cat >"$TMP/me.sql" <<'SQL'
-SELECT u.id, u.organisation_id, o.region, u.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = :tok AND s.revoked_at IS NULL AND s.expires_at > :now AND u.active;
+SELECT s.user_id, s.organisation_id, s.region, s.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :tok AND s.revoked_at IS NULL AND s.expires_at > :now AND u.active;
 SQL
 # psql interpolates :'var' only in input it reads, not in -c.
 rows=$(psql "$DATABASE_URL" -X -At -v ON_ERROR_STOP=1 -v tok="$TOKEN_HASH" -v now="$NOW" <<'SQL'
-SELECT count(*) FROM (SELECT u.id, u.organisation_id, o.region, u.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = :'tok' AND s.revoked_at IS NULL AND s.expires_at > :'now' AND u.active) q;
+SELECT count(*) FROM (SELECT s.user_id, s.organisation_id, s.region, s.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :'tok' AND s.revoked_at IS NULL AND s.expires_at > :'now' AND u.active) q;
 SQL
 )
 [[ $rows == 1 ]] || die "the pgbench statement finds $rows rows for the bench session, expected 1"
