@@ -78,7 +78,7 @@ static void login_ok_written(struct req *r, struct db_result *res)
         return;
     }
     struct login *l = req_ctx(r);
-    if (PQntuples(res->res) != 1) { /* deactivated since login_attempt: no session (sql/0012) */
+    if (PQntuples(res->res) != 1) { /* deactivated or moved since login_attempt (sql/0012) */
         login_refused(r, l);
         return;
     }

@@ -1,6 +1,7 @@
 """Authentication: login, tokens, logout, rate limits, deactivation, password rules, audit of logins."""
 
 import re
+import threading
 import uuid
 from datetime import timedelta
 
@@ -258,10 +259,23 @@ def test_no_session_for_an_inactive_user(api, factory, db):
     assert sql_count(db, "SELECT count(*) FROM sessions WHERE user_id = %s", u["id"]) == 0
 
 
+def server_waits_for_a_lock(cur, thread):
+    """How many of overlegd's connections wait for a lock, once one does or `thread` has ended
+    (at most 10 s); `cur` is in a transaction of its own."""
+    for _ in range(200):
+        cur.execute("SELECT pg_stat_clear_snapshot()")  # (else the view is read once a transaction)
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'overlegd'"
+                    " AND wait_event_type = 'Lock'")
+        waited = cur.fetchone()[0]
+        if waited or not thread.is_alive():
+            return waited
+        threading.Event().wait(0.05)
+    return 0
+
+
 def test_sign_in_racing_a_deactivation_gets_no_session(api, factory, db):
     """The password is checked against the user as it was; the session's insert waits for the
     deactivation in flight and then finds the user inactive: 401, and no session."""
-    import threading
     u = factory.make_user("gp", login=False)
     with db.cursor() as cur:
         cur.execute("BEGIN")  # (db is in autocommit mode)
@@ -269,24 +283,58 @@ def test_sign_in_racing_a_deactivation_gets_no_session(api, factory, db):
         out = {}
         t = threading.Thread(target=lambda: out.update(r=api.login_resp(u["email"], u["password"])))
         t.start()
-        waited = 0
-        for _ in range(200):  # until the sign-in's statement waits for our row lock
-            cur.execute("SELECT pg_stat_clear_snapshot()")  # (else the view is read once a transaction)
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'overlegd'"
-                        " AND wait_event_type = 'Lock'")
-            waited = cur.fetchone()[0]
-            if waited or not t.is_alive():
-                break
-            threading.Event().wait(0.05)
+        waited = server_waits_for_a_lock(cur, t)  # for our lock on the user's row
         cur.execute("COMMIT")
     t.join(10)
     assert waited == 1, f"the sign-in did not wait for the deactivation: {out}"
-    assert_problem(out["r"], 401, "/problems/invalid-credentials")
+    b = assert_problem(out["r"], 401, "/problems/invalid-credentials")
+    assert problem_core(b) == problem_core(api.login_resp(u["email"], u["password"] + "zz").json())
     assert sql_count(db, "SELECT count(*) FROM sessions WHERE user_id = %s", u["id"]) == 0
-    # audited as a refused sign-in, and still counted as a failure
+    # audited as a refused sign-in, and still counted as a failure (each twice, with the
+    # wrong password's)
     assert sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login'"
-                     " AND subject_id = %s AND outcome = 'denied'", u["id"]) == 1
-    assert sql_count(db, "SELECT count(*) FROM login_failures WHERE email = %s", u["email"]) == 1
+                     " AND subject_id = %s AND outcome = 'denied'", u["id"]) == 2
+    assert sql_count(db, "SELECT count(*) FROM login_failures WHERE email = %s", u["email"]) == 2
+
+
+def test_deactivation_ends_a_session_created_while_it_waited(api, factory, admin_token, db):
+    """A session whose insert holds the user's row when PATCH deactivates: the PATCH waits, its
+    own revocation (the statement's snapshot) cannot see that session, the trigger's can."""
+    u = factory.make_user("gp", login=False)
+    token_hash = uuid.uuid4().hex
+    with db.cursor() as cur:
+        cur.execute("BEGIN")  # (db is in autocommit mode)
+        cur.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+                    " VALUES (%s, %s, now(), now() + interval '1 hour')", (token_hash, u["id"]))
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=api.patch(
+            f"/v1/users/{u['id']}", token=admin_token, json={"active": False})))
+        t.start()
+        waited = server_waits_for_a_lock(cur, t)  # for our lock on the user's row
+        cur.execute("COMMIT")
+    t.join(10)
+    assert waited == 1, f"the PATCH did not wait for the sign-in: {out}"
+    assert assert_json(out["r"])["active"] is False
+    assert sql_count(db, "SELECT count(*) FROM sessions WHERE token_hash = %s AND revoked_at IS NULL",
+                     token_hash) == 0
+
+
+def test_renaming_a_user_keeps_the_session(api, factory, admin_token, db):
+    u = factory.make_user("gp")
+    assert_json(api.patch(f"/v1/users/{u['id']}", token=admin_token, json={"name": "Renamed Person"}))
+    assert assert_json(api.get("/v1/me", token=u["token"]))["name"] == "Renamed Person"
+    assert_json(api.get("/v1/vocabularies", token=u["token"]))
+
+
+def test_a_change_that_ends_sessions_needs_read_committed(api, factory, db):
+    u = factory.make_user("gp")
+    with db.cursor() as cur:
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        with pytest.raises(Exception) as e:
+            cur.execute("UPDATE users SET role = 'poh' WHERE id = %s", (u["id"],))
+        assert getattr(e.value, "pgcode", None) == "25001", e.value
+        cur.execute("ROLLBACK")
+    assert assert_json(api.get("/v1/me", token=u["token"]))["role"] == "gp"
 
 
 # ---------------------------------------------------------------------------------------------
