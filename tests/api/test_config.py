@@ -252,23 +252,35 @@ def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
         s.stop()
 
 
+def db_at_version(pg, version):
+    """A new database with sql/0001 .. sql/`version` applied by hand, recorded as `overlegd migrate`
+    records them, so that a test can put data in before the later migrations run: (name, conn)."""
+    db = f"t_mig_{uid()}"
+    pg.createdb(db)
+    conn = pg.connect(db)
+    with conn.cursor() as cur:
+        migrate_until(cur, version)
+    return db, conn
+
+
+def migrate_until(cur, version):
+    cur.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())")
+    files = [f for f in sorted((REPO / "sql").glob("[0-9][0-9][0-9][0-9]_*.sql")) if int(f.name[:4]) <= version]
+    assert [int(f.name[:4]) for f in files] == list(range(1, version + 1)), files
+    for f in files:
+        cur.execute(f.read_text())
+        cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (int(f.name[:4]), f"sql/{f.name}"))
+
+
 def test_directory_migration_0007_on_existing_data(pg):
     """sql/0007 and 0008 applied to a database that already holds consultants (made under 0006): search
     tables hold the active profiles only, with what the triggers compute; cards still make the
     same JSON; and the search finds what the profiles say."""
-    db = f"t_mig_{uid()}"
-    pg.createdb(db)
-    conn = pg.connect(db)
+    db, conn = db_at_version(pg, 6)
     try:
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())")
-            files = sorted((REPO / "sql").glob("000[1-6]_*.sql"))
-            assert len(files) == 6, files
-            for f in files:
-                cur.execute(f.read_text())
-                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                            (int(f.name[:4]), f"sql/{f.name}"))
             cur.execute("INSERT INTO organisations (name, kind, region, created_at) VALUES"
                         " ('GGZ Oud', 'mental_health_provider', 'utrecht', now()) RETURNING id")
             org = cur.fetchone()[0]
@@ -310,5 +322,38 @@ def test_directory_migration_0007_on_existing_data(pg):
             cur.execute("SELECT user_id::text FROM directory_region_page(now(), NULL, NULL, 'utrecht', NULL,"
                         " NULL, NULL, NULL, NULL, NULL, 10)")
             assert [r[0] for r in cur.fetchall()] == ids[:2]
+    finally:
+        conn.close()
+
+
+def test_session_migration_0012_on_existing_data(pg):
+    """sql/0012 on a database with sessions: each open session gets its user's principal, an
+    inactive user's open session is revoked, and the triggers that keep the rule fire always."""
+    db, conn = db_at_version(pg, 11)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO organisations (name, kind, region, created_at) VALUES"
+                        " ('Praktijk Oud', 'general_practice', 'twente', now()) RETURNING id::text")
+            org = cur.fetchone()[0]
+            users = []
+            for i, active in enumerate([True, False]):
+                cur.execute("INSERT INTO users (email, name, role, organisation_id, password_hash, active,"
+                            " created_at) VALUES (%s, 'Oud', 'poh', %s, 'x', %s, now()) RETURNING id::text",
+                            (f"oud{i}-{uid()}@example.org", org, active))
+                users.append(cur.fetchone()[0])
+                cur.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+                            " VALUES (%s, %s, now(), now() + interval '1 hour')", (f"h{i}-{uid()}", users[-1]))
+        p = subprocess.run([BIN, "migrate"], env=base_env(pg, db), capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert "0012" in p.stdout
+        with conn.cursor() as cur:
+            cur.execute("SELECT user_id::text, organisation_id::text, role, region, revoked_at IS NULL"
+                        " FROM sessions ORDER BY user_id = %s DESC", (users[0],))
+            assert cur.fetchall() == [(users[0], org, "poh", "twente", True),
+                                      (users[1], org, "poh", "twente", False)]
+            cur.execute("SELECT tgname, tgenabled FROM pg_trigger WHERE tgname IN ('sessions_principal',"
+                        " 'users_revoke_sessions', 'organisations_revoke_sessions') ORDER BY 1")
+            assert cur.fetchall() == [("organisations_revoke_sessions", "A"), ("sessions_principal", "A"),
+                                      ("users_revoke_sessions", "A")]
     finally:
         conn.close()
