@@ -780,11 +780,11 @@ static void after_auth(struct req *r)
     handle(r);
 }
 
-/* Who a session's bearer is, while the session is valid: the principal's columns and the rest of
- * the query around the token hash and the clock, for the check on its own (sql_auth) and in front
- * of a statement (with_session). A session row carries its user's principal, and is revoked when
- * the user is deactivated or the principal changes (sql/0012), so the check reads that row alone;
- * sql_auth joins the user for its JSON and, as it has the row at hand, tests `active` again. */
+/* Who a session's bearer is, while the session is valid: the principal's columns and the test of
+ * validity after the token hash, for the check on its own (sql_auth) and in front of a statement
+ * (with_session). A session row carries its user's principal and is revoked when the user is
+ * deactivated or the principal changes (sql/0012), so the check in front of a statement reads
+ * that row alone; sql_auth joins the user for its JSON and, having it at hand, tests `active`. */
 #define PRINCIPAL_COLS "s.user_id, s.organisation_id, s.region, s.role"
 #define PRINCIPAL_NCOLS 4
 #define SESSION_VALID_AT " AND s.revoked_at IS NULL AND s.expires_at > "
