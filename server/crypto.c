@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define ARGON_T 2
 #define ARGON_M (19 * 1024)
@@ -109,7 +110,9 @@ int crypto_password_verify(const char *encoded, const char *password, size_t len
 void crypto_uuid_v4(char out[37])
 {
     unsigned char b[16];
-    RAND_bytes(b, sizeof b);
+    /* Request ids go out in X-Request-Id: never let them carry what was on the stack. */
+    if (RAND_bytes(b, sizeof b) != 1 && getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+        memset(b, 0, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
