@@ -29,15 +29,15 @@ wrk_pctl() {
             for (i = 1; i <= NR; i++) { seen += n[i]; if (seen >= q * total) break }
             printf "%.2f", (us[i] + 5) / 1000 }'
 }
-# wrk_check OUTFILE LABEL [PREFIX [FAILVAR [empty]]]
+# wrk_check OUTFILE LABEL [PREFIX [FAILVAR]]
 # Counts the run's non-2xx responses into WRK_NON2XX and its socket errors into WRK_SOCK. Without
 # PREFIX the count is wrk's own "Non-2xx or 3xx responses: N" line; with it, the "PREFIX-status
 # CODE COUNT" lines the Lua script prints. wrk prints "Non-2xx or 3xx responses" and "Socket
 # errors" only when there are any. On either: prints the output and the server log's tail, sets
-# the variable named FAILVAR (when given) to the reason and returns 1. Dies when "empty" is given
-# and the "PREFIX-empty N" line does not say 0, or when there is no Requests/sec line.
+# the variable named FAILVAR (when given) to the reason and returns 1. Dies when there is no
+# Requests/sec line.
 wrk_check() {
-    local non2xx empty
+    local non2xx
     if [[ -n ${3:-} ]]; then
         non2xx=$(awk -v s="$3-status" '$1 == s && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
     else
@@ -49,10 +49,6 @@ wrk_check() {
         cat "$1"; tail -n 20 "$TMP/server.log" >&2
         [[ -z ${4:-} ]] || printf -v "$4" '%s' "$2: $WRK_NON2XX non-2xx responses${WRK_SOCK:+, socket errors: $WRK_SOCK}"
         return 1
-    fi
-    if [[ ${5:-} == empty ]]; then
-        empty=$(awk -v s="$3-empty" '$1 == s { print $2 }' "$1")
-        [[ "${empty:-x}" == 0 ]] || { cat "$1"; die "$2: ${empty:-?} responses had no items"; }
     fi
     grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
 }
@@ -89,10 +85,11 @@ pgb_pctl() { cat "$TMP/$1".* 2>/dev/null | awk -v s="${3:-}" 's == "" || $4 == s
     | awk -v q="$2" '{ v[NR] = $1 } END {
         if (NR == 0) { print "n/a"; exit } i = int(NR * q + 0.999999); if (i > NR) i = NR; printf "%.2f", v[i] / 1000 }'; }
 pgb_txns() { cat "$TMP/$1".* 2>/dev/null | wc -l; }  # PREFIX: transactions logged
-# pgb_outcome OUTFILE LABEL STATUS: a pgbench run that may fail some transactions or abort some
-# clients (statement_timeout). Prints its summary; sets PGB_TPS (empty when pgbench printed
-# none), PGB_NOTE ("none failed", or what failed) and PGB_FAILED (empty, or the reason the run
-# counts as failed); dies when pgbench failed without completing anything.
+# pgb_outcome OUTFILE LABEL STATUS [CLIENTS]: a pgbench run (of CLIENTS clients, $DB_CONNS unless
+# given) that may fail some transactions or abort some clients (statement_timeout). Prints its
+# summary; sets PGB_TPS (empty when pgbench printed none), PGB_NOTE ("none failed", or what
+# failed) and PGB_FAILED (empty, or the reason the run counts as failed); dies when pgbench
+# failed without completing anything.
 pgb_outcome() {
     local failed aborted
     sed -n '/^SQL script/q; /aborted in command/d; s/^/    /p' "$1"   # the summary only
@@ -103,7 +100,7 @@ pgb_outcome() {
     if [[ $3 != 0 || ( -n "$failed" && "$failed" != 0 ) ]]; then
         grep -m 3 'error' "$1" | sed 's/^/    /' >&2 || true
         [[ $aborted -gt 0 || -n "$PGB_TPS" ]] || { cat "$1"; die "pgbench ($2) failed (status $3)"; }
-        PGB_NOTE="${failed:-0} failed and $aborted of $DB_CONNS clients aborted ($(grep -m 1 -o 'ERROR: .*' "$1" || echo "exit status $3")); the pgbench figures count the completed transactions only"
+        PGB_NOTE="${failed:-0} failed and $aborted of ${4:-$DB_CONNS} clients aborted ($(grep -m 1 -o 'ERROR: .*' "$1" || echo "exit status $3")); the pgbench figures count the completed transactions only"
         PGB_FAILED="pgbench: $PGB_NOTE"
     fi
 }
