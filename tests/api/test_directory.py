@@ -1297,23 +1297,58 @@ def test_search_several_words_rank_by_sum_of_each(d, db):
         assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
     # Two words are paged band by band (directory_two_words); with bands of `cap` postings or more
     # it merges all postings instead: the same pages either way, cursors included.
-    def pages(region, cap):
-        out, after = [], (None, None)
-        with db.cursor() as cur:
-            cur.execute("SET overleg.directory_band_cap = %s", (str(cap),))
-            for _ in range(20):
-                cur.execute("SELECT user_id::text, rank FROM directory_search(now(), %s, NULL, NULL, NULL,"
-                            " %s, NULL, NULL, NULL, %s, %s, 2)", (f"{w1} {w2}", region) + after)
-                rows = cur.fetchall()
-                out.append([r[0] for r in rows])
-                if len(rows) < 2:
-                    break
-                after = (rows[-1][1], rows[-1][0])
-            cur.execute("RESET overleg.directory_band_cap")
-        return out
     for r in (None, reg):
-        assert pages(r, 1000) == pages(r, 1), r
-        assert [i for p in pages(r, 1000) for i in p] == (want if r is None else [i for i in want if i != elsewhere])
+        pages = two_word_pages(db, f"{w1} {w2}", r, 1000)
+        assert pages == two_word_pages(db, f"{w1} {w2}", r, 1), r
+        assert [i for p in pages for i in p] == (want if r is None else [i for i in want if i != elsewhere])
+
+
+def two_word_pages(db, q, region, cap, size=2):
+    """directory_search's pages of `size` for q (two words) in region, its band cap set to `cap`
+    postings (at or above it, directory_two_words merges all postings instead of reading bands)."""
+    out, after = [], (None, None)
+    with db.cursor() as cur:
+        cur.execute("SET overleg.directory_band_cap = %s", (str(cap),))
+        for _ in range(50):
+            cur.execute("SELECT user_id::text, rank FROM directory_search(now(), %s, NULL, NULL, NULL,"
+                        " %s, NULL, NULL, NULL, %s, %s, %s)", (q, region) + after + (size,))
+            rows = cur.fetchall()
+            out.append([r[0] for r in rows])
+            if len(rows) < size:
+                break
+            after = (rows[-1][1], rows[-1][0])
+        cur.execute("RESET overleg.directory_band_cap")
+    return out
+
+
+def test_search_two_words_with_a_band_of_32_or_more(d, db):
+    """directory_band_size counts a band of fewer than 32 postings and estimates a larger one from
+    its 32 smallest ids (sql/0010), which is never below 32. The estimate only steers
+    directory_two_words: its pages are those of the merge of all postings, whichever it takes."""
+    reg = region()
+    w1, w2 = word(), word()
+    many = [d.consultant(name=f"Lot {word()}", body=profile([reg], bio=f"{w1} en {w2}."))["id"]
+            for _ in range(34)]
+    few = [d.consultant(name=f"Max {word()}", body=profile([reg], bio=f"{w1}, {w1} en {w2}."))["id"]
+           for _ in range(3)]
+    with db.cursor() as cur:
+        cur.execute("SELECT (directory_lexemes(%s))[1]", (w1,))
+        lexeme = cur.fetchone()[0]
+        cur.execute("""SELECT directory_band_size(%s, b), (SELECT count(*) FROM directory_terms t
+                                                           WHERE t.lexeme = %s AND t.rank = b)
+                         FROM unnest(directory_bands(%s)) b ORDER BY 2""", (lexeme, lexeme, lexeme))
+        bands = cur.fetchall()
+    assert [n for _, n in bands] == [3, 34]
+    assert bands[0][0] == 3  # counted
+    assert 32 <= bands[1][0] <= 10**9  # estimated: 32 over the share of all ids below the 32nd
+    want = expected_order(db, many + few, [w1, w2])
+    q = f"{w1} {w2}"
+    for size in (2, 21):
+        merged = two_word_pages(db, q, reg, 1, size)
+        assert [i for p in merged for i in p] == want, size
+        for cap in (33, 1000):
+            assert two_word_pages(db, q, reg, cap, size) == merged, (size, cap)
+    assert d.ids(q=q) == want
 
 
 def test_search_one_word_ranks_as_the_sum_of_one(d, db):
