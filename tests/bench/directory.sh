@@ -53,11 +53,12 @@ mapfile -t DIR_QS < <(grep -v '^[[:space:]]*\(#\|$\)' "$DIR_MIX")
 # server's: go on measuring, record it and fail at the end.
 DIR_FAILED=
 # The first query string the server answers now with other than 2xx, as "QS: CODE BODY", for the
-# report of a failed run: the measured runs do not read bodies (directory.lua).
+# report of a run that failed after the warm-up: the measured runs do not read bodies
+# (directory.lua).
 dir_first_bad() {
     local qs code
     for qs in "${DIR_QS[@]}"; do
-        code=$(curl -sS --max-time 30 -o "$TMP/dir-bad.json" -w '%{http_code}' \
+        code=$(curl -sS --max-time 5 -o "$TMP/dir-bad.json" -w '%{http_code}' \
             -H "Authorization: Bearer $TOKEN" "$BASE/v1/consultants?$qs") || code=none
         [[ $code == 2?? ]] || { printf '%s: %s %s' "$qs" "$code" "$(head -c 200 "$TMP/dir-bad.json" 2>/dev/null)"; return; }
     done
@@ -99,11 +100,13 @@ DIR_PGB_WARM_S=${BENCH_DIR_PGB_WARM:-2}
 DIR_WRK_CMD=(wrk -t2 -c"$DIR_CONNS" -d"${DIR_ROUND_S}s" --latency --timeout 10s
              -H "'Authorization: Bearer \$TOKEN'" -s tests/bench/directory.lua
              "http://127.0.0.1:\$PORT" -- "QUERY_STRINGS...")
-say "directory: wrk warm-up (${WARMUP}s)"
-timeout $((WARMUP + 40)) wrk -t2 -c"$DIR_CONNS" -d"${WARMUP}s" --timeout 10s \
+# The warm-up reads every response (DIRECTORY_CHECK=1): under the same load as the measured runs,
+# any status outside 2xx, or a page with no items, fails the run.
+say "directory: wrk warm-up (${WARMUP}s), reading every response"
+DIRECTORY_CHECK=1 timeout $((WARMUP + 40)) wrk -t2 -c"$DIR_CONNS" -d"${WARMUP}s" --timeout 10s \
     -H "Authorization: Bearer $TOKEN" -s tests/bench/directory.lua "$BASE" -- "${DIR_QS[@]}" \
     >"$TMP/dir-wrk-warmup.out" 2>&1 || { cat "$TMP/dir-wrk-warmup.out"; die "wrk warm-up failed"; }
-[[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" "" DIR_FAILED || true
+[[ -n "$DIR_FAILED" ]] || wrk_check "$TMP/dir-wrk-warmup.out" "directory wrk warm-up" directory DIR_FAILED empty || true
 
 # pgbench: the same statements. overlegd prepares its statements on each connection, so pgbench
 # does too (-M prepared); the functions they call plan their own queries. overlegd's connections
@@ -126,7 +129,7 @@ dir_pgb_cmd() {  # KIND: its pgbench command line, as the report shows it
     [[ $1 != dirpgs ]] || tok=' -D tok=$TOKEN_HASH'
     echo "${DIR_STMT_TIMEOUT:+PGOPTIONS='-c statement_timeout=$DIR_STMT_TIMEOUT' }pgbench -n -M prepared" \
         "-c ${DIR_PGX_CLIENTS[$1]} -j 2 -T $((DIR_PGB_WARM_S + DIR_ROUND_S)) -f dir_NN.sql@1 (${#DIR_QS[@]} files)" \
-        "-D now=\$NOW -D lim=21 -D ... --log --log-prefix=$1 \$DATABASE_URL$tok"
+        "-D now=\$NOW -D lim=21 -D ... --log --log-prefix=$1.rN \$DATABASE_URL$tok"
 }
 
 DIR_HTTP_REQS=0 DIR_HTTP_SECONDS=0 DIR_HTTP_BUSY_TICKS=0 DIR_HTTP_SRV_TICKS=0 DIR_HTTP_PG_TICKS=0
@@ -162,45 +165,46 @@ dir_wrk_round() {  # ROUND: wrk for DIR_ROUND_S seconds; adds to the DIR_HTTP_* 
     done
 }
 
-mkdir -p "$TMP/pgwarm"
-declare -A DIR_PGX_WARM=() DIR_PGX_WINDOW=()
+declare -A DIR_PGX_ALL=()
 dir_pgbench_round() {  # ROUND KIND: pgbench for DIR_PGB_WARM_S + DIR_ROUND_S seconds, KIND dirpgc
     # or dirpgb (the statements alone) or dirpgs (behind the session check); adds to the
     # DIR_PGX_*[KIND] sums; DIR_ROUND_TPS: its throughput after the warm-up
-    local kind=$2 out="$TMP/dir-$2.$1.out" p0 b0 rc=0 args cut f n last
+    local kind=$2 out="$TMP/dir-$2.$1.out" p0 b0 rc=0 args from to f n
+    local -a logs
     if [[ $kind == dirpgs ]]; then args=("${DIR_PGS_ARGS[@]}" -D tok="$DIR_TOK"); else args=("${DIR_PGB_ARGS[@]}"); fi
     p0=$(pg_ticks) b0=$(busy_ticks)
-    cut=$(awk -v t="$(date +%s.%N)" -v w="$DIR_PGB_WARM_S" 'BEGIN { printf "%.6f", t + w }')
+    from=$(awk -v t="$(date +%s.%N)" -v w="$DIR_PGB_WARM_S" 'BEGIN { printf "%.6f", t + w }')
+    to=$(awk -v t="$from" -v d="$DIR_ROUND_S" 'BEGIN { printf "%.6f", t + d }')
     { time (cd "$TMP" && PGOPTIONS=${DIR_STMT_TIMEOUT:+"-c statement_timeout=$DIR_STMT_TIMEOUT"} \
         timeout $((DIR_PGB_WARM_S + DIR_ROUND_S + 30)) "$PGBENCH" -n -M prepared \
         -c "${DIR_PGX_CLIENTS[$kind]}" -j 2 -T $((DIR_PGB_WARM_S + DIR_ROUND_S)) "${args[@]}" \
         -D now="$DIR_NOW" -D lim=21 --log --log-prefix="$kind.r$1" "$DATABASE_URL" >"$out" 2>&1); } \
         2>"$TMP/dir-pgbench.time" || rc=$?
     sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
-    # The log's 5th and 6th fields: when the transaction finished (epoch seconds, microseconds).
-    for f in "$TMP/$kind.r$1".*; do
-        [[ -e $f ]] || continue
-        awk -v t="$cut" -v warm="$TMP/pgwarm/${f##*/}" '$5 + $6 / 1e6 < t { print >warm; next } { print }' \
-            "$f" >"$TMP/pgwarm/kept" && mv "$TMP/pgwarm/kept" "$f"
-    done
-    n=$(cat "$TMP/$kind.r$1".* 2>/dev/null | wc -l)
-    last=$(cat "$TMP/$kind.r$1".* 2>/dev/null | awk -v t="$cut" 'BEGIN { m = t } $5 + $6 / 1e6 > m { m = $5 + $6 / 1e6 } END { printf "%.6f", m - t }')
-    DIR_PGX_WARM[$kind]=$(( ${DIR_PGX_WARM[$kind]:-0} + $(cat "$TMP/pgwarm/$kind.r$1".* 2>/dev/null | wc -l) ))
-    DIR_PGX_WINDOW[$kind]=$(awk -v a="${DIR_PGX_WINDOW[$kind]:-0}" -v b="$last" 'BEGIN { print a + b }')
     DIR_PGX_BUSY[$kind]=$(( ${DIR_PGX_BUSY[$kind]:-0} + $(busy_ticks) - b0 ))
     DIR_PGX_PG[$kind]=$(( ${DIR_PGX_PG[$kind]:-0} + $(pg_ticks) - p0 ))
     DIR_PGX_CLIENT[$kind]=$(( ${DIR_PGX_CLIENT[$kind]:-0} + $(awk -v hz="$TICK" '{ printf "%.0f", ($1 + $2) * hz }' "$TMP/dir-pgbench.time") ))
-    DIR_PGX_SECONDS[$kind]=$(awk -v t="${DIR_PGX_SECONDS[$kind]:-0}" '{ print t + $3 }' "$TMP/dir-pgbench.time")
+    DIR_PGX_SECONDS[$kind]=$(awk -v t="${DIR_PGX_SECONDS[$kind]:-0}" '{ printf "%.3f", t + $3 }' "$TMP/dir-pgbench.time")
     pgb_outcome "$out" "directory, $kind, round $1" "$rc" "${DIR_PGX_CLIENTS[$kind]}"
     if [[ -n "$PGB_FAILED" ]]; then
         DIR_PG_NOTE="round $1 ($kind): $PGB_NOTE"
         DIR_FAILED=${DIR_FAILED:-$PGB_FAILED}
     fi
-    DIR_ROUND_TPS=$(awk -v n="$n" -v d="$last" 'BEGIN { printf "%.2f", (d > 0 ? n / d : 0) }')
+    # Every transaction counts for the CPU time per transaction; the log keeps only those that
+    # finished from `from` to `to` (its 5th and 6th fields: epoch seconds and microseconds).
+    mapfile -t logs < <(compgen -G "$TMP/$kind.r$1.*" || true)
+    DIR_PGX_ALL[$kind]=$(( ${DIR_PGX_ALL[$kind]:-0} + $(awk 'END { print NR }' /dev/null "${logs[@]}") ))
+    for f in "${logs[@]}"; do
+        awk -v from="$from" -v to="$to" '{ t = $5 + $6 / 1e6 } t < from || t > to { next } { print }' \
+            "$f" >"$TMP/dir-pgbench.kept"
+        mv "$TMP/dir-pgbench.kept" "$f"
+    done
+    n=$(awk 'END { print NR }' /dev/null "${logs[@]}")
+    DIR_ROUND_TPS=$(awk -v n="$n" -v d="$DIR_ROUND_S" 'BEGIN { printf "%.2f", n / d }')
 }
 
 say "directory: $DIR_ROUNDS rounds of ${DIR_ROUND_S} s each: ${DIR_WRK_CMD[*]}; then $(dir_pgb_cmd dirpgc); then with -c $DB_CONNS; then that behind the session check"
-pct() { awk -v h="$1" -v p="$2" 'BEGIN { printf "%.1f", 100 * h / p }'; }  # H / P in percent
+pct() { awk -v h="$1" -v p="$2" 'BEGIN { if (p > 0) printf "%.1f", 100 * h / p; else printf "n/a" }'; }  # H / P in %
 for round in $(seq "$DIR_ROUNDS"); do
     say "directory: round $round of $DIR_ROUNDS"
     dir_wrk_round "$round"
@@ -228,19 +232,17 @@ if [[ -z "$DIR_FAILED" && "$DIR_DB_ERRS" != 0 ]]; then
     tail -n 10 "$TMP/server.log" >&2
 fi
 
-# pgbench's throughput: the transactions it logged over the seconds it was given (-T, summed).
-# Per kind: TPS, P50, P99 (ms) after the warm-ups, ALL the transactions with them (for the CPU
-# time per transaction) and OTHER (% of one CPU taken by other processes).
-declare -A DIR_PGX_TPS=() DIR_PGX_P50=() DIR_PGX_P99=() DIR_PGX_ALL=() DIR_PGX_OTHER=()
+# Per kind: TPS, P50, P99 (ms) of the transactions after the warm-ups (those the logs kept) over
+# the measured seconds, and OTHER (% of one CPU taken by other processes).
+declare -A DIR_PGX_TPS=() DIR_PGX_P50=() DIR_PGX_P99=() DIR_PGX_OTHER=()
 for kind in dirpgc dirpgb dirpgs; do
     DIR_PGX_TXNS[$kind]=$(pgb_txns "$kind")
-    DIR_PGX_ALL[$kind]=$(( DIR_PGX_TXNS[$kind] + DIR_PGX_WARM[$kind] ))
-    DIR_PGX_TPS[$kind]=$(awk -v n="${DIR_PGX_TXNS[$kind]}" -v d="${DIR_PGX_WINDOW[$kind]}" 'BEGIN { printf "%.2f", (d > 0 ? n / d : 0) }')
+    DIR_PGX_TPS[$kind]=$(awk -v n="${DIR_PGX_TXNS[$kind]}" -v d=$((DIR_ROUNDS * DIR_ROUND_S)) 'BEGIN { printf "%.2f", n / d }')
     DIR_PGX_P50[$kind]=$(pgb_pctl "$kind" 0.50) DIR_PGX_P99[$kind]=$(pgb_pctl "$kind" 0.99)
     [[ ${DIR_PGX_TXNS[$kind]} -gt 0 && ${DIR_PGX_P99[$kind]} != n/a ]] || die "could not parse the directory pgbench output ($kind)"
     DIR_PGX_OTHER[$kind]=$(other_pct "${DIR_PGX_BUSY[$kind]}" $((DIR_PGX_PG[$kind] + DIR_PGX_CLIENT[$kind])) "${DIR_PGX_SECONDS[$kind]}")
 done
-rm -rf "$TMP"/dirpgc.* "$TMP"/dirpgb.* "$TMP"/dirpgs.* "$TMP/pgwarm"
+rm -f "$TMP"/dirpgc.* "$TMP"/dirpgb.* "$TMP"/dirpgs.*
 
 # ---------- EXPLAIN ANALYZE ----------
 # A statement still running after DIR_EXPLAIN_MS is cancelled and shown without a plan: that
@@ -285,11 +287,12 @@ cat <<EOF
   ${DIR_PGX_OTHER[dirpgc]} % and ${DIR_PGX_OTHER[dirpgb]} % during the pgbench runs of the statements alone at
   $DIR_CONNS and $DB_CONNS clients, and ${DIR_PGX_OTHER[dirpgs]} % during those behind the session check
 
-$DIR_ROUNDS rounds, each of these commands in turn, ${DIR_ROUND_S} s each (QUERY_STRINGS: the lines of
-\`tests/bench/directory_mix.txt\`, listed below; the first round follows a ${WARMUP} s wrk warm-up
-with the same settings): wrk; pgbench on the same statements at wrk's concurrency; the same at
-overlegd's $DB_CONNS database connections; that with \`dir_NN.sql\` behind the session check and
-\`-D tok=\` the session's token hash:
+$DIR_ROUNDS rounds, each of these commands in turn, ${DIR_ROUND_S} s measured each (QUERY_STRINGS: the lines
+of \`tests/bench/directory_mix.txt\`, listed below; the first round follows a ${WARMUP} s wrk warm-up
+with the same settings that reads every response): wrk; pgbench on the same statements at wrk's
+concurrency; the same at overlegd's $DB_CONNS database connections; that with \`dir_NN.sql\` behind
+the session check and \`-D tok=\` the session's token hash. Each pgbench run lasts ${DIR_PGB_WARM_S} s longer;
+the transactions of those first seconds are not counted:
 
 \`\`\`
 ${DIR_WRK_CMD[*]}
@@ -300,7 +303,8 @@ $(dir_pgb_cmd dirpgs)
 
 EOF
 if [[ -n "$DIR_FAILED" ]]; then
-    bad=$(dir_first_bad | tr '\n' ' ')
+    bad=$(sed -n 's/^directory-first-non-2xx //p' "$TMP/dir-wrk-warmup.out" | cut -c1-200)
+    [[ -n "$bad" ]] || bad=$(dir_first_bad | tr '\n' ' ')
     printf '**The run failed: %s.**%s\n\n' "$DIR_FAILED" "${bad:+ First failing answer: \`$bad\`}"
 fi
 cat <<EOF

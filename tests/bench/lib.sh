@@ -29,15 +29,16 @@ wrk_pctl() {
             for (i = 1; i <= NR; i++) { seen += n[i]; if (seen >= q * total) break }
             printf "%.2f", (us[i] + 5) / 1000 }'
 }
-# wrk_check OUTFILE LABEL [PREFIX [FAILVAR]]
+# wrk_check OUTFILE LABEL [PREFIX [FAILVAR [empty]]]
 # Counts the run's non-2xx responses into WRK_NON2XX and its socket errors into WRK_SOCK. Without
-# PREFIX the count is wrk's own "Non-2xx or 3xx responses: N" line; with it, the "PREFIX-status
-# CODE COUNT" lines the Lua script prints. wrk prints "Non-2xx or 3xx responses" and "Socket
-# errors" only when there are any. On either: prints the output and the server log's tail, sets
-# the variable named FAILVAR (when given) to the reason and returns 1. Dies when there is no
-# Requests/sec line.
+# PREFIX the count is wrk's own "Non-2xx or 3xx responses: N" line, which counts statuses of 400
+# and above only; with it, the "PREFIX-status CODE COUNT" lines the Lua script prints (every
+# status outside 2xx). wrk prints "Non-2xx or 3xx responses" and "Socket errors" only when there
+# are any. On either: prints the output and the server log's tail, sets the variable named
+# FAILVAR (when given) to the reason and returns 1. Dies when "empty" is given and the
+# "PREFIX-empty N" line does not say 0, or when there is no Requests/sec line.
 wrk_check() {
-    local non2xx
+    local non2xx empty
     if [[ -n ${3:-} ]]; then
         non2xx=$(awk -v s="$3-status" '$1 == s && ($2 < 200 || $2 > 299) { n += $3 } END { print n + 0 }' "$1")
     else
@@ -49,6 +50,10 @@ wrk_check() {
         cat "$1"; tail -n 20 "$TMP/server.log" >&2
         [[ -z ${4:-} ]] || printf -v "$4" '%s' "$2: $WRK_NON2XX non-2xx responses${WRK_SOCK:+, socket errors: $WRK_SOCK}"
         return 1
+    fi
+    if [[ ${5:-} == empty ]]; then
+        empty=$(awk -v s="$3-empty" '$1 == s { print $2 }' "$1")
+        [[ "${empty:-x}" == 0 ]] || { cat "$1"; die "$2: ${empty:-?} responses had no items"; }
     fi
     grep -q '^Requests/sec:' "$1" || { cat "$1"; die "$2: no Requests/sec line"; }
 }

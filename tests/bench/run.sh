@@ -26,6 +26,7 @@
 #   BENCH_DIR_PROFILES [50000] consultant profiles generated for the directory benchmark
 #   BENCH_DIR_ROUNDS [3]  the directory benchmark alternates wrk and pgbench this many times,
 #                         BENCH_DURATION / rounds seconds each
+#   BENCH_DIR_PGB_WARM [2] seconds each directory pgbench run lasts longer, not counted
 #   BENCH_CONS_CONNS [threads x pool] wrk connections (consultations)
 #   BENCH_IDLE_CONNS [1000] keep-alive connections held open for the memory figure
 #   BENCH_THREADS [2]     OVERLEG_THREADS (the benchmark machine has 2 cores)
