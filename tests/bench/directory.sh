@@ -6,7 +6,9 @@
 # 2. Every query string of tests/bench/directory_mix.txt must answer 200 with at least one item.
 # 3. $BENCH_DIR_ROUNDS (3) rounds, each of:
 #    - wrk, $BENCH_DIR_CONNS (32) connections, cycling through the mix (tests/bench/directory.lua):
-#      requests per second and latency; any non-2xx response fails the run;
+#      requests per second and latency; a response of 400 or more fails the run (and in the
+#      warm-up before the first round, which reads every response, any outside 2xx or a page
+#      without items);
 #    - pgbench on the statements overlegd runs for the same mix (taken verbatim from
 #      server/directory.c by directory_bench.py, NULL inlined where overlegd passes NULL, -M
 #      prepared), at the same concurrency as wrk (the goal: HTTP at least 70 % of it);
