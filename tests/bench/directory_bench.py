@@ -2,8 +2,9 @@
 """Helpers of the directory benchmark (tests/bench/directory.sh). Run from the repository root.
 
   directory_bench.py sql STMT [N=VALUE ...]
-      The SQL of DB_STMT(STMT, ...) in server/directory.c, verbatim, with each $N given
-      replaced by VALUE (parameters not given stay $N).
+      The SQL of DB_STMT(STMT, ...) in server/directory.c, or else in server/http.c (sql_auth,
+      for the /v1/me benchmark), verbatim, with each $N given replaced by VALUE (parameters not
+      given stay $N).
   directory_bench.py pgbench MIX OUTDIR
       One pgbench script per query string in MIX (OUTDIR/dir_NN.sql): the statements overlegd
       runs for it, NULL inlined where overlegd passes NULL, every other parameter a variable.
@@ -38,6 +39,7 @@ import sys
 from urllib.parse import parse_qsl
 
 SRC = "server/directory.c"
+SRC_HTTP = "server/http.c"  # sql_auth
 FILTERS = ["expertise", "target_group", "region", "mode", "language", "accepting"]
 LIMIT = "21"  # default page size 20, plus one to know whether there is a next page
 NOW_, LIMIT_ = "\0now", "\0limit"  # where steps() puts them
@@ -94,9 +96,9 @@ def c_stmt(path, name):
     return nparams, "".join(sql)
 
 
-def stmt_sql(name, subs=None):
+def stmt_sql(name, subs=None, path=SRC):
     subs = subs or {}
-    nparams, sql = c_stmt(SRC, name)
+    nparams, sql = c_stmt(path, name)
     used = {int(x) for x in re.findall(r"\$(\d+)", sql)}
     if used != set(range(1, nparams + 1)):
         sys.exit(f"directory_bench.py: {name} declares {nparams} parameters, uses {sorted(used)}")
@@ -259,7 +261,8 @@ def main():
             if not n.isdigit() or not eq:
                 sys.exit(f"directory_bench.py: bad substitution {s!r}")
             subs[int(n)] = v
-        print(stmt_sql(a[1], subs))
+        has = re.search(r"DB_STMT\(\s*" + re.escape(a[1]) + r"\s*,", open(SRC, encoding="utf-8").read())
+        print(stmt_sql(a[1], subs, SRC if has else SRC_HTTP))
     elif a[:1] == ["pgbench"] and (len(a) == 3 or a[3:] == ["--with-session"]):
         cmd_pgbench(a[1], a[2], session=len(a) == 4)
     elif a[:1] == ["explain"] and len(a) == 4:

@@ -42,17 +42,15 @@ read -r SRV_P99_LE SRV_UNDER10 DB_ERRS < <(metrics_delta "GET /v1/me" 0.01 "$TMP
 [[ "$DB_ERRS" == 0 ]] || die "the database pool counted $DB_ERRS errors, timeouts or reconnects during the wrk run"
 
 # ---------- pgbench: the same statement ----------
-# server/http.c sql_auth, verbatim; $1 = sha256 hex of the token, $2 = now (RFC 3339, UTC).
+# server/http.c sql_auth, verbatim (read from the source by directory_bench.py); $1 = sha256 hex
+# of the token, $2 = now (RFC 3339, UTC).
 TOKEN_HASH=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
-cat >"$TMP/me.sql" <<'SQL'
-SELECT s.user_id, s.organisation_id, s.region, s.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :tok AND s.revoked_at IS NULL AND s.expires_at > :now AND u.active;
-SQL
+ME_SQL=$("$PY" tests/bench/directory_bench.py sql sql_auth 1=:tok 2=:now) || die "could not read sql_auth"
+printf '%s;\n' "$ME_SQL" >"$TMP/me.sql"
 # psql interpolates :'var' only in input it reads, not in -c.
-rows=$(psql "$DATABASE_URL" -X -At -v ON_ERROR_STOP=1 -v tok="$TOKEN_HASH" -v now="$NOW" <<'SQL'
-SELECT count(*) FROM (SELECT s.user_id, s.organisation_id, s.region, s.role, user_json(u)::text FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :'tok' AND s.revoked_at IS NULL AND s.expires_at > :'now' AND u.active) q;
-SQL
-)
+rows=$(psql "$DATABASE_URL" -X -At -v ON_ERROR_STOP=1 -v tok="$TOKEN_HASH" -v now="$NOW" \
+    <<<"SELECT count(*) FROM ($("$PY" tests/bench/directory_bench.py sql sql_auth "1=:'tok'" "2=:'now'")) q;")
 [[ $rows == 1 ]] || die "the pgbench statement finds $rows rows for the bench session, expected 1"
 PGB_CMD=(pgbench -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION" -f me.sql
          -D tok=\$TOKEN_HASH -D now=\$NOW --log --log-prefix=pgb "\$DATABASE_URL")
