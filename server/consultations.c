@@ -1,6 +1,7 @@
-/* Consultations (API.md §8): GP/POH questions to GGZ consultants. Visibility and every
- * transition are decided in SQL (consultation_access, consultation_transition in sql/0004), under
- * a row lock and with the audit entry in the same transaction. This module validates input,
+/* Consultations (API.md §8): GP/POH questions to GGZ consultants. Visibility and every action
+ * are decided in SQL (sql/0004: consultation_access and consultation_visible for what a principal
+ * sees, the `transitions` rows and consultation_step for what it may do), under a row lock and
+ * with the event and the audit entry in the same transaction. This module validates input,
  * guards anonymity, seals patient identities and shows them only to those allowed. */
 #include "clock.h"
 #include "config.h"
@@ -9,7 +10,9 @@
 #include "fields.h"
 #include "handlers.h"
 #include "jsonx.h"
+#include "log.h"
 #include "pii.h"
+#include "principal.h"
 #include "timefmt.h"
 #include "validate.h"
 #include "workdays.h"
@@ -24,9 +27,6 @@ static const char *const urgencies[] = {"routine", "soon", NULL};
 static const char *const sexes[] = {"f", "m", "x", "unknown", NULL};
 static const char *const statuses[] = {"submitted", "accepted",  "declined", "answered",
                                        "closed",    "withdrawn", NULL};
-
-/* The viewer's identity as SQL parameters $5 role, $6 organisation, $7 region. */
-#define VIEWER_PARAMS(r) req_user(r)->role_name, req_user(r)->organisation_id, req_user(r)->region
 
 /* ---------- helpers ---------- */
 
@@ -115,35 +115,28 @@ DB_STMT(sql_target, 3,
         "    FROM consultant_profiles p WHERE p.user_id = $1 AND p.active)"
         " WHEN NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise' AND code = $2)"
         "  THEN 'unknown_code'"
-        " WHEN EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.active AND p.accepting"
-        "  AND $2 = ANY (p.expertise) AND $3 = ANY (p.regions)) THEN 'ok'"
+        " WHEN EXISTS (SELECT 1 FROM consultants_eligible($2, $3)) THEN 'ok'"
         " ELSE 'none' END,"
         " (SELECT response_days FROM consultant_profiles WHERE user_id = $1)");
 
-/* The notification fan-out runs first, with index-friendly predicates (a direct question touches
- * one profile). The audit entry depends on n, so its trigger takes the audit chain's lock (held
- * to commit) only after the fan-out is done. */
-DB_STMT(sql_create, 19,
-        "WITH c AS (INSERT INTO consultations (status, subject, question, patient_mode,"
-        "  patient_age, patient_sex, patient_identity, requester_id, organisation_id, region,"
-        "  consultant_id, expertise, mode, urgency, referral_contemplated, proposed_next_step,"
-        "  submitted_at, due_at)"
-        "  VALUES ('submitted', $5, $6, $7, $8::int, $9, $10, $2, $11, $12, $13, $14, $15, $16,"
-        "  $17::boolean, $18, $1, $19) RETURNING *),"
-        " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"
-        "  SELECT p.user_id, 'consultation_addressed', 'consultation', c.id, $1::timestamptz"
-        "   FROM c JOIN consultant_profiles p ON p.user_id = c.consultant_id"
-        "  UNION ALL"
-        "  SELECT p.user_id, 'group_question', 'consultation', c.id, $1::timestamptz"
-        "   FROM c JOIN consultant_profiles p ON c.consultant_id IS NULL AND p.active"
-        "   AND p.accepting AND p.expertise @> ARRAY[c.expertise] AND p.regions @> ARRAY[c.region]"
-        "  RETURNING 1),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, patient_ref, outcome) SELECT $1, $2, $3, $4, 'consultations.create',"
-        "  'consultation', c.id, CASE WHEN c.patient_mode = 'consented'"
-        "  THEN c.patient_ref::text END, 'success' FROM c WHERE (SELECT count(*) FROM n) >= 0)"
-        " SELECT consultation_json(ROW(c.*)::consultations, 'identity')::text,"
-        "  c.patient_identity, c.version FROM c");
+/* The consultation, its first event (whose hook notifies the addressed consultant or the group)
+ * and the audit entry, in one statement. The reply's timeline is that one event. */
+DB_STMT(
+    sql_create, 19,
+    "WITH c AS (INSERT INTO consultations (status, subject, question, patient_mode,"
+    "  patient_age, patient_sex, patient_identity, requester_id, organisation_id, region,"
+    "  consultant_id, expertise, mode, urgency, referral_contemplated, proposed_next_step,"
+    "  submitted_at, due_at)"
+    "  VALUES ('submitted', $5, $6, $7, $8::int, $9, $10, $2, $11, $12, $13, $14, $15, $16,"
+    "  $17::boolean, $18, $1, $19) RETURNING *),"
+    " e AS (INSERT INTO consultation_events (consultation_id, at, kind, actor_id)"
+    "  SELECT c.id, $1, 'submitted', $2 FROM c RETURNING *),"
+    " a AS (INSERT INTO audit_log SELECT x.* FROM c, audit_entry($1, $2, $3, $4,"
+    "  'consultations.create', 'consultation', c.id, 'success', CASE WHEN c.patient_mode ="
+    "  'consented' THEN c.patient_ref::text END) x)"
+    " SELECT jsonb_set(consultation_json(ROW(c.*)::consultations, 'identity'), '{timeline}',"
+    "  (SELECT jsonb_agg(consultation_event_json(ROW(e.*)::consultation_events)) FROM e))::text,"
+    "  c.patient_identity, c.version FROM c");
 
 static void created(struct req *r, struct db_result *res)
 {
@@ -343,14 +336,14 @@ void consultations_create(struct req *r)
 
 /* ---------- read and list ---------- */
 
-DB_STMT(sql_read, 8,
-        "WITH x AS (SELECT cs AS c, consultation_access(cs, $2, $5, $6::uuid, $7) AS access"
-        "  FROM consultations cs WHERE cs.id = $8),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, patient_ref, outcome) SELECT $1, $2, $3, $4, 'consultations.read',"
-        "  'consultation', (x.c).id, CASE WHEN x.access = 'identity'"
-        "  AND (x.c).patient_mode = 'consented' THEN (x.c).patient_ref::text END,"
-        "  CASE WHEN x.access IS NULL THEN 'denied' ELSE 'success' END FROM x)"
+DB_STMT(sql_read, 6,
+        "WITH x AS (SELECT cs AS c, consultation_access(cs, $5::principal) AS access"
+        "  FROM consultations cs WHERE cs.id = $6),"
+        " a AS (INSERT INTO audit_log SELECT e.* FROM x, audit_entry($1, $2, $3, $4,"
+        "  'consultations.read', 'consultation', (x.c).id,"
+        "  CASE WHEN x.access IS NULL THEN 'denied' ELSE 'success' END,"
+        "  CASE WHEN x.access = 'identity' AND (x.c).patient_mode = 'consented'"
+        "  THEN (x.c).patient_ref::text END) e)"
         " SELECT x.access, consultation_json(x.c, x.access)::text,"
         "  CASE WHEN x.access = 'identity' THEN (x.c).patient_identity END, (x.c).version"
         " FROM x");
@@ -376,39 +369,22 @@ void consultations_get(struct req *r)
         req_problem(r, 404, "not-found", "No such consultation.");
         return;
     }
-    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), req_param(r, 0)};
+    const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), req_param(r, 0)};
     req_db(r, &sql_read, p, read_done);
 }
 
-/* Lists never carry identities: consultation_json shows them hidden. One statement per kind of
- * viewer, so each can use its index (consultation_access in a WHERE would hide it from the
- * planner). $8 status, $9..$10 the cursor, $11 the limit. */
-#define LIST_AUDIT                                                                                 \
-    "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"             \
-    "  VALUES ($1, $2, $3, $4, 'consultations.list', 'success'))"
-#define LIST_TAIL                                                                                  \
-    " AND ($8::text IS NULL OR cs.status = $8)"                                                    \
-    " AND ($9::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($9::timestamptz, $10::uuid))"    \
-    " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $11"
-
-DB_STMT(sql_list_practice, 11,
-        LIST_AUDIT " SELECT consultation_json(cs, 'full')::text, cs.submitted_at::text, cs.id"
-                   " FROM consultations cs WHERE $5 IN ('gp', 'poh') AND $7::text IS NOT NULL"
-                   " AND cs.organisation_id = $6::uuid" LIST_TAIL);
-
-DB_STMT(sql_list_consultant, 11,
-        LIST_AUDIT
-        " SELECT consultation_json(cs, 'full')::text, cs.submitted_at::text, cs.id"
-        " FROM consultations cs WHERE $5 = 'consultant' AND $6::uuid IS NOT NULL"
-        " AND $7::text IS NOT NULL AND (cs.consultant_id = $2 OR (cs.status = 'submitted'"
-        "  AND cs.consultant_id IS NULL AND EXISTS (SELECT 1 FROM consultant_profiles p"
-        "  WHERE p.user_id = $2 AND p.active AND p.accepting"
-        "  AND cs.expertise = ANY (p.expertise) AND cs.region = ANY (p.regions))))" LIST_TAIL);
-
-DB_STMT(sql_list_coordinator, 11,
-        LIST_AUDIT " SELECT consultation_json(cs, 'meta')::text, cs.submitted_at::text, cs.id"
-                   " FROM consultations cs WHERE $5 = 'coordinator' AND $6::uuid IS NOT NULL"
-                   " AND cs.region = $7" LIST_TAIL);
+/* Lists never carry identities (consultation_json shows them hidden) and coordinators see the
+ * metadata only. consultation_visible is inlined, so each of its branches uses its own index.
+ * $5 the principal, $6 status, $7..$8 the cursor, $9 the limit. */
+DB_STMT(sql_list, 9,
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"
+        "  'consultations.list', NULL, NULL, 'success'))"
+        " SELECT consultation_json(cs, CASE WHEN ($5::principal).role = 'coordinator'"
+        "  THEN 'meta' ELSE 'full' END)::text, cs.submitted_at::text, cs.id"
+        " FROM consultation_visible($5::principal) cs"
+        " WHERE ($6::text IS NULL OR cs.status = $6)"
+        " AND ($7::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($7::timestamptz, $8::uuid))"
+        " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $9");
 
 static void list_done(struct req *r, struct db_result *res)
 {
@@ -453,36 +429,34 @@ void consultations_list(struct req *r)
     }
     if (time_cursor(r, after) != 0)
         return;
-    const char *p[] = {REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), status, after[0], after[1],
+    const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, after[0], after[1],
                        req_limit_param(r)};
-    unsigned role = req_user(r)->role;
-    req_db(r,
-           role & (ROLE_GP | ROLE_POH) ? &sql_list_practice
-           : role & ROLE_CONSULTANT    ? &sql_list_consultant
-                                       : &sql_list_coordinator,
-           p, list_done);
+    req_db(r, &sql_list, p, list_done);
 }
 
 /* ---------- transitions ---------- */
 
-DB_STMT(sql_transition, 11,
+DB_STMT(sql_step, 9,
         "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
-        " FROM consultation_transition($1, $2, $3, $4, $5, $6::uuid, $7, $8::uuid, $9::bigint[],"
-        " $10, $11::jsonb)");
+        " FROM consultation_step($1, $2, $3, $4, $5::principal, $6::uuid, $7::bigint[], $8,"
+        " $9::jsonb)");
 
-static void transition_done(struct req *r, struct db_result *res)
+/* Answers a step that did not go ahead (or failed); returns 1 when it answered. */
+static int step_refused(struct req *r, struct db_result *res)
 {
     if (res->status == DB_ERR_QUERY && !strcmp(res->sqlstate, "22P02")) {
         req_problem(r, 404, "not-found", "No such consultation.");
-        return;
+        return 1;
     }
     if (res->status != DB_OK || PQntuples(res->res) != 1) {
         req_db_failed(r, res);
-        return;
+        return 1;
     }
     PGresult *pr = res->res;
     const char *result = PQgetvalue(pr, 0, 0), *detail = PQgetvalue(pr, 0, 1);
-    if (!strcmp(result, "not_found")) {
+    if (!strcmp(result, "ok")) {
+        return 0;
+    } else if (!strcmp(result, "not_found")) {
         req_problem(r, 404, "not-found", "No such consultation.");
     } else if (!strcmp(result, "stale")) {
         req_problem(r, 412, "precondition-failed",
@@ -502,9 +476,19 @@ static void transition_done(struct req *r, struct db_result *res)
         jsonx_error(e, detail, PQgetvalue(pr, 0, 2));
         req_invalid(r, e);
     } else {
-        reply_consultation(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5),
-                           PQgetvalue(pr, 0, 6));
+        log_error("consultation_step answered %s request_id=%s", result, req_id(r));
+        req_problem(r, 500, "internal", "The request could not be completed.");
     }
+    return 1;
+}
+
+/* A transition went ahead: the consultation as the actor may now see it. */
+static void transition_done(struct req *r, struct db_result *res)
+{
+    if (step_refused(r, res))
+        return;
+    PGresult *pr = res->res;
+    reply_consultation(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5), PQgetvalue(pr, 0, 6));
 }
 
 /* Adds {"pii": {"field", "kind"}} to `args` when body[key] looks like it holds an identifier:
@@ -519,8 +503,10 @@ static json_t *with_pii(json_t *args, json_t *body, const char *key)
     return args;
 }
 
-/* Runs `action` with `args` (a JSON object, stolen) after the If-Match check. */
-static void transition_run(struct req *r, const char *action, json_t *args)
+/* Runs `action` on the consultation of the path with `args` (a JSON object, stolen) through
+ * consultation_step, then `done`. With `if_match`, the versions If-Match names are compared
+ * under the step's row lock. */
+static void step_run(struct req *r, const char *action, json_t *args, bool if_match, req_db_cb done)
 {
     if (!val_uuid(req_param(r, 0))) {
         json_decref(args);
@@ -531,11 +517,11 @@ static void transition_run(struct req *r, const char *action, json_t *args)
     json_decref(args);
     const char *args_text = req_strdup(r, s);
     free(s);
-    /* The versions If-Match names, as an SQL array; the transition compares under its lock. */
-    const char *versions = NULL, *if_match = req_header(r, "If-Match");
-    if (if_match) {
+    /* The versions If-Match names, as an SQL array. */
+    const char *versions = NULL, *header = if_match ? req_header(r, "If-Match") : NULL;
+    if (header) {
         int64_t v[ETAG_MAX_TAGS];
-        int n = etag_versions(if_match, v, ETAG_MAX_TAGS);
+        int n = etag_versions(header, v, ETAG_MAX_TAGS);
         if (n == -1) {
             req_problem(r, 400, "bad-request", "If-Match is malformed.");
             return;
@@ -550,8 +536,13 @@ static void transition_run(struct req *r, const char *action, json_t *args)
         }
     }
     const char *p[] = {
-        REQ_AUDIT_PARAMS(r), VIEWER_PARAMS(r), req_param(r, 0), versions, action, args_text};
-    req_db(r, &sql_transition, p, transition_done);
+        REQ_AUDIT_PARAMS(r), principal_param(r), req_param(r, 0), versions, action, args_text};
+    req_db(r, &sql_step, p, done);
+}
+
+static void transition_run(struct req *r, const char *action, json_t *args)
+{
+    step_run(r, action, args, true, transition_done);
 }
 
 /* Validates `fields` of the body; on failure replies 422 and returns -1. */
@@ -676,136 +667,36 @@ void consultations_redirect(struct req *r)
 
 /* ---------- messages and appointments ---------- */
 
-/* clang-format off */
-#define GUARD(action, need)                                                                        \
-    "WITH g AS (SELECT * FROM consultation_guard($5::uuid, $2, $6, $7::uuid, $8, $1, $3, $4, '"   \
-    action "', '" need "'))"
-
-/* $9 body, $10 the identifier kind found in it (NULL: none): refused unless consented. The
- * consultant hears of it only once they accepted. */
-DB_STMT(sql_message_add, 10,
-        GUARD("message_create", "open")
-        ", m AS (INSERT INTO consultation_messages (consultation_id, author_id, body, created_at)"
-        "  SELECT $5::uuid, $2, $9, $1 FROM g WHERE g.result = 'ok'"
-        "  AND ($10::text IS NULL OR g.patient_mode = 'consented') RETURNING *),"
-        " n AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)"
-        "  SELECT u, 'consultation_message', 'consultation', m.consultation_id, $1"
-        "  FROM m, g, unnest(ARRAY[g.requester_id,"
-        "   CASE WHEN g.accepted THEN g.consultant_id END]) u"
-        "  WHERE u IS NOT NULL AND u <> $2),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.message_create',"
-        "  'consultation', m.consultation_id, 'success' FROM m)"
-        " SELECT g.result, g.detail, g.patient_mode, (SELECT message_json(m)::text FROM m) FROM g");
-
-DB_STMT(sql_message_guard, 8, GUARD("messages_read", "any") " SELECT g.result, g.detail FROM g");
-
 DB_STMT(sql_messages, 4,
         "SELECT message_json(m)::text, m.created_at::text, m.id FROM consultation_messages m"
         " WHERE m.consultation_id = $1"
         " AND ($2::timestamptz IS NULL OR (m.created_at, m.id) > ($2::timestamptz, $3::uuid))"
         " ORDER BY m.created_at, m.id LIMIT $4");
 
-/* $13: the identifier kind found in the location (NULL: none): refused unless consented. */
-DB_STMT(sql_appointment_add, 13,
-        GUARD("appointment_create", "active")
-        ", x AS (INSERT INTO consultation_appointments (consultation_id, kind, starts_at,"
-        "  duration_minutes, location, created_by, created_at)"
-        "  SELECT $5::uuid, $9, $10::timestamptz, $11::int, $12, $2, $1 FROM g"
-        "  WHERE g.result = 'ok' AND ($13::text IS NULL OR g.patient_mode = 'consented')"
-        "  RETURNING *),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'consultations.appointment_create',"
-        "  'consultation', x.consultation_id, 'success' FROM x)"
-        " SELECT g.result, g.detail, NULL, (SELECT appointment_json(x)::text FROM x) FROM g");
-
-DB_STMT(sql_appointment_guard, 8,
-        GUARD("appointments_read", "any") " SELECT g.result, g.detail FROM g");
-
 DB_STMT(sql_appointments, 4,
         "SELECT appointment_json(a)::text, a.starts_at::text, a.id FROM consultation_appointments a"
         " WHERE a.consultation_id = $1"
         " AND ($2::timestamptz IS NULL OR (a.starts_at, a.id) > ($2::timestamptz, $3::uuid))"
         " ORDER BY a.starts_at, a.id LIMIT $4");
-/* clang-format on */
 
-/* Answers a guard refusal; returns 1 when it did. */
-static int guard_refused(struct req *r, const char *result, const char *detail)
-{
-    if (!strcmp(result, "ok"))
-        return 0;
-    if (!strcmp(result, "not_found"))
-        req_problem(r, 404, "not-found", "No such consultation.");
-    else if (!strcmp(result, "forbidden"))
-        req_problem(r, 403, "forbidden",
-                    "Only the requesting practice and the accepting consultant take part.");
-    else {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Not possible while the consultation is %s.", detail);
-        req_problem(r, 409, "invalid-transition", msg);
-    }
-    return 1;
-}
-
-/* What to say when the identifier guard refuses an addition. */
-struct pii_refusal {
-    const char *field;
-    char message[96];
-    enum pii_kind kind;
-};
-
-static struct pii_refusal *pii_refusal(struct req *r, const char *field, const char *text)
-{
-    struct pii_refusal *p = req_alloc(r, sizeof *p);
-    p->field = field;
-    p->kind = text ? pii_scan(text, strlen(text)) : PII_NONE;
-    snprintf(p->message, sizeof p->message, "contains what looks like a %s",
-             pii_kind_name(p->kind));
-    req_set_ctx(r, p);
-    return p;
-}
-
+/* A message or appointment was added: the new item. */
 static void item_added(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
-        req_db_failed(r, res);
+    if (step_refused(r, res))
         return;
-    }
-    PGresult *pr = res->res;
-    if (guard_refused(r, PQgetvalue(pr, 0, 0), PQgetvalue(pr, 0, 1)))
-        return;
-    if (PQgetisnull(pr, 0, 3)) { /* only the identifier guard stops an allowed addition */
-        const struct pii_refusal *why = req_ctx(r);
-        json_t *e = json_array();
-        jsonx_error(e, why->field, why->message);
-        req_invalid(r, e);
-        return;
-    }
-    req_reply_raw(r, 201, PQgetvalue(pr, 0, 3), (size_t)PQgetlength(pr, 0, 3));
+    req_reply_raw(r, 201, PQgetvalue(res->res, 0, 4), (size_t)PQgetlength(res->res, 0, 4));
 }
 
 void consultations_message_add(struct req *r)
 {
     static const struct jsonx_field fields[] = {{"body", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such consultation.");
-        return;
-    }
     json_t *b = req_body(r), *errors = json_array();
     text_length(b, "body", "body", 1, 10000, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
-    const char *text = jsonx_str(b, "body");
-    struct pii_refusal *why = pii_refusal(r, "body", text);
-    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r), text,
-                       why->kind == PII_NONE ? NULL : pii_kind_name(why->kind)};
-    req_db(r, &sql_message_add, p, item_added);
+    json_t *args = json_pack("{s:s}", "body", jsonx_str(b, "body"));
+    step_run(r, "message_create", with_pii(args, b, "body"), false, item_added);
 }
-
-struct listing {
-    struct db_stmt *stmt;
-    const char *after[2];
-};
 
 static void items_listed(struct req *r, struct db_result *res)
 {
@@ -816,42 +707,39 @@ static void items_listed(struct req *r, struct db_result *res)
     req_reply_page(r, res->res, 0, 1, 2);
 }
 
-static void listing_guarded(struct req *r, struct db_result *res)
+struct listing {
+    struct db_stmt *stmt;
+    const char *after[2];
+};
+
+/* The read was allowed (and audited): the page. */
+static void listing_allowed(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
-        req_db_failed(r, res);
-        return;
-    }
-    if (guard_refused(r, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1)))
+    if (step_refused(r, res))
         return;
     struct listing *l = req_ctx(r);
     const char *p[] = {req_param(r, 0), l->after[0], l->after[1], req_limit_param(r)};
     req_db(r, l->stmt, p, items_listed);
 }
 
-static void list_items(struct req *r, struct db_stmt *guard, struct db_stmt *list)
+static void list_items(struct req *r, const char *action, struct db_stmt *list)
 {
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such consultation.");
-        return;
-    }
     struct listing *l = req_alloc(r, sizeof *l);
     l->stmt = list;
     if (time_cursor(r, l->after) != 0)
         return;
     req_set_ctx(r, l);
-    const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0), VIEWER_PARAMS(r)};
-    req_db(r, guard, p, listing_guarded);
+    step_run(r, action, json_object(), false, listing_allowed);
 }
 
 void consultations_messages(struct req *r)
 {
-    list_items(r, &sql_message_guard, &sql_messages);
+    list_items(r, "messages_read", &sql_messages);
 }
 
 void consultations_appointments(struct req *r)
 {
-    list_items(r, &sql_appointment_guard, &sql_appointments);
+    list_items(r, "appointments_read", &sql_appointments);
 }
 
 void consultations_appointment_add(struct req *r)
@@ -862,10 +750,6 @@ void consultations_appointment_add(struct req *r)
                                                 {"location", JX_STRING, JX_NULLABLE},
                                                 {NULL, 0, 0}};
     static const char *const kinds[] = {"phone", "video", "on_location", NULL};
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such consultation.");
-        return;
-    }
     json_t *b = req_body(r), *errors = json_array();
     fields_enum(b, "kind", kinds, errors);
     const char *starts = jsonx_str(b, "starts_at"), *kind = jsonx_str(b, "kind"),
@@ -883,18 +767,11 @@ void consultations_appointment_add(struct req *r)
         jsonx_error(errors, "location", "is only for an appointment on location");
     if (body_ok(r, fields, errors) != 0)
         return;
-    char minutes[16];
-    snprintf(minutes, sizeof minutes, "%d", (int)json_integer_value(d));
-    struct pii_refusal *why = pii_refusal(r, "location", location);
-    const char *p[] = {REQ_AUDIT_PARAMS(r),
-                       req_param(r, 0),
-                       VIEWER_PARAMS(r),
-                       kind,
-                       starts,
-                       minutes,
-                       location,
-                       why->kind == PII_NONE ? NULL : pii_kind_name(why->kind)};
-    req_db(r, &sql_appointment_add, p, item_added);
+    json_t *args = json_pack("{s:s, s:s, s:I}", "kind", kind, "starts_at", starts,
+                             "duration_minutes", (json_int_t)json_integer_value(d));
+    if (location)
+        json_object_set_new(args, "location", json_string(location));
+    step_run(r, "appointment_create", with_pii(args, b, "location"), false, item_added);
 }
 
 /* ---------- notifications ---------- */

@@ -10,35 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* One pass of every job, as a single statement so it is atomic and safe to run in many instances
- * at once (the overdue notice is unique per consultation and user): housekeeping of expired
- * sessions, old login failures and idempotency keys, and overdue notices to consultants. Later
- * capabilities add their signal work here, each adding to the counts. */
-#define JOBS_PASS                                                                                  \
-    " sessions_gone AS (DELETE FROM sessions WHERE expires_at < $1::timestamptz - interval '1 "    \
-    "day'),"                                                                                       \
-    " failures_gone AS (DELETE FROM login_failures"                                                \
-    "  WHERE at < $1::timestamptz - interval '1 day'),"                                            \
-    " keys_gone AS (DELETE FROM idempotency_keys"                                                  \
-    "  WHERE created_at < $1::timestamptz - interval '24 hours')," /* the consultant hears once    \
-                                                                      that a question waits past   \
-                                                                      its due date */              \
-    " overdue AS (INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)" \
-    "  SELECT c.consultant_id, 'consultation_overdue', 'consultation', c.id, $1 FROM "             \
-    "consultations c"                                                                              \
-    "  WHERE c.status IN ('submitted', 'accepted') AND c.due_at < $1"                              \
-    "  AND c.consultant_id IS NOT NULL"                                                            \
-    "  ON CONFLICT (user_id, kind, subject_id) WHERE kind = 'consultation_overdue' DO NOTHING"     \
-    "  RETURNING 1)"                                                                               \
-    " SELECT 0::bigint AS signals_raised, 0::bigint AS signals_resolved,"                          \
-    " (SELECT count(*) FROM overdue) AS notifications_created"
+/* The scheduler's work is a registry of passes in the database (`scheduler_passes`, sql/0001):
+ * one SQL function each, every one safe to run in many server processes at once, run in name
+ * order by scheduler_run(). A capability adds a pass with a function and a row in its migration;
+ * nothing here changes. */
+#define SCHEDULER_RUN                                                                              \
+    " SELECT signals_raised, signals_resolved, notifications_created FROM scheduler_run($1)"
 
-DB_STMT(sql_jobs_pass, 1, "WITH" JOBS_PASS);
+DB_STMT(sql_jobs_pass, 1, SCHEDULER_RUN);
 
-/* The same pass run by an admin, with its audit entry. */
+/* The same run by an admin, with its audit entry. */
 DB_STMT(sql_jobs_audited, 4,
-        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
-        "  VALUES ($1, $2, $3, $4, 'jobs.run', 'success'))," JOBS_PASS);
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, 'jobs.run',"
+        "  NULL, NULL, 'success'))" SCHEDULER_RUN);
 
 static struct event *timer;
 static struct db_pool *jobs_pool;

@@ -154,3 +154,52 @@ CREATE FUNCTION audit_json(e audit_log) RETURNS jsonb LANGUAGE sql STABLE AS $$
         'patient_ref', e.patient_ref, 'ip', e.ip, 'request_id', e.request_id,
         'outcome', e.outcome)
 $$;
+
+-- ---------- the scheduler ----------
+
+-- The scheduler's passes, a row each: `function(now timestamptz)` returns one row of
+-- (signals_raised, signals_resolved, notifications_created). Every server process runs them all
+-- every OVERLEG_JOBS_INTERVAL seconds, so a pass must be safe when another process runs it at
+-- the same moment: unique constraints with ON CONFLICT, FOR UPDATE SKIP LOCKED, idempotent
+-- deletes. A capability adds its pass with one INSERT in its migration.
+CREATE TABLE scheduler_passes (
+    name     text PRIMARY KEY,
+    function regproc NOT NULL
+);
+
+-- Runs every pass in name order and adds up their counts. Each pass in a subtransaction of its
+-- own: one that fails is logged (a warning) and leaves the others' work standing.
+CREATE FUNCTION scheduler_run(p_now timestamptz, OUT signals_raised bigint,
+    OUT signals_resolved bigint, OUT notifications_created bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    pass scheduler_passes;
+    r record;
+BEGIN
+    signals_raised := 0;
+    signals_resolved := 0;
+    notifications_created := 0;
+    FOR pass IN SELECT * FROM scheduler_passes ORDER BY name LOOP
+        BEGIN
+            EXECUTE format('SELECT * FROM %s($1)', pass.function) INTO r USING p_now;
+            signals_raised := signals_raised + r.signals_raised;
+            signals_resolved := signals_resolved + r.signals_resolved;
+            notifications_created := notifications_created + r.notifications_created;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'scheduler pass % failed: %', pass.name, SQLSTATE;
+        END;
+    END LOOP;
+END
+$$;
+
+-- Housekeeping: sessions a day past expiry, sign-in failures older than the limit's window,
+-- idempotency keys past their 24 hours.
+CREATE FUNCTION scheduler_housekeeping(p_now timestamptz, OUT signals_raised bigint,
+    OUT signals_resolved bigint, OUT notifications_created bigint)
+LANGUAGE sql VOLATILE AS $$
+    WITH s AS (DELETE FROM sessions WHERE expires_at < p_now - interval '1 day'),
+         f AS (DELETE FROM login_failures WHERE at < p_now - interval '1 day'),
+         k AS (DELETE FROM idempotency_keys WHERE created_at < p_now - interval '24 hours')
+    SELECT 0::bigint, 0::bigint, 0::bigint
+$$;
+INSERT INTO scheduler_passes (name, function) VALUES ('housekeeping', 'scheduler_housekeeping');

@@ -1,4 +1,32 @@
--- Consultations (API.md §8) and notifications (§10).
+-- Consultations (API.md §8) and notifications (§10), declared as an aggregate: the state in
+-- `consultations`, what happened in the append-only `consultation_events` (the timeline), who may
+-- do what in `transitions` rows applied by one step function under a row lock.
+
+-- Who is asking, as one value: every policy function takes it whole, so no statement passes the
+-- parts as loose parameters that could disagree. The server sends it as a row literal.
+CREATE TYPE principal AS (id uuid, role text, organisation_id uuid, region text);
+
+-- An audit entry's caller-given columns in their table order, so that the column list exists
+-- once: `INSERT INTO audit_log SELECT * FROM audit_entry(...)` (a data-modifying CTE always runs,
+-- whether or not the statement reads it). The chain trigger fills seq, actor and hashes.
+CREATE FUNCTION audit_entry(at timestamptz, actor uuid, ip text, request_id text, action text,
+                            subject_type text, subject_id uuid, outcome text,
+                            patient_ref text DEFAULT NULL)
+RETURNS SETOF audit_log LANGUAGE sql VOLATILE AS $$
+    SELECT NULL::bigint, gen_random_uuid(), at, actor, NULL::text, NULL::text, NULL::uuid,
+           action, subject_type, subject_id, patient_ref, ip, request_id, outcome,
+           NULL::text, NULL::text
+$$;
+
+-- The same, written: for PL/pgSQL, where PERFORM runs it.
+CREATE FUNCTION audit_write(at timestamptz, actor uuid, ip text, request_id text, action text,
+                            subject_type text, subject_id uuid, outcome text,
+                            patient_ref text DEFAULT NULL)
+RETURNS void LANGUAGE sql VOLATILE AS $$
+    INSERT INTO audit_log
+    SELECT * FROM audit_entry(at, actor, ip, request_id, action, subject_type, subject_id,
+                              outcome, patient_ref)
+$$;
 
 CREATE TABLE consultations (
     id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -32,8 +60,6 @@ CREATE TABLE consultations (
     outcome_referral      text,
     outcome_value         int,
     outcome_note          text,
-    decline_reason        text,
-    withdraw_reason       text,
     version               bigint NOT NULL DEFAULT 1,
     CHECK ((patient_mode = 'consented') = (patient_identity IS NOT NULL))
 );
@@ -87,21 +113,166 @@ CREATE FUNCTION notification_json(n notifications) RETURNS jsonb LANGUAGE sql ST
         'subject_id', n.subject_id, 'created_at', ts(n.created_at), 'read_at', ts(n.read_at))
 $$;
 
--- What `viewer` may see of `c`: 'identity' (everything, patient included), 'full' (everything
--- but the patient's identity), 'meta' (coordinators: pace and progress only), or NULL.
-CREATE FUNCTION consultation_access(c consultations, viewer uuid, viewer_role text,
-                                    viewer_org uuid, viewer_region text)
-RETURNS text LANGUAGE sql STABLE AS $$
+-- Writes one notification per user (NULLs and duplicates skipped) and returns how many. The one
+-- fan-out every hook uses. ON CONFLICT: kinds that go out once per subject have a unique index.
+CREATE FUNCTION notify(users uuid[], kind text, subject_type text, subject_id uuid,
+                       at timestamptz) RETURNS int LANGUAGE sql VOLATILE AS $$
+    WITH n AS (
+        INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
+        SELECT DISTINCT u, kind, subject_type, subject_id, at FROM unnest(users) u
+         WHERE u IS NOT NULL
+        ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT count(*)::int FROM n
+$$;
+
+-- ---------- policy: who may see and do what ----------
+
+-- The one rule for "this consultant may take a group question on `expertise` in `region`".
+-- Containment (@>) so the GIN index on the profile arrays serves a search for eligible profiles.
+CREATE FUNCTION consultant_eligible(p consultant_profiles, for_expertise text, in_region text)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT p.active AND p.accepting AND p.expertise @> ARRAY[for_expertise]
+       AND p.regions @> ARRAY[in_region]
+$$;
+
+-- Every consultant who may take a group question, for the fan-out and for the creation check.
+CREATE FUNCTION consultants_eligible(for_expertise text, in_region text) RETURNS SETOF uuid
+LANGUAGE sql STABLE AS $$
+    SELECT p.user_id FROM consultant_profiles p
+     WHERE consultant_eligible(p, for_expertise, in_region)
+$$;
+
+-- How `who` stands to `c`, the words the transition table's `who` column uses:
+--   practice    gp or poh of the requesting practice
+--   addressed   the consultant a direct question names, before accepting it
+--   accepting   the consultant who accepted it
+--   eligible    a consultant who may take this open group question
+--   coordinator a coordinator of the practice's region (pace and progress only)
+CREATE FUNCTION consultation_relations(c consultations, who principal) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_remove(ARRAY[
+        CASE WHEN who.role IN ('gp', 'poh') AND c.organisation_id = who.organisation_id
+             THEN 'practice' END,
+        CASE WHEN who.role = 'consultant' AND c.consultant_id = who.id
+             THEN CASE WHEN c.accepted_at IS NULL THEN 'addressed' ELSE 'accepting' END END,
+        CASE WHEN who.role = 'consultant' AND c.status = 'submitted' AND c.consultant_id IS NULL
+              AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = who.id
+                           AND consultant_eligible(p, c.expertise, c.region))
+             THEN 'eligible' END,
+        CASE WHEN who.role = 'coordinator' AND c.region = who.region THEN 'coordinator' END
+    ], NULL)
+$$;
+
+-- What `who` may see of `c`: 'identity' (everything, patient included), 'full' (everything but
+-- the patient's identity), 'meta' (pace and progress only), or NULL (nothing: 404).
+CREATE FUNCTION consultation_access(c consultations, who principal) RETURNS text
+LANGUAGE sql STABLE AS $$
     SELECT CASE
-        WHEN viewer_role IN ('gp', 'poh') AND c.organisation_id = viewer_org THEN 'identity'
-        WHEN viewer_role = 'consultant' AND c.consultant_id = viewer THEN
-            CASE WHEN c.accepted_at IS NOT NULL THEN 'identity' ELSE 'full' END
-        WHEN viewer_role = 'consultant' AND c.status = 'submitted' AND c.consultant_id IS NULL
-             AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = viewer
-                          AND p.active AND p.accepting AND c.expertise = ANY (p.expertise)
-                          AND c.region = ANY (p.regions)) THEN 'full'
-        WHEN viewer_role = 'coordinator' AND c.region = viewer_region THEN 'meta'
-    END
+        WHEN r && '{practice,accepting}' THEN 'identity'
+        WHEN r && '{addressed,eligible}' THEN 'full'
+        WHEN r && '{coordinator}' THEN 'meta'
+    END FROM consultation_relations(c, who) r
+$$;
+
+-- The consultations `who` may see, for lists: the same rule as consultation_access, written as
+-- one branch per relation so that each branch is planned on its own index (a function call in a
+-- WHERE would hide the rule from the planner). Inlined into the calling query; the branches that
+-- do not apply to the caller's role are skipped by their one-time filter.
+CREATE FUNCTION consultation_visible(who principal) RETURNS SETOF consultations
+LANGUAGE sql STABLE AS $$
+    SELECT c.* FROM consultations c
+     WHERE who.role IN ('gp', 'poh') AND c.organisation_id = who.organisation_id
+    UNION ALL
+    SELECT c.* FROM consultations c
+     WHERE who.role = 'consultant' AND c.consultant_id = who.id
+    UNION ALL
+    SELECT c.* FROM consultations c
+     WHERE who.role = 'consultant' AND c.status = 'submitted' AND c.consultant_id IS NULL
+       AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = who.id
+                    AND consultant_eligible(p, c.expertise, c.region))
+    UNION ALL
+    SELECT c.* FROM consultations c
+     WHERE who.role = 'coordinator' AND c.region = who.region
+$$;
+
+-- What happened to a consultation, in order: the timeline, and the hook for notifications.
+-- Append-only like the audit log. `detail` holds the reason an actor gave (decline, withdraw).
+CREATE TABLE consultation_events (
+    seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    consultation_id uuid NOT NULL REFERENCES consultations (id),
+    at              timestamptz NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('submitted', 'accepted', 'declined',
+                        'redirected', 'withdrawn', 'answered', 'message', 'appointment',
+                        'closed', 'consent_revoked')),
+    actor_id        uuid REFERENCES users (id),
+    detail          text
+);
+CREATE INDEX consultation_events_c ON consultation_events (consultation_id, seq);
+
+CREATE TRIGGER consultation_events_no_change BEFORE UPDATE OR DELETE ON consultation_events
+    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse();
+CREATE TRIGGER consultation_events_no_truncate BEFORE TRUNCATE ON consultation_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
+ALTER TABLE consultation_events ENABLE ALWAYS TRIGGER consultation_events_no_change;
+ALTER TABLE consultation_events ENABLE ALWAYS TRIGGER consultation_events_no_truncate;
+
+-- Who hears of an event, and as what: the one place the consultation's notifications are
+-- decided. It runs after the event's statement, so it sees the consultation as the event left
+-- it (a declined group question is back with the group; a redirect has its new target).
+CREATE FUNCTION consultation_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c consultations;
+    group_members uuid[];
+BEGIN
+    SELECT * INTO c FROM consultations WHERE id = NEW.consultation_id;
+    IF c.consultant_id IS NULL AND c.status = 'submitted' THEN
+        SELECT array_agg(u) INTO group_members FROM consultants_eligible(c.expertise, c.region) u
+         WHERE u IS DISTINCT FROM NEW.actor_id;
+    END IF;
+    CASE NEW.kind
+    WHEN 'submitted', 'redirected' THEN
+        IF c.consultant_id IS NOT NULL THEN
+            PERFORM notify(ARRAY[c.consultant_id], 'consultation_addressed', 'consultation',
+                           c.id, NEW.at);
+        ELSE
+            PERFORM notify(group_members, 'group_question', 'consultation', c.id, NEW.at);
+        END IF;
+    WHEN 'accepted' THEN
+        PERFORM notify(ARRAY[c.requester_id], 'consultation_accepted', 'consultation', c.id,
+                       NEW.at);
+    WHEN 'declined' THEN
+        PERFORM notify(ARRAY[c.requester_id], 'consultation_declined', 'consultation', c.id,
+                       NEW.at);
+        PERFORM notify(group_members, 'group_question', 'consultation', c.id, NEW.at);
+    WHEN 'answered' THEN
+        PERFORM notify(ARRAY[c.requester_id], 'consultation_answered', 'consultation', c.id,
+                       NEW.at);
+    WHEN 'message' THEN -- the consultant hears of it only once they accepted
+        PERFORM notify(array_remove(ARRAY[c.requester_id,
+                           CASE WHEN c.accepted_at IS NOT NULL THEN c.consultant_id END],
+                           NEW.actor_id),
+                       'consultation_message', 'consultation', c.id, NEW.at);
+    ELSE
+        NULL;
+    END CASE;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER consultation_events_notify AFTER INSERT ON consultation_events
+    FOR EACH ROW EXECUTE FUNCTION consultation_events_notify();
+
+-- One timeline entry as API.md §8 shows it, and the timeline: every event in order.
+CREATE FUNCTION consultation_event_json(e consultation_events) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('at', ts(e.at), 'kind', e.kind,
+        'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                    FROM users u WHERE u.id = e.actor_id),
+        'detail', e.detail)
+$$;
+
+CREATE FUNCTION consultation_timeline(consultation uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(consultation_event_json(e) ORDER BY e.seq), '[]')
+      FROM consultation_events e WHERE e.consultation_id = consultation
 $$;
 
 -- The consultation as `access` may see it. The identity itself is decrypted by the server; this
@@ -143,6 +314,7 @@ LANGUAGE sql STABLE AS $$
             'outcome', CASE WHEN c.outcome_referral IS NULL THEN NULL ELSE jsonb_build_object(
                 'referral_outcome', c.outcome_referral, 'value', c.outcome_value,
                 'note', c.outcome_note) END,
+            'timeline', consultation_timeline(c.id),
             'version', c.version)
     END
 $$;
@@ -164,47 +336,115 @@ LANGUAGE sql STABLE AS $$
     SELECT s.stats FROM consultant_stats_of(consultant, at) s
 $$;
 
--- Every transition of API.md §8 in one place, under a row lock: who may, from which status, what
--- changes, who is notified, and the audit entry, all in one transaction. `result` is 'ok',
--- 'not_found', 'stale' (If-Match), 'conflict' (status; `detail` names it), 'forbidden' or
--- 'invalid' (`detail` is the field, `message` why). `p_versions` holds every version If-Match
--- names (NULL for "*" or no header); they are checked under the row lock.
-CREATE FUNCTION consultation_transition(
-    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_role text, p_org uuid,
-    p_region text, p_id uuid, p_versions bigint[], p_action text, p_args jsonb,
+CREATE FUNCTION message_json(m consultation_messages) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', m.id,
+        'author', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                     FROM users u WHERE u.id = m.author_id),
+        'body', m.body, 'created_at', ts(m.created_at))
+$$;
+
+CREATE FUNCTION appointment_json(a consultation_appointments) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'starts_at', ts(a.starts_at),
+        'duration_minutes', a.duration_minutes, 'location', a.location,
+        'created_by', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                         FROM users u WHERE u.id = a.created_by),
+        'created_at', ts(a.created_at))
+$$;
+
+-- ---------- the aggregate: transitions and events ----------
+
+-- Every action on an aggregate, declared: the states it may start from, the state it leads to
+-- (NULL: the state does not change, or the action decides, as a declined group question goes
+-- back to the group), and the relations (see consultation_relations) that may take it. The
+-- escalation cases add their rows here with aggregate = 'case'.
+CREATE TABLE transitions (
+    aggregate   text NOT NULL,
+    action      text NOT NULL,
+    from_states text[] NOT NULL,
+    to_state    text,
+    who         text[] NOT NULL,
+    PRIMARY KEY (aggregate, action)
+);
+
+INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
+ ('consultation', 'accept', '{submitted}', 'accepted', '{addressed,eligible}'),
+ ('consultation', 'decline', '{submitted,accepted}', 'declined', '{addressed,accepting}'),
+ ('consultation', 'redirect', '{declined}', 'submitted', '{practice}'),
+ ('consultation', 'answer', '{accepted}', 'answered', '{accepting}'),
+ ('consultation', 'close', '{answered}', 'closed', '{practice}'),
+ ('consultation', 'withdraw', '{submitted,accepted}', 'withdrawn', '{practice}'),
+ ('consultation', 'consent_revoke',
+  '{submitted,accepted,declined,answered,closed,withdrawn}', NULL, '{practice}'),
+ -- additions and reads of the conversation: no change of state
+ ('consultation', 'message_create', '{submitted,accepted,declined,answered}', NULL,
+  '{practice,accepting}'),
+ ('consultation', 'messages_read', '{submitted,accepted,declined,answered,closed,withdrawn}',
+  NULL, '{practice,accepting}'),
+ ('consultation', 'appointment_create', '{accepted,answered}', NULL, '{practice,accepting}'),
+ ('consultation', 'appointments_read',
+  '{submitted,accepted,declined,answered,closed,withdrawn}', NULL, '{practice,accepting}');
+
+-- The one generic step: may an actor standing in `relations` take `action` from `state`?
+-- 'conflict' (the state does not allow it), 'forbidden' (the actor may not), else 'ok' with the
+-- declared next state. A transition that moves the state answers a wrong state first: the object
+-- moved on, whoever asks. An action that leaves the state as it is (taking part in the
+-- conversation) answers who may first. The caller holds the aggregate's row lock.
+CREATE FUNCTION transition_check(p_aggregate text, p_action text, p_state text,
+                                 p_relations text[], OUT verdict text, OUT to_state text)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN t.to_state IS NOT NULL AND NOT p_state = ANY (t.from_states) THEN 'conflict'
+                WHEN NOT t.who && p_relations THEN 'forbidden'
+                WHEN NOT p_state = ANY (t.from_states) THEN 'conflict'
+                ELSE 'ok' END,
+           t.to_state
+      FROM transitions t WHERE t.aggregate = p_aggregate AND t.action = p_action
+$$;
+
+-- Every action on a consultation (API.md §8), transitions, additions and reads of the
+-- conversation alike, in one place under a row lock: visibility, If-Match, the declared
+-- transition, the action's own effect, its event and its audit entry, in one transaction.
+-- `result` is 'ok', 'not_found', 'stale' (If-Match), 'conflict' (status; `detail` names it),
+-- 'forbidden' or 'invalid' (`detail` is the field, `message` why). `p_versions` holds every
+-- version If-Match names (NULL for "*" or no header). `body` is the consultation, or for
+-- message_create and appointment_create the new item.
+CREATE FUNCTION consultation_step(
+    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_who principal, p_id uuid,
+    p_versions bigint[], p_action text, p_args jsonb,
     OUT result text, OUT detail text, OUT message text, OUT access text, OUT body jsonb,
     OUT identity text)
 LANGUAGE plpgsql AS $$
 DECLARE
     c consultations;
-    allowed text[];
-    who boolean;
-    practice boolean;
-    notify uuid[];
-    notify_kind text;
+    relations text[];
+    verdict text;
+    next_state text;
+    event_kind text;
+    event_detail text;
     days int;
+    changes boolean := true;
 BEGIN
+    -- FOR UPDATE also for additions: a close or withdraw in progress finishes first.
     SELECT * INTO c FROM consultations WHERE id = p_id FOR UPDATE;
     IF NOT FOUND THEN
         result := 'not_found';
         RETURN;
     END IF;
-    access := consultation_access(c, p_actor, p_role, p_org, p_region);
-    -- A group question someone else accepted first: the others who could have taken it learn
-    -- that it is taken (409), not that it vanished.
-    IF access IS NULL AND p_action = 'accept' AND p_role = 'consultant' AND c.expertise IS NOT NULL
+    relations := consultation_relations(c, p_who);
+    access := consultation_access(c, p_who);
+    -- A group question someone else took first: those who could have taken it learn that it
+    -- is taken (409), not that it vanished.
+    IF access IS NULL AND p_action = 'accept' AND c.expertise IS NOT NULL
        AND c.status <> 'submitted'
-       AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = p_actor AND p.active
-                    AND c.expertise = ANY (p.expertise) AND c.region = ANY (p.regions)) THEN
+       AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = p_who.id
+                    AND p_who.role = 'consultant' AND consultant_eligible(p, c.expertise, c.region)) THEN
         result := 'conflict';
         detail := c.status;
         RETURN;
     END IF;
     IF access IS NULL OR access = 'meta' THEN
-        INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
-                               outcome)
-        VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', p_id,
-                'denied');
+        PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action,
+                            'consultation', p_id, 'denied');
         result := CASE WHEN access = 'meta' THEN 'forbidden' ELSE 'not_found' END;
         RETURN;
     END IF;
@@ -212,41 +452,15 @@ BEGIN
         result := 'stale';
         RETURN;
     END IF;
-    practice := p_role IN ('gp', 'poh') AND access = 'identity';
-    CASE p_action
-    WHEN 'accept' THEN
-        allowed := '{submitted}';
-        who := p_role = 'consultant' AND (c.consultant_id = p_actor OR c.consultant_id IS NULL);
-    WHEN 'decline' THEN
-        allowed := '{submitted,accepted}';
-        who := p_role = 'consultant' AND c.consultant_id = p_actor
-               AND (c.status = 'accepted' OR c.expertise IS NULL);
-    WHEN 'redirect' THEN
-        allowed := '{declined}';
-        who := practice;
-    WHEN 'answer' THEN
-        allowed := '{accepted}';
-        who := p_role = 'consultant' AND c.consultant_id = p_actor;
-    WHEN 'close' THEN
-        allowed := '{answered}';
-        who := practice;
-    WHEN 'withdraw' THEN
-        allowed := '{submitted,accepted}';
-        who := practice;
-    WHEN 'consent_revoke' THEN
-        allowed := '{submitted,accepted,declined,answered,closed,withdrawn}';
-        who := practice;
-    END CASE;
-    IF NOT c.status = ANY (allowed) THEN
+    SELECT t.verdict, t.to_state INTO verdict, next_state
+      FROM transition_check('consultation', p_action, c.status, relations) t;
+    IF verdict = 'conflict' THEN
         result := 'conflict';
         detail := c.status;
         RETURN;
-    END IF;
-    IF NOT who THEN
-        INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
-                               outcome)
-        VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', p_id,
-                'denied');
+    ELSIF verdict IS DISTINCT FROM 'ok' THEN
+        PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action,
+                            'consultation', p_id, 'denied');
         result := 'forbidden';
         RETURN;
     END IF;
@@ -258,27 +472,18 @@ BEGIN
         RETURN;
     END IF;
 
+    c.status := coalesce(next_state, c.status);
     CASE p_action
     WHEN 'accept' THEN
-        c.status := 'accepted';
-        c.consultant_id := p_actor;
+        c.consultant_id := p_who.id;
         c.accepted_at := p_now;
-        notify := ARRAY[c.requester_id];
-        notify_kind := 'consultation_accepted';
+        event_kind := 'accepted';
     WHEN 'decline' THEN
-        c.decline_reason := p_args ->> 'reason';
-        notify := ARRAY[c.requester_id];
-        notify_kind := 'consultation_declined';
-        IF c.expertise IS NULL THEN
-            c.status := 'declined';
-        ELSE -- a group question goes back to the group, which hears of it again
+        event_kind := 'declined';
+        event_detail := p_args ->> 'reason';
+        IF c.expertise IS NOT NULL THEN -- a group question goes back to the group
             c.status := 'submitted';
             c.consultant_id := NULL;
-            INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
-            SELECT p.user_id, 'group_question', 'consultation', c.id, p_now
-              FROM consultant_profiles p
-             WHERE p.active AND p.accepting AND c.expertise = ANY (p.expertise)
-               AND c.region = ANY (p.regions) AND p.user_id <> p_actor;
         END IF;
         c.accepted_at := NULL;
     WHEN 'redirect' THEN
@@ -302,9 +507,7 @@ BEGIN
                 message := 'is not a known code';
                 RETURN;
             END IF;
-            IF NOT EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.active AND p.accepting
-                            AND (p_args ->> 'expertise') = ANY (p.expertise)
-                            AND c.region = ANY (p.regions)) THEN
+            IF NOT EXISTS (SELECT 1 FROM consultants_eligible(p_args ->> 'expertise', c.region)) THEN
                 result := 'invalid';
                 detail := 'expertise';
                 message := 'no accepting consultant with this expertise in your region';
@@ -312,30 +515,18 @@ BEGIN
             END IF;
             days := 3;
         END IF;
-        c.status := 'submitted';
         c.consultant_id := (p_args ->> 'consultant_id')::uuid;
         c.expertise := p_args ->> 'expertise';
         -- The server sent the due date for every possible number of working days.
         c.due_at := (p_args -> 'due' ->> (days - 1))::timestamptz;
         c.accepted_at := NULL;
-        c.decline_reason := NULL;
-        IF c.consultant_id IS NOT NULL THEN
-            notify := ARRAY[c.consultant_id];
-            notify_kind := 'consultation_addressed';
-        ELSE
-            SELECT array_agg(p.user_id) INTO notify FROM consultant_profiles p
-             WHERE p.active AND p.accepting AND c.expertise = ANY (p.expertise)
-               AND c.region = ANY (p.regions);
-            notify_kind := 'group_question';
-        END IF;
+        event_kind := 'redirected';
     WHEN 'answer' THEN
-        c.status := 'answered';
         c.answered_at := p_now;
         c.answer_advice := p_args ->> 'advice';
         c.answer_recommendation := p_args ->> 'recommendation';
         c.answer_minutes := (p_args ->> 'minutes_spent')::int;
-        notify := ARRAY[c.requester_id];
-        notify_kind := 'consultation_answered';
+        event_kind := 'answered';
     WHEN 'close' THEN
         IF (p_args ->> 'referral_outcome' IN ('avoided', 'still_needed'))
            <> c.referral_contemplated THEN
@@ -346,14 +537,14 @@ BEGIN
                 ELSE 'must be not_needed or initiated: no referral was contemplated' END;
             RETURN;
         END IF;
-        c.status := 'closed';
         c.closed_at := p_now;
         c.outcome_referral := p_args ->> 'referral_outcome';
         c.outcome_value := (p_args ->> 'value')::int;
         c.outcome_note := p_args ->> 'note';
+        event_kind := 'closed';
     WHEN 'withdraw' THEN
-        c.status := 'withdrawn';
-        c.withdraw_reason := p_args ->> 'reason';
+        event_kind := 'withdrawn';
+        event_detail := p_args ->> 'reason';
     WHEN 'consent_revoke' THEN
         IF c.patient_mode <> 'consented' THEN
             result := 'conflict';
@@ -362,95 +553,66 @@ BEGIN
         END IF;
         c.patient_mode := 'revoked';
         c.patient_identity := NULL; -- erased, not hidden
+        event_kind := 'consent_revoked';
+    WHEN 'message_create' THEN
+        INSERT INTO consultation_messages (consultation_id, author_id, body, created_at)
+        VALUES (c.id, p_actor, p_args ->> 'body', p_now)
+        RETURNING message_json(consultation_messages) INTO body;
+        event_kind := 'message';
+        changes := false;
+    WHEN 'appointment_create' THEN
+        INSERT INTO consultation_appointments (consultation_id, kind, starts_at,
+            duration_minutes, location, created_by, created_at)
+        VALUES (c.id, p_args ->> 'kind', (p_args ->> 'starts_at')::timestamptz,
+                (p_args ->> 'duration_minutes')::int, p_args ->> 'location', p_actor, p_now)
+        RETURNING appointment_json(consultation_appointments) INTO body;
+        event_kind := 'appointment';
+        changes := false;
+    ELSE -- the reads of the conversation: only their audit entry
+        changes := false;
     END CASE;
-    c.version := c.version + 1;
-    UPDATE consultations SET status = c.status, consultant_id = c.consultant_id,
-        expertise = c.expertise, due_at = c.due_at, accepted_at = c.accepted_at,
-        answered_at = c.answered_at, closed_at = c.closed_at,
-        answer_advice = c.answer_advice, answer_recommendation = c.answer_recommendation,
-        answer_minutes = c.answer_minutes, outcome_referral = c.outcome_referral,
-        outcome_value = c.outcome_value, outcome_note = c.outcome_note,
-        decline_reason = c.decline_reason, withdraw_reason = c.withdraw_reason,
-        patient_mode = c.patient_mode, patient_identity = c.patient_identity,
-        version = c.version
-     WHERE id = c.id;
-    IF notify_kind IS NOT NULL THEN
-        INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
-        SELECT u, notify_kind, 'consultation', c.id, p_now FROM unnest(notify) u
-         WHERE u IS NOT NULL AND u <> p_actor;
+    IF changes THEN
+        c.version := c.version + 1;
+        UPDATE consultations SET status = c.status, consultant_id = c.consultant_id,
+            expertise = c.expertise, due_at = c.due_at, accepted_at = c.accepted_at,
+            answered_at = c.answered_at, closed_at = c.closed_at,
+            answer_advice = c.answer_advice, answer_recommendation = c.answer_recommendation,
+            answer_minutes = c.answer_minutes, outcome_referral = c.outcome_referral,
+            outcome_value = c.outcome_value, outcome_note = c.outcome_note,
+            patient_mode = c.patient_mode, patient_identity = c.patient_identity,
+            version = c.version
+         WHERE id = c.id;
     END IF;
-    access := consultation_access(c, p_actor, p_role, p_org, p_region);
-    identity := CASE WHEN access = 'identity' THEN c.patient_identity END;
-    INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
-                           patient_ref, outcome)
-    VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', c.id,
-            CASE WHEN identity IS NOT NULL THEN c.patient_ref::text END, 'success');
-    body := consultation_json(c, access);
+    -- After the change: the event's notification hook reads the consultation as it is now.
+    IF event_kind IS NOT NULL THEN
+        INSERT INTO consultation_events (consultation_id, at, kind, actor_id, detail)
+        VALUES (c.id, p_now, event_kind, p_actor, event_detail);
+    END IF;
+    IF changes THEN
+        access := consultation_access(c, p_who);
+        identity := CASE WHEN access = 'identity' THEN c.patient_identity END;
+        body := consultation_json(c, access);
+    END IF;
+    PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action,
+                        'consultation', c.id, 'success',
+                        CASE WHEN identity IS NOT NULL THEN c.patient_ref::text END);
     result := 'ok';
 END
 $$;
 
--- For messages and appointments: may the actor take part, and does the status allow it?
--- `need` is 'open' (not closed or withdrawn) or 'active' (accepted or answered). Refusals are
--- audited here. `result` as for consultation_transition.
-CREATE FUNCTION consultation_guard(
-    p_id uuid, p_actor uuid, p_role text, p_org uuid, p_region text, p_now timestamptz,
-    p_ip text, p_rid text, p_action text, p_need text,
-    OUT result text, OUT detail text, OUT patient_mode text, OUT requester_id uuid,
-    OUT consultant_id uuid, OUT accepted boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-    c consultations;
-    access text;
-BEGIN
-    -- FOR SHARE: a close or withdraw in progress finishes first, so nothing is added after it.
-    SELECT * INTO c FROM consultations WHERE id = p_id FOR SHARE;
-    IF NOT FOUND THEN
-        result := 'not_found';
-        RETURN;
-    END IF;
-    access := consultation_access(c, p_actor, p_role, p_org, p_region);
-    IF access IS NULL OR NOT ((p_role IN ('gp', 'poh') AND access = 'identity')
-            OR (p_role = 'consultant' AND c.consultant_id = p_actor AND c.accepted_at IS NOT NULL)) THEN
-        INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
-                               outcome)
-        VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', p_id,
-                'denied');
-        result := CASE WHEN access IS NULL THEN 'not_found' ELSE 'forbidden' END;
-        RETURN;
-    END IF;
-    IF (p_need = 'open' AND c.status IN ('closed', 'withdrawn'))
-       OR (p_need = 'active' AND c.status NOT IN ('accepted', 'answered')) THEN
-        result := 'conflict';
-        detail := c.status;
-        RETURN;
-    END IF;
-    IF p_need = 'any' THEN -- a read of the consultation's content
-        INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,
-                               outcome)
-        VALUES (p_now, p_actor, p_ip, p_rid, 'consultations.' || p_action, 'consultation', p_id,
-                'success');
-    END IF;
-    result := 'ok';
-    accepted := c.accepted_at IS NOT NULL;
-    patient_mode := c.patient_mode;
-    requester_id := c.requester_id;
-    consultant_id := c.consultant_id;
-END
+-- The scheduler's pass for consultations: the consultant hears once that a question waits past
+-- its due date (notifications_once makes "once" hold in every server process at the same time).
+CREATE FUNCTION scheduler_consultation_overdue(p_now timestamptz,
+    OUT signals_raised bigint, OUT signals_resolved bigint, OUT notifications_created bigint)
+LANGUAGE sql VOLATILE AS $$
+    SELECT 0::bigint, 0::bigint, coalesce(sum(notify(ARRAY[c.consultant_id],
+               'consultation_overdue', 'consultation', c.id, p_now)), 0)::bigint
+      FROM consultations c
+     WHERE c.status IN ('submitted', 'accepted') AND c.due_at < p_now
+       AND c.consultant_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = c.consultant_id
+                        AND n.kind = 'consultation_overdue' AND n.subject_id = c.id)
 $$;
+INSERT INTO scheduler_passes (name, function) VALUES
+ ('consultation_overdue', 'scheduler_consultation_overdue');
 
-CREATE FUNCTION message_json(m consultation_messages) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', m.id,
-        'author', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
-                     FROM users u WHERE u.id = m.author_id),
-        'body', m.body, 'created_at', ts(m.created_at))
-$$;
-
-CREATE FUNCTION appointment_json(a consultation_appointments) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'starts_at', ts(a.starts_at),
-        'duration_minutes', a.duration_minutes, 'location', a.location,
-        'created_by', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
-                         FROM users u WHERE u.id = a.created_by),
-        'created_at', ts(a.created_at))
-$$;

@@ -42,7 +42,7 @@ INSERT INTO consultations (id, status, subject, question, patient_mode, patient_
     requester_id, organisation_id, region, consultant_id, expertise, mode, urgency,
     referral_contemplated, proposed_next_step, submitted_at, due_at, accepted_at, answered_at,
     closed_at, answer_advice, answer_recommendation, answer_minutes, outcome_referral,
-    outcome_value, outcome_note, decline_reason, withdraw_reason)
+    outcome_value, outcome_note)
 SELECT r.id, r.status, r.subject, r.question,
        CASE WHEN r.i % 41 = 0 THEN 'revoked' ELSE 'anonymous' END,
        CASE WHEN r.i % 41 = 0 THEN NULL ELSE 18 + (r.i * 13) % 60 END,
@@ -65,9 +65,33 @@ SELECT r.id, r.status, r.subject, r.question,
             THEN (ARRAY['avoided', 'avoided', 'still_needed'])[1 + r.i % 3]
             ELSE (ARRAY['not_needed', 'not_needed', 'initiated'])[1 + r.i % 3] END END,
        CASE WHEN r.status = 'closed' THEN 3 + r.i % 3 END,
-       NULL,
-       CASE WHEN r.status = 'declined' THEN 'Buiten mijn expertise; graag doorverwijzen.' END,
-       CASE WHEN r.status = 'withdrawn' THEN 'Patiënt inmiddels elders in behandeling.' END
+       NULL
   FROM rows r
  WHERE r.consultant_id IS NOT NULL
 ON CONFLICT (id) DO NOTHING;
+
+-- Their timelines: what happened, when and by whom, as the transitions would have written it.
+-- The events' notification hook fills the demo users' inboxes; all but the last two days' are
+-- marked read below, as a practice that keeps up with its inbox would have them.
+INSERT INTO consultation_events (consultation_id, at, kind, actor_id, detail)
+SELECT c.id, e.at, e.kind, e.actor_id, e.detail
+  FROM consultations c
+  CROSS JOIN LATERAL (VALUES
+      (1, c.submitted_at, 'submitted', c.requester_id, NULL),
+      (2, c.accepted_at, 'accepted', c.consultant_id, NULL),
+      (3, c.answered_at, 'answered', c.consultant_id, NULL),
+      (4, c.closed_at, 'closed', c.requester_id, NULL),
+      (5, CASE WHEN c.status = 'declined' THEN c.submitted_at + interval '5 hours' END,
+          'declined', c.consultant_id, 'Buiten mijn expertise; graag doorverwijzen.'),
+      (6, CASE WHEN c.status = 'withdrawn' THEN c.submitted_at + interval '1 day' END,
+          'withdrawn', c.requester_id, 'Patiënt inmiddels elders in behandeling.')
+  ) e(n, at, kind, actor_id, detail)
+ WHERE c.id = ANY (SELECT md5('overleg-demo-consultation-' || i)::uuid FROM generate_series(0, 499) i)
+   AND e.at IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM consultation_events x WHERE x.consultation_id = c.id)
+ ORDER BY c.id, e.n;
+
+UPDATE notifications SET read_at = created_at + interval '1 hour'
+ WHERE read_at IS NULL AND created_at < now() - interval '2 days'
+   AND subject_id = ANY (SELECT md5('overleg-demo-consultation-' || i)::uuid
+                           FROM generate_series(0, 499) i);

@@ -13,7 +13,7 @@ from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, assert_json, fmt_ts, uid
 CONSULTATION_KEYS = {"id", "status", "subject", "question", "patient", "requester", "organisation",
                      "consultant", "expertise", "mode", "urgency", "referral_contemplated",
                      "proposed_next_step", "submitted_at", "due_at", "accepted_at", "answered_at",
-                     "closed_at", "answer", "outcome", "version"}
+                     "closed_at", "answer", "outcome", "timeline", "version"}
 COORDINATOR_KEYS = {"id", "status", "submitted_at", "due_at", "accepted_at", "answered_at", "closed_at",
                     "organisation", "consultant", "expertise", "mode", "urgency"}
 NOTIFICATION_KEYS = {"id", "kind", "subject_type", "subject_id", "created_at", "read_at"}
