@@ -29,13 +29,6 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ENDPOINT = re.compile(r"\b(" + "|".join(METHODS) + r") (/[A-Za-z0-9_./{}:-]*)")
 NOT_BUILT = "Not built yet"
 
-# Files another branch owns that still name ../shared. The check expects the failure there (and
-# passes by itself once the file is fixed); remove the entry then.
-SHARED_PENDING = {
-    "docs/conventions.md": "its first lines still cite ../shared/API.md; they should cite docs/api.md",
-}
-
-
 def rel(path):
     return path.relative_to(REPO).as_posix()
 
@@ -163,8 +156,6 @@ def test_no_reference_to_shared(path):
     lines = [f"  {rel(path)}:{i}: {line.strip()}"
              for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if "../shared" in line]
-    if lines and rel(path) in SHARED_PENDING:
-        pytest.xfail(f"{rel(path)}: {SHARED_PENDING[rel(path)]}")
     assert not lines, ("a clone of the repository has no ../shared; point to the project's own "
                        "docs (docs/api.md, docs/product.md) instead:\n" + "\n".join(lines))
 
