@@ -65,9 +65,7 @@ def rid(rt, role=None):
     return f"{rt['method']} {template(rt['pattern'])}" + (f" {role}" if role else "")
 
 
-# ---------------------------------------------------------------------------------------------
-# Tables: the only things to touch when a route needs more than the defaults
-# ---------------------------------------------------------------------------------------------
+# ---- Tables: the only things to touch when a route needs more than the defaults ----
 
 # Path prefix (plain template) -> the fixture giving an object of that kind which every matrix user
 # may not see. The longest matching prefix wins, so /v1/consultations/{id}/accept uses the
@@ -174,9 +172,7 @@ def valid_body(rt):
     return make() if make else None
 
 
-# ---------------------------------------------------------------------------------------------
-# The cases, one test case per (route, role, expectation)
-# ---------------------------------------------------------------------------------------------
+# ---- The cases, one test case per (route, role, expectation) ----
 
 PUBLIC = [rt for rt in ROUTES if not rt["roles"]]
 PROTECTED = [rt for rt in ROUTES if rt["roles"]]
@@ -198,9 +194,7 @@ def cases(test, pairs):
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Fixtures: one World, its users per role, the other organisation's objects (once per module)
-# ---------------------------------------------------------------------------------------------
+# ---- Fixtures: one World, its users per role, the other organisation's objects (once per module) ----
 
 @pytest.fixture(scope="module")
 def mx(api, factory, admin_token):
@@ -234,9 +228,7 @@ def foreign_notification(mx, foreign_consultation):
     return notes[0]["id"]
 
 
-# ---------------------------------------------------------------------------------------------
-# overlegd routes (the generator)
-# ---------------------------------------------------------------------------------------------
+# ---- overlegd routes (the generator) ----
 
 def test_routes_command_prints_the_route_table():
     assert ROUTES, "overlegd routes printed no routes"
@@ -265,9 +257,7 @@ def test_routes_command_takes_no_arguments():
     assert p.returncode == 2 and "usage" in p.stderr and p.stdout == ""
 
 
-# ---------------------------------------------------------------------------------------------
-# Every route with an {id} is classified
-# ---------------------------------------------------------------------------------------------
+# ---- Every route with an {id} is classified ----
 
 @pytest.mark.parametrize("rt", ID_ROUTES, ids=[rid(rt) for rt in ID_ROUTES])
 def test_id_route_is_classified(rt):
@@ -284,9 +274,7 @@ def test_id_route_is_classified(rt):
             f"{rid(rt)}: no sample value for {{{name}}} in PARAM_SAMPLES"
 
 
-# ---------------------------------------------------------------------------------------------
-# Public routes answer without a token
-# ---------------------------------------------------------------------------------------------
+# ---- Public routes answer without a token ----
 
 @pytest.mark.parametrize("rt", PUBLIC, ids=[rid(rt) for rt in PUBLIC])
 def test_public_route_answers_without_token(api, rt):
@@ -297,9 +285,7 @@ def test_public_route_answers_without_token(api, rt):
         assert r.status_code == 200, f"{rid(rt)}: {r.status_code} {r.text[:300]}"
 
 
-# ---------------------------------------------------------------------------------------------
-# 401 without a token
-# ---------------------------------------------------------------------------------------------
+# ---- 401 without a token ----
 
 @pytest.mark.parametrize("rt", PROTECTED, ids=[rid(rt) for rt in PROTECTED])
 def test_401_without_token(api, rt):
@@ -307,9 +293,7 @@ def test_401_without_token(api, rt):
     assert_problem(send(api, rt, path_for(rt), token="ovl_" + "x" * 43), 401, "/problems/unauthorized")
 
 
-# ---------------------------------------------------------------------------------------------
-# 403 for every role the route does not allow
-# ---------------------------------------------------------------------------------------------
+# ---- 403 for every role the route does not allow ----
 
 @pytest.mark.parametrize("rt,role", cases("forbidden", FORBIDDEN))
 def test_403_for_a_role_not_allowed(api, request, tokens, rt, role):
@@ -320,9 +304,7 @@ def test_403_for_a_role_not_allowed(api, request, tokens, rt, role):
     assert_problem(r, 403, "/problems/forbidden")
 
 
-# ---------------------------------------------------------------------------------------------
-# 404 for allowed roles: an id that does not exist, another organisation's object
-# ---------------------------------------------------------------------------------------------
+# ---- 404 for allowed roles: an id that does not exist, another organisation's object ----
 
 @pytest.mark.parametrize("rt,role", cases("unknown_id", ALLOWED_WITH_ID))
 def test_404_for_an_unknown_id(api, tokens, rt, role):
@@ -337,18 +319,14 @@ def test_404_for_another_organisations_object(api, request, tokens, rt, role):
     assert_problem(r, 404, "/problems/not-found")
 
 
-# ---------------------------------------------------------------------------------------------
-# Allowed roles are let through (GET routes without parameters: no side effects)
-# ---------------------------------------------------------------------------------------------
+# ---- Allowed roles are let through (GET routes without parameters: no side effects) ----
 
 @pytest.mark.parametrize("rt,role", cases("allowed", ALLOWED_LISTS))
 def test_allowed_role_gets_200(api, tokens, rt, role):
     assert_json(api.get(path_for(rt), token=tokens[role]), 200)
 
 
-# ---------------------------------------------------------------------------------------------
-# The refusals changed nothing
-# ---------------------------------------------------------------------------------------------
+# ---- The refusals changed nothing ----
 
 def test_refused_requests_left_the_foreign_objects_alone(mx, foreign_consultation, foreign_notification):
     c = assert_json(mx.get(foreign_consultation, mx.gp_b["token"]), 200)
