@@ -1,11 +1,13 @@
-/* overlegd: serve (default), migrate, create-admin, --version (API.md §1). */
+/* overlegd: serve (default), migrate, create-admin, routes, --version (API.md §1). */
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "router.h"
 #include "validate.h"
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: overlegd [serve | migrate | create-admin --email E --name N "
-                    "[--organisation ID] | --version]\n");
+                    "[--organisation ID] | routes | --version]\n");
     return 2;
 }
 
@@ -132,6 +134,38 @@ static int cmd_create_admin(int argc, char **argv)
     return rc;
 }
 
+/* The route table as JSON, for the authorization matrix test: one object per route. */
+static int cmd_routes(void)
+{
+    static const char *const role_names[] = {"gp",          "poh",     "consultant",
+                                             "coordinator", "billing", "admin"};
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } flag_names[] = {{ROUTE_BODY, "body"},
+                      {ROUTE_IDEM, "idempotent"},
+                      {ROUTE_PAGED, "paged"},
+                      {ROUTE_TEST_CLOCK, "test_clock"},
+                      {ROUTE_SESSION_IN_STMT, "session_in_stmt"}};
+    json_t *out = json_array();
+    for (int i = 0; i < route_count; i++) {
+        json_t *roles = json_array(), *flags = json_array();
+        for (size_t b = 0; b < sizeof role_names / sizeof role_names[0]; b++)
+            if (routes[i].roles & (1u << b))
+                json_array_append_new(roles, json_string(role_names[b]));
+        for (size_t f = 0; f < sizeof flag_names / sizeof flag_names[0]; f++)
+            if (routes[i].flags & flag_names[f].bit)
+                json_array_append_new(flags, json_string(flag_names[f].name));
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "method", routes[i].method,
+                                        "pattern", routes[i].pattern, "action", routes[i].action,
+                                        "roles", roles, "flags", flags));
+    }
+    int rc = json_dumpf(out, stdout, JSON_INDENT(1)) == 0 && puts("") != EOF ? 0 : 1;
+    json_decref(out);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -143,6 +177,8 @@ int main(int argc, char **argv)
         return argc > 2 ? usage() : cmd_serve();
     if (!strcmp(cmd, "migrate"))
         return argc > 2 ? usage() : cmd_migrate();
+    if (!strcmp(cmd, "routes"))
+        return argc > 2 ? usage() : cmd_routes();
     if (!strcmp(cmd, "create-admin"))
         return cmd_create_admin(argc, argv);
     return usage();

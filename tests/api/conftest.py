@@ -486,3 +486,32 @@ def clock(api, admin_token):
 
 def audit_entries(api, token, **params):
     return api.list_all("/v1/audit", token, params=params)
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes, bodies and counts that several test files share
+# --------------------------------------------------------------------------------------------
+
+KINDS = ["general_practice", "mental_health_provider", "municipality", "insurer", "social_team", "other"]
+ORG_FIELDS = {"id", "name", "kind", "region", "agb_code", "created_at"}
+USER_FIELDS = {"id", "email", "name", "role", "organisation_id", "agb_code", "big_number", "active",
+               "created_at"}
+
+
+def count_orgs(db, name=None):
+    if name is None:
+        return sql_count(db, "SELECT count(*) FROM organisations")
+    return sql_count(db, "SELECT count(*) FROM organisations WHERE name = %s", name)
+
+
+def count_users(db, email=None):
+    if email is None:
+        return sql_count(db, "SELECT count(*) FROM users")
+    return sql_count(db, "SELECT count(*) FROM users WHERE lower(email) = lower(%s)", email)
+
+
+def user_body(role, org_id, **over):
+    b = {"email": f"new-{uuid.uuid4().hex}@test.example", "name": f"Nieuwe {role} {uid()}", "role": role,
+         "organisation_id": org_id, "password": valid_password()}
+    b.update(over)
+    return b

@@ -8,7 +8,7 @@ group questions never see another module's objects.
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, assert_json, fmt_ts, uid
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, assert_json, assert_problem, error_fields, fmt_ts, sql_count, uid
 
 CONSULTATION_KEYS = {"id", "status", "subject", "question", "patient", "requester", "organisation",
                      "consultant", "expertise", "mode", "urgency", "referral_contemplated",
@@ -181,3 +181,26 @@ class World:
 
 def new_id():
     return str(uuid.uuid4())
+
+
+# ---- shared by the consultation test files ----
+
+def count_all(db):
+    return sql_count(db, "SELECT count(*) FROM consultations")
+
+
+def field_messages(body):
+    return {e.get("field"): e.get("message") for e in body.get("errors") or []}
+
+
+def _invalid(w, db, body, field, token=None):
+    before = count_all(db)
+    r = w.api.post("/v1/consultations", token=token or w.gp["token"], json=body)
+    p = assert_problem(r, 422, "/problems/validation")
+    assert field in error_fields(p), f"expected field {field!r}: {p}"
+    assert count_all(db) == before, "a refused consultation was inserted"
+    return p
+
+
+def _msg(w, cid, token, body="Kunt u iets zeggen over de dosering?"):
+    return w.api.post(f"/v1/consultations/{cid}/messages", token=token, json={"body": body})

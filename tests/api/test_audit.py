@@ -1,4 +1,4 @@
-"""Audit log: listing, filters, paging, rights, append-only enforcement in SQL, hash chain, atomicity."""
+"""Audit log (API.md §12): GET /v1/audit (filters, paging, rights), GET /v1/audit/verify, append-only enforcement in SQL, the hash chain, atomicity with the change it records, client addresses."""
 
 import uuid
 from datetime import timedelta
@@ -7,11 +7,13 @@ import psycopg2
 import pytest
 
 from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Server, assert_json, assert_problem, audit_entries,
-                      error_fields, fmt_ts, parse_ts, sql_count,
-                      uid, utcnow, valid_password)
+                      error_fields, fmt_ts, parse_ts, sql_count, uid, utcnow, valid_password)
+
 
 ENTRY_FIELDS = {"id", "at", "actor", "action", "subject_type", "subject_id", "patient_ref", "ip", "request_id",
                 "outcome"}
+
+
 ACTOR_FIELDS = {"id", "name", "role", "organisation_id"}
 
 
@@ -39,6 +41,8 @@ def busy_admin(api, factory):
 def gp(factory):
     return factory.make_user("gp")
 
+
+# ---- GET /v1/audit ----
 
 def test_entry_shape(api, admin_token, busy_admin):
     adm = busy_admin["admin"]
@@ -158,6 +162,8 @@ def test_reading_audit_is_audited(api, admin_token, factory):
     assert len(ver) == 1 and ver[0]["outcome"] == "success"
 
 
+# ---- GET /v1/audit/verify ----
+
 def test_verify_ok(api, admin_token, db):
     n = sql_count(db, "SELECT count(*) FROM audit_log")
     body = assert_json(api.get("/v1/audit/verify", token=admin_token))
@@ -165,61 +171,6 @@ def test_verify_ok(api, admin_token, db):
     assert body["ok"] is True
     assert body["first_bad_id"] is None
     assert isinstance(body["entries"], int) and body["entries"] >= n
-
-
-def test_create_and_entry_commit_together(api, admin_token, db):
-    org = assert_json(api.post("/v1/organisations", token=admin_token,
-                               json={"name": f"Atomic {uid()}", "kind": "other", "region": "aud"}), 201)
-    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE subject_id = %s AND action = %s",
-                     org["id"], "organisations.create") == 1
-
-
-def test_audit_write_failure_rolls_back_the_change(api, admin_token, db):
-    """When the audit entry cannot be written, the request fails and nothing changes (API.md §12)."""
-    name = f"Must not exist {uid()}"
-    with db.cursor() as cur:
-        cur.execute("ALTER TABLE audit_log ADD CONSTRAINT t_block_org_create "
-                    "CHECK (action <> 'organisations.create') NOT VALID")
-    try:
-        r = api.post("/v1/organisations", token=admin_token,
-                     json={"name": name, "kind": "other", "region": "aud"})
-        assert r.status_code >= 500, r.text
-        assert_problem(r, r.status_code)
-    finally:
-        with db.cursor() as cur:
-            cur.execute("ALTER TABLE audit_log DROP CONSTRAINT t_block_org_create")
-    assert sql_count(db, "SELECT count(*) FROM organisations WHERE name = %s", name) == 0
-    # and the server is fine afterwards
-    assert_json(api.post("/v1/organisations", token=admin_token,
-                         json={"name": name + " later", "kind": "other", "region": "aud"}), 201)
-
-
-# ---------------------------------------------------------------------------------------------
-# Append-only in SQL, even for a superuser
-# ---------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("stmt", [
-    "UPDATE audit_log SET action = 'x.y' WHERE id = (SELECT id FROM audit_log LIMIT 1)",
-    "UPDATE audit_log SET action = action",
-    "DELETE FROM audit_log WHERE id = (SELECT id FROM audit_log LIMIT 1)",
-    "DELETE FROM audit_log",
-    "TRUNCATE audit_log",
-    "TRUNCATE audit_log CASCADE",
-])
-def test_sql_refuses_changes(pg, main_db_name, db, stmt):
-    before = sql_count(db, "SELECT count(*) FROM audit_log")
-    assert before > 0
-    conn = pg.connect(main_db_name, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            assert cur.fetchone()[0] is True
-            with pytest.raises(psycopg2.Error):
-                cur.execute(stmt)
-    finally:
-        conn.rollback()  # whatever happened, never let a change through
-        conn.close()
-    assert sql_count(db, "SELECT count(*) FROM audit_log") >= before
 
 
 def _set_action_bypassing_triggers(pg, main_db_name, entry_id, action):
@@ -267,6 +218,35 @@ def test_tamper_detected_and_restored(api, admin_token, pg, main_db_name, db):
         conn.close()
 
 
+# ---- The audit writer: one transaction with the change, client addresses ----
+
+def test_create_and_entry_commit_together(api, admin_token, db):
+    org = assert_json(api.post("/v1/organisations", token=admin_token,
+                               json={"name": f"Atomic {uid()}", "kind": "other", "region": "aud"}), 201)
+    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE subject_id = %s AND action = %s",
+                     org["id"], "organisations.create") == 1
+
+
+def test_audit_write_failure_rolls_back_the_change(api, admin_token, db):
+    """When the audit entry cannot be written, the request fails and nothing changes (API.md §12)."""
+    name = f"Must not exist {uid()}"
+    with db.cursor() as cur:
+        cur.execute("ALTER TABLE audit_log ADD CONSTRAINT t_block_org_create "
+                    "CHECK (action <> 'organisations.create') NOT VALID")
+    try:
+        r = api.post("/v1/organisations", token=admin_token,
+                     json={"name": name, "kind": "other", "region": "aud"})
+        assert r.status_code >= 500, r.text
+        assert_problem(r, r.status_code)
+    finally:
+        with db.cursor() as cur:
+            cur.execute("ALTER TABLE audit_log DROP CONSTRAINT t_block_org_create")
+    assert sql_count(db, "SELECT count(*) FROM organisations WHERE name = %s", name) == 0
+    # and the server is fine afterwards
+    assert_json(api.post("/v1/organisations", token=admin_token,
+                         json={"name": name + " later", "kind": "other", "region": "aud"}), 201)
+
+
 def test_audit_ip_untrusted_forwarded_for_is_ignored(api, admin_token):
     rid = f"xff-{uid()}"
     api.get("/v1/audit/verify", token=admin_token,
@@ -290,3 +270,29 @@ def test_audit_ip_from_trusted_proxy(pg, main_db_name, server):
         assert entry and entry[0]["ip"] == "203.0.113.9"
     finally:
         s.stop()
+
+
+# ---- Append-only in SQL, even for a superuser ----
+
+@pytest.mark.parametrize("stmt", [
+    "UPDATE audit_log SET action = 'x.y' WHERE id = (SELECT id FROM audit_log LIMIT 1)",
+    "UPDATE audit_log SET action = action",
+    "DELETE FROM audit_log WHERE id = (SELECT id FROM audit_log LIMIT 1)",
+    "DELETE FROM audit_log",
+    "TRUNCATE audit_log",
+    "TRUNCATE audit_log CASCADE",
+])
+def test_sql_refuses_changes(pg, main_db_name, db, stmt):
+    before = sql_count(db, "SELECT count(*) FROM audit_log")
+    assert before > 0
+    conn = pg.connect(main_db_name, autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            assert cur.fetchone()[0] is True
+            with pytest.raises(psycopg2.Error):
+                cur.execute(stmt)
+    finally:
+        conn.rollback()  # whatever happened, never let a change through
+        conn.close()
+    assert sql_count(db, "SELECT count(*) FROM audit_log") >= before

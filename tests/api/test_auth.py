@@ -1,4 +1,6 @@
-"""Authentication: login, tokens, logout, rate limits, deactivation, password rules, audit of logins."""
+"""Authentication (API.md §4): POST /v1/auth/login (rate limit, audit), POST /v1/auth/logout, GET /v1/me,
+tokens and sessions, password rules.
+"""
 
 import re
 import threading
@@ -7,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import assert_json, assert_problem, audit_entries, error_fields, parse_ts, sql_count, uid, utcnow
+from conftest import (ADMIN_EMAIL, USER_FIELDS, assert_json, assert_problem, audit_entries, error_fields,
+                      parse_ts, sql_count, uid, utcnow)
 
-USER_FIELDS = {"id", "email", "name", "role", "organisation_id", "agb_code", "big_number", "active",
-               "created_at"}
+
 TOKEN_RE = re.compile(r"ovl_[A-Za-z0-9_-]{43}")
 
 
@@ -23,9 +25,7 @@ def gp(factory):
     return factory.make_user("gp")
 
 
-# ---------------------------------------------------------------------------------------------
-# Login
-# ---------------------------------------------------------------------------------------------
+# ---- POST /v1/auth/login ----
 
 def test_login_happy_path(api, factory):
     u = factory.make_user("consultant", login=False)
@@ -92,9 +92,45 @@ def test_login_empty_object_422(api):
     assert {"email", "password"} <= error_fields(b)
 
 
-# ---------------------------------------------------------------------------------------------
-# Rate limit
-# ---------------------------------------------------------------------------------------------
+def test_login_oversized_fields_422_without_work(api, db):
+    before = sql_count(db, "SELECT count(*) FROM login_failures")
+    r = api.post("/v1/auth/login", json={"email": "a" * 2000 + "@x.nl", "password": "x" * 2000})
+    b = assert_problem(r, 422, "/problems/validation")
+    assert {"email", "password"} <= error_fields(b)
+    assert sql_count(db, "SELECT count(*) FROM login_failures") == before
+
+
+def test_unicode_email_is_stored_and_matched_lower_case(api, admin_token, factory):
+    org = factory.make_org("general_practice")
+    email = f"Émile.{uid()}@Praktijk.NL"
+    r = api.post("/v1/users", token=admin_token, json={
+        "email": email, "name": "Émile", "role": "gp", "organisation_id": org["id"],
+        "password": "correct horse battery"})
+    body = assert_json(r, 201)
+    assert body["email"] == email.lower()
+    assert_json(api.login_resp(email.upper(), "correct horse battery"))
+
+
+def test_token_and_password_not_stored_in_clear(api, factory, pg, main_db_name):
+    import os
+    import shutil
+    import subprocess
+    u = factory.make_user("gp")
+    pg_dump = "/usr/lib/postgresql/15/bin/pg_dump"
+    if not os.path.exists(pg_dump):
+        pg_dump = shutil.which("pg_dump") or "pg_dump"
+    p = subprocess.run([pg_dump, "-h", pg.sockdir, "-U", "overleg", "--data-only",
+                        main_db_name], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    dump = p.stdout
+    assert u["email"] in dump  # sanity: the dump has the data
+    assert u["token"] not in dump
+    assert u["token"][4:] not in dump
+    assert u["password"] not in dump
+    assert "$argon2id$" in dump
+
+
+# ---- POST /v1/auth/login: rate limit ----
 
 def test_rate_limit_and_recovery(api, factory, clock):
     u = factory.make_user("poh", login=False)
@@ -141,9 +177,67 @@ def test_successful_login_clears_failures(api, factory):
     assert_json(api.login_resp(u["email"], u["password"]))
 
 
-# ---------------------------------------------------------------------------------------------
-# Tokens: logout, expiry, malformed
-# ---------------------------------------------------------------------------------------------
+def test_rate_limit_holds_under_parallel_guesses(api, factory):
+    # Attempts are counted before the password is checked, so parallel guesses cannot slip
+    # past the limit: at most 5 are checked, the rest are refused.
+    import concurrent.futures
+    u = factory.make_user("gp", login=False)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(lambda i: api.login_resp(u["email"], f"guess-{i}").status_code,
+                                 range(30)))
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 25, statuses
+
+
+def test_rate_limit_lasts_until_15_minutes_after_last_failure(api, factory, clock):
+    u = factory.make_user("gp", login=False)
+    t0 = utcnow()
+    for i in range(5):  # failures at t0, t0+1, ... t0+4 minutes
+        clock(t0 + timedelta(minutes=i))
+        assert_problem(api.login_resp(u["email"], f"wrong-{i}"), 401)
+    clock(t0 + timedelta(minutes=15, seconds=30))  # first failure long gone, last one not
+    r = api.login_resp(u["email"], u["password"])
+    assert_problem(r, 429)
+    assert 200 <= int(r.headers["Retry-After"]) <= 240, r.headers["Retry-After"]
+    clock(t0 + timedelta(minutes=19, seconds=30))
+    assert_json(api.login_resp(u["email"], u["password"]))
+
+
+# ---- POST /v1/auth/login: audit ----
+
+def test_logins_are_audited(api, factory, admin_token):
+    u = factory.make_user("gp", login=False)
+    assert_problem(api.login_resp(u["email"], "definitely-wrong-pw"), 401)
+    tok = api.login(u["email"], u["password"])
+    assert tok
+    by_subject = audit_entries(api, admin_token, subject_id=u["id"], action="auth.login")
+    denied = [e for e in by_subject if e["outcome"] == "denied"]
+    assert len(denied) == 1, by_subject
+    assert denied[0]["actor"] is None
+    assert denied[0]["subject_type"] == "user"
+    assert all(e["action"] == "auth.login" for e in by_subject)
+    for e in by_subject:
+        assert "definitely-wrong-pw" not in str(e)
+    by_actor = audit_entries(api, admin_token, actor_id=u["id"], action="auth.login")
+    assert len(by_actor) == 1, by_actor
+    success = by_actor[0]
+    assert success["outcome"] == "success" and success["actor"]["id"] == u["id"]
+    assert parse_ts(success["at"]) >= parse_ts(denied[0]["at"])
+    # newest first: the success comes before the failure when both are listed
+    if success["id"] in {e["id"] for e in by_subject}:
+        ids = [e["id"] for e in by_subject]
+        assert ids.index(success["id"]) < ids.index(denied[0]["id"])
+
+
+def test_login_unknown_email_is_audited(api, admin_token, db):
+    email = f"ghost-{uuid.uuid4().hex}@test.example"
+    before = sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'denied'")
+    assert_problem(api.login_resp(email, "whatever-password"), 401)
+    after = sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'denied'")
+    assert after == before + 1
+
+
+# ---- POST /v1/auth/logout ----
 
 def test_logout(api, gp):
     tok = api.login(gp["email"], gp["password"])
@@ -163,14 +257,19 @@ def test_logout_without_token_401(api):
     assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
 
 
-def test_token_expiry(api, factory, clock):
+def test_logout_is_audited(api, factory, admin_token):
     u = factory.make_user("gp")
-    clock(utcnow() + timedelta(hours=11, minutes=58))
-    assert_json(api.get("/v1/me", token=u["token"]))
-    clock(utcnow() + timedelta(hours=12, minutes=1))
-    r = api.get("/v1/me", token=u["token"])
-    assert_problem(r, 401, "/problems/unauthorized")
-    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    assert api.post("/v1/auth/logout", token=u["token"]).status_code == 204
+    entries = audit_entries(api, admin_token, actor_id=u["id"], action="auth.logout")
+    assert len(entries) == 1 and entries[0]["outcome"] == "success"
+
+
+# ---- GET /v1/me ----
+
+def test_me_returns_caller(api, gp):
+    me = assert_json(api.get("/v1/me", token=gp["token"]))
+    assert set(me) == USER_FIELDS
+    assert me["id"] == gp["id"] and me["email"] == gp["email"] and me["role"] == "gp"
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer garbage", "Bearer ", "Bearer", "Basic YTpi",
@@ -182,15 +281,24 @@ def test_me_bad_authorization_401(api, auth):
     assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), r.headers.get("WWW-Authenticate")
 
 
-def test_me_returns_caller(api, gp):
+def test_me_shows_the_user_and_the_admin(api, gp, admin_token, admin_user):
     me = assert_json(api.get("/v1/me", token=gp["token"]))
-    assert set(me) == USER_FIELDS
-    assert me["id"] == gp["id"] and me["email"] == gp["email"] and me["role"] == "gp"
+    assert me["id"] == gp["id"] and set(me) == USER_FIELDS
+    assert admin_user["email"] == ADMIN_EMAIL and admin_user["role"] == "admin"
+    assert admin_user["name"] == "Test Admin"
 
 
-# ---------------------------------------------------------------------------------------------
-# Deactivation
-# ---------------------------------------------------------------------------------------------
+# ---- Tokens: expiry and deactivation ----
+
+def test_token_expiry(api, factory, clock):
+    u = factory.make_user("gp")
+    clock(utcnow() + timedelta(hours=11, minutes=58))
+    assert_json(api.get("/v1/me", token=u["token"]))
+    clock(utcnow() + timedelta(hours=12, minutes=1))
+    r = api.get("/v1/me", token=u["token"])
+    assert_problem(r, 401, "/problems/unauthorized")
+    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
 
 def test_deactivation_kills_tokens_and_login(api, factory, admin_token):
     u = factory.make_user("coordinator")
@@ -337,9 +445,7 @@ def test_a_change_that_ends_sessions_needs_read_committed(api, factory, db):
     assert assert_json(api.get("/v1/me", token=u["token"]))["role"] == "gp"
 
 
-# ---------------------------------------------------------------------------------------------
-# Password rules (code points, not bytes)
-# ---------------------------------------------------------------------------------------------
+# ---- Passwords (code points, not bytes) ----
 
 @pytest.mark.parametrize("password,ok", [
     ("a" * 11, False),
@@ -369,110 +475,3 @@ def test_password_length_rules(api, admin_token, factory, db, password, ok):
         assert "password" in error_fields(b)
         assert password not in r.text
         assert sql_count(db, "SELECT count(*) FROM users WHERE lower(email) = %s", email) == 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Audit of logins
-# ---------------------------------------------------------------------------------------------
-
-def test_logins_are_audited(api, factory, admin_token):
-    u = factory.make_user("gp", login=False)
-    assert_problem(api.login_resp(u["email"], "definitely-wrong-pw"), 401)
-    tok = api.login(u["email"], u["password"])
-    assert tok
-    by_subject = audit_entries(api, admin_token, subject_id=u["id"], action="auth.login")
-    denied = [e for e in by_subject if e["outcome"] == "denied"]
-    assert len(denied) == 1, by_subject
-    assert denied[0]["actor"] is None
-    assert denied[0]["subject_type"] == "user"
-    assert all(e["action"] == "auth.login" for e in by_subject)
-    for e in by_subject:
-        assert "definitely-wrong-pw" not in str(e)
-    by_actor = audit_entries(api, admin_token, actor_id=u["id"], action="auth.login")
-    assert len(by_actor) == 1, by_actor
-    success = by_actor[0]
-    assert success["outcome"] == "success" and success["actor"]["id"] == u["id"]
-    assert parse_ts(success["at"]) >= parse_ts(denied[0]["at"])
-    # newest first: the success comes before the failure when both are listed
-    if success["id"] in {e["id"] for e in by_subject}:
-        ids = [e["id"] for e in by_subject]
-        assert ids.index(success["id"]) < ids.index(denied[0]["id"])
-
-
-def test_login_unknown_email_is_audited(api, admin_token, db):
-    email = f"ghost-{uuid.uuid4().hex}@test.example"
-    before = sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'denied'")
-    assert_problem(api.login_resp(email, "whatever-password"), 401)
-    after = sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'denied'")
-    assert after == before + 1
-
-
-def test_logout_is_audited(api, factory, admin_token):
-    u = factory.make_user("gp")
-    assert api.post("/v1/auth/logout", token=u["token"]).status_code == 204
-    entries = audit_entries(api, admin_token, actor_id=u["id"], action="auth.logout")
-    assert len(entries) == 1 and entries[0]["outcome"] == "success"
-
-
-def test_token_and_password_not_stored_in_clear(api, factory, pg, main_db_name):
-    import os
-    import shutil
-    import subprocess
-    u = factory.make_user("gp")
-    pg_dump = "/usr/lib/postgresql/15/bin/pg_dump"
-    if not os.path.exists(pg_dump):
-        pg_dump = shutil.which("pg_dump") or "pg_dump"
-    p = subprocess.run([pg_dump, "-h", pg.sockdir, "-U", "overleg", "--data-only",
-                        main_db_name], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    dump = p.stdout
-    assert u["email"] in dump  # sanity: the dump has the data
-    assert u["token"] not in dump
-    assert u["token"][4:] not in dump
-    assert u["password"] not in dump
-    assert "$argon2id$" in dump
-
-
-def test_rate_limit_holds_under_parallel_guesses(api, factory):
-    # Attempts are counted before the password is checked, so parallel guesses cannot slip
-    # past the limit: at most 5 are checked, the rest are refused.
-    import concurrent.futures
-    u = factory.make_user("gp", login=False)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
-        statuses = list(pool.map(lambda i: api.login_resp(u["email"], f"guess-{i}").status_code,
-                                 range(30)))
-    assert statuses.count(401) == 5, statuses
-    assert statuses.count(429) == 25, statuses
-
-
-def test_rate_limit_lasts_until_15_minutes_after_last_failure(api, factory, clock):
-    u = factory.make_user("gp", login=False)
-    t0 = utcnow()
-    for i in range(5):  # failures at t0, t0+1, ... t0+4 minutes
-        clock(t0 + timedelta(minutes=i))
-        assert_problem(api.login_resp(u["email"], f"wrong-{i}"), 401)
-    clock(t0 + timedelta(minutes=15, seconds=30))  # first failure long gone, last one not
-    r = api.login_resp(u["email"], u["password"])
-    assert_problem(r, 429)
-    assert 200 <= int(r.headers["Retry-After"]) <= 240, r.headers["Retry-After"]
-    clock(t0 + timedelta(minutes=19, seconds=30))
-    assert_json(api.login_resp(u["email"], u["password"]))
-
-
-def test_login_oversized_fields_422_without_work(api, db):
-    before = sql_count(db, "SELECT count(*) FROM login_failures")
-    r = api.post("/v1/auth/login", json={"email": "a" * 2000 + "@x.nl", "password": "x" * 2000})
-    b = assert_problem(r, 422, "/problems/validation")
-    assert {"email", "password"} <= error_fields(b)
-    assert sql_count(db, "SELECT count(*) FROM login_failures") == before
-
-
-def test_unicode_email_is_stored_and_matched_lower_case(api, admin_token, factory):
-    org = factory.make_org("general_practice")
-    email = f"Émile.{uid()}@Praktijk.NL"
-    r = api.post("/v1/users", token=admin_token, json={
-        "email": email, "name": "Émile", "role": "gp", "organisation_id": org["id"],
-        "password": "correct horse battery"})
-    body = assert_json(r, 201)
-    assert body["email"] == email.lower()
-    assert_json(api.login_resp(email.upper(), "correct horse battery"))

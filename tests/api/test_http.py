@@ -1,4 +1,4 @@
-"""HTTP layer: common headers, routing, limits, body parsing, query strings, hostile sockets."""
+"""HTTP conventions every endpoint shares (API.md §2): common headers, routing (404/405), limits, content type, body parsing, validation errors, query strings, the order of the checks, hostile sockets."""
 
 import http.client
 import json
@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from conftest import (assert_common_headers, assert_json, assert_problem, error_fields, sql_count, uid)
+from conftest import assert_common_headers, assert_json, assert_problem, error_fields, sql_count, uid
+
 
 ORG_COUNT = "SELECT count(*) FROM organisations"
 
@@ -40,9 +41,7 @@ def healthz_ok(server):
     assert server.alive()
 
 
-# ---------------------------------------------------------------------------------------------
-# Common headers and request ids
-# ---------------------------------------------------------------------------------------------
+# ---- Common headers and request ids ----
 
 def test_common_headers_on_many_kinds_of_response(api, admin_token):
     responses = [
@@ -90,9 +89,7 @@ def test_request_ids_differ_when_not_given(api):
     assert a != b
 
 
-# ---------------------------------------------------------------------------------------------
-# Routing
-# ---------------------------------------------------------------------------------------------
+# ---- Routing: 404 and 405 ----
 
 def test_unknown_path_404(api, admin_token):
     assert_problem(api.get("/v1/nothing-here", token=admin_token), 404, "/problems/not-found")
@@ -112,9 +109,15 @@ def test_wrong_method_405_with_allow(api, admin_token):
     assert "POST" in r.headers.get("Allow", "").upper()
 
 
-# ---------------------------------------------------------------------------------------------
-# Body limits and content type
-# ---------------------------------------------------------------------------------------------
+def test_405_allow_on_item_route(api, admin_token, factory):
+    u = factory.make_user("gp", login=False)
+    r = api.delete(f"/v1/users/{u['id']}", token=admin_token)
+    assert_problem(r, 405, "/problems/method-not-allowed")
+    allow = {m.strip().upper() for m in r.headers.get("Allow", "").split(",")}
+    assert {"GET", "PATCH"} <= allow, r.headers.get("Allow")
+
+
+# ---- Body size (413) and content type (415) ----
 
 def test_body_over_1mib_413_problem(api, server, admin_token, db):
     before = sql_count(db, ORG_COUNT)
@@ -135,6 +138,56 @@ def test_body_just_under_1mib_is_parsed(api, admin_token, db):
     r = post_raw(api, "/v1/organisations", body, token=admin_token)
     assert_problem(r, 422, "/problems/validation")
     assert sql_count(db, ORG_COUNT) == before
+
+
+def test_body_over_1mib_on_login_413(api, server):
+    big = b'{"email":"a@test.example","password":"' + b"p" * (1024 * 1024) + b'"}'
+    assert_problem(post_raw(api, "/v1/auth/login", big), 413, "/problems/payload-too-large")
+    healthz_ok(server)
+
+
+def test_chunked_body_over_1mib_413(api, server, admin_token, db):
+    before = sql_count(db, ORG_COUNT)
+
+    def gen():
+        yield b'{"name":"'
+        for _ in range(130):
+            yield b"c" * 8192
+        yield b'","kind":"other","region":"http-tests"}'
+
+    r = api.post("/v1/organisations", token=admin_token, data=gen(), headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "/problems/payload-too-large")
+    assert sql_count(db, ORG_COUNT) == before
+    healthz_ok(server)
+
+
+def test_chunked_small_body_ok(api, admin_token):
+    body = json.dumps(org_body()).encode()
+
+    def gen():
+        yield body[:10]
+        yield body[10:]
+
+    assert_json(api.post("/v1/organisations", token=admin_token, data=gen(),
+                         headers={"Content-Type": "application/json"}), 201)
+
+
+def test_oversized_body_413_even_on_unknown_path(api):
+    r = api.post("/v1/no-such-endpoint", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                 headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "/problems/payload-too-large")
+
+
+def test_body_over_2mib_problem_json(api, server, admin_token, db):
+    """Over the hard cap evhttp stops reading itself; the answer is still our 413 problem, and
+    nothing is created."""
+    before = sql_count(db, "SELECT count(*) FROM organisations")
+    r = api.post("/v1/organisations", token=admin_token,
+                 data=b'{"name":"' + b"a" * (3 * 1024 * 1024) + b'"}',
+                 headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "/problems/payload-too-large")
+    assert sql_count(db, "SELECT count(*) FROM organisations") == before
+    healthz_ok(server)
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", None,
@@ -161,9 +214,7 @@ def test_content_type_parameters_and_case_accepted(api, admin_token, ctype):
     assert_json(r, 201)
 
 
-# ---------------------------------------------------------------------------------------------
-# Body parsing: 400 malformed-json
-# ---------------------------------------------------------------------------------------------
+# ---- Body parsing: 400 malformed-json ----
 
 def nested(depth):
     """A JSON object with `depth` nested containers in all (the top-level object counts as 1)."""
@@ -210,9 +261,7 @@ def test_nesting_32_is_not_400(api, admin_token, db):
     assert sql_count(db, ORG_COUNT) == before
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation: 422
-# ---------------------------------------------------------------------------------------------
+# ---- Validation: 422 ----
 
 def test_unknown_field_422(api, admin_token, db):
     before = sql_count(db, ORG_COUNT)
@@ -242,9 +291,24 @@ def test_every_failing_field_listed(api, admin_token):
         assert isinstance(e.get("message"), str) and e["message"]
 
 
-# ---------------------------------------------------------------------------------------------
-# Query strings: 400 bad-query
-# ---------------------------------------------------------------------------------------------
+def test_validation_messages(api, admin_token):
+    r = api.post("/v1/organisations", token=admin_token,
+                 json={"kind": "other", "region": 5, "agb_code": True, "zzz": 1})
+    b = assert_problem(r, 422, "/problems/validation")
+    msgs = {e["field"]: e["message"] for e in b["errors"]}
+    assert msgs["name"] == "is required", msgs
+    assert msgs["region"] == "must be a string", msgs
+    assert msgs["agb_code"] == "must be a string", msgs
+    assert msgs["zzz"] == "unknown field", msgs
+
+
+def test_errors_member_only_for_validation_and_bad_query(api, admin_token):
+    for r in (api.get("/v1/me"), api.get("/v1/nothing"), api.delete("/v1/organisations", token=admin_token),
+              post_raw(api, "/v1/organisations", b"[", token=admin_token)):
+        assert "errors" not in r.json(), r.text
+
+
+# ---- Query strings: 400 bad-query ----
 
 def test_unknown_query_param_400(api, admin_token):
     b = assert_problem(api.get("/v1/organisations", token=admin_token, params={"colour": "x"}), 400,
@@ -291,9 +355,28 @@ def test_bad_query_before_auth(api):
     assert_problem(api.get("/v1/organisations", params={"colour": "x"}), 400, "/problems/bad-query")
 
 
-# ---------------------------------------------------------------------------------------------
-# Hostile sockets
-# ---------------------------------------------------------------------------------------------
+# ---- The order of the checks: route, auth, content type, body ----
+
+def test_pipeline_route_before_auth(api):
+    assert_problem(api.get("/v1/nothing-here"), 404, "/problems/not-found")
+    r = api.delete("/v1/organisations")
+    assert_problem(r, 405, "/problems/method-not-allowed")
+    assert r.headers.get("Allow")
+
+
+def test_pipeline_auth_before_content_type_and_body(api):
+    r = api.post("/v1/organisations", data=b"{not json", headers={"Content-Type": "text/plain"})
+    assert_problem(r, 401, "/problems/unauthorized")
+    r = api.post("/v1/organisations", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert_problem(r, 401, "/problems/unauthorized")
+
+
+def test_pipeline_content_type_before_body(api, admin_token):
+    r = api.post("/v1/organisations", token=admin_token, data=b"{not json", headers={"Content-Type": "text/plain"})
+    assert_problem(r, 415, "/problems/unsupported-media-type")
+
+
+# ---- Hostile sockets ----
 
 def raw_exchange(server, payload, read=True, pause=0.0, timeout=5):
     s = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
@@ -407,18 +490,6 @@ def test_refusal_after_pipelined_replies_keeps_them(server):
     assert b"HTML" not in data, data
 
 
-def test_body_over_2mib_problem_json(api, server, admin_token, db):
-    """Over the hard cap evhttp stops reading itself; the answer is still our 413 problem, and
-    nothing is created."""
-    before = sql_count(db, "SELECT count(*) FROM organisations")
-    r = api.post("/v1/organisations", token=admin_token,
-                 data=b'{"name":"' + b"a" * (3 * 1024 * 1024) + b'"}',
-                 headers={"Content-Type": "application/json"})
-    assert_problem(r, 413, "/problems/payload-too-large")
-    assert sql_count(db, "SELECT count(*) FROM organisations") == before
-    healthz_ok(server)
-
-
 def test_slowloris_partial_request_then_close(server):
     socks = []
     for _ in range(20):
@@ -493,89 +564,3 @@ def test_200_concurrent_keepalive_connections(server):
     assert len(results) == n
     assert all(s == [200] * rounds for s in results)
     healthz_ok(server)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pipeline order (conventions.md)
-# ---------------------------------------------------------------------------------------------
-
-def test_pipeline_route_before_auth(api):
-    assert_problem(api.get("/v1/nothing-here"), 404, "/problems/not-found")
-    r = api.delete("/v1/organisations")
-    assert_problem(r, 405, "/problems/method-not-allowed")
-    assert r.headers.get("Allow")
-
-
-def test_pipeline_auth_before_content_type_and_body(api):
-    r = api.post("/v1/organisations", data=b"{not json", headers={"Content-Type": "text/plain"})
-    assert_problem(r, 401, "/problems/unauthorized")
-    r = api.post("/v1/organisations", data=b"{not json", headers={"Content-Type": "application/json"})
-    assert_problem(r, 401, "/problems/unauthorized")
-
-
-def test_pipeline_content_type_before_body(api, admin_token):
-    r = api.post("/v1/organisations", token=admin_token, data=b"{not json", headers={"Content-Type": "text/plain"})
-    assert_problem(r, 415, "/problems/unsupported-media-type")
-
-
-def test_errors_member_only_for_validation_and_bad_query(api, admin_token):
-    for r in (api.get("/v1/me"), api.get("/v1/nothing"), api.delete("/v1/organisations", token=admin_token),
-              post_raw(api, "/v1/organisations", b"[", token=admin_token)):
-        assert "errors" not in r.json(), r.text
-
-
-def test_405_allow_on_item_route(api, admin_token, factory):
-    u = factory.make_user("gp", login=False)
-    r = api.delete(f"/v1/users/{u['id']}", token=admin_token)
-    assert_problem(r, 405, "/problems/method-not-allowed")
-    allow = {m.strip().upper() for m in r.headers.get("Allow", "").split(",")}
-    assert {"GET", "PATCH"} <= allow, r.headers.get("Allow")
-
-
-def test_validation_messages(api, admin_token):
-    r = api.post("/v1/organisations", token=admin_token,
-                 json={"kind": "other", "region": 5, "agb_code": True, "zzz": 1})
-    b = assert_problem(r, 422, "/problems/validation")
-    msgs = {e["field"]: e["message"] for e in b["errors"]}
-    assert msgs["name"] == "is required", msgs
-    assert msgs["region"] == "must be a string", msgs
-    assert msgs["agb_code"] == "must be a string", msgs
-    assert msgs["zzz"] == "unknown field", msgs
-
-
-def test_body_over_1mib_on_login_413(api, server):
-    big = b'{"email":"a@test.example","password":"' + b"p" * (1024 * 1024) + b'"}'
-    assert_problem(post_raw(api, "/v1/auth/login", big), 413, "/problems/payload-too-large")
-    healthz_ok(server)
-
-
-def test_chunked_body_over_1mib_413(api, server, admin_token, db):
-    before = sql_count(db, ORG_COUNT)
-
-    def gen():
-        yield b'{"name":"'
-        for _ in range(130):
-            yield b"c" * 8192
-        yield b'","kind":"other","region":"http-tests"}'
-
-    r = api.post("/v1/organisations", token=admin_token, data=gen(), headers={"Content-Type": "application/json"})
-    assert_problem(r, 413, "/problems/payload-too-large")
-    assert sql_count(db, ORG_COUNT) == before
-    healthz_ok(server)
-
-
-def test_chunked_small_body_ok(api, admin_token):
-    body = json.dumps(org_body()).encode()
-
-    def gen():
-        yield body[:10]
-        yield body[10:]
-
-    assert_json(api.post("/v1/organisations", token=admin_token, data=gen(),
-                         headers={"Content-Type": "application/json"}), 201)
-
-
-def test_oversized_body_413_even_on_unknown_path(api):
-    r = api.post("/v1/no-such-endpoint", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
-                 headers={"Content-Type": "application/json"})
-    assert_problem(r, 413, "/problems/payload-too-large")

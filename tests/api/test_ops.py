@@ -1,4 +1,4 @@
-"""Operations: health, readiness, metrics, OpenAPI, test clock, jobs."""
+"""Operations (API.md §13): GET /healthz, GET /readyz, GET /metrics, GET /openapi.json, the test clock (PUT and DELETE /v1/admin/clock), listening."""
 
 import json
 import re
@@ -8,6 +8,7 @@ import pytest
 
 from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Server, assert_json, assert_problem, audit_entries,
                       error_fields, fmt_ts, parse_ts, reset_clock, uid, utcnow)
+
 
 # Every path this suite calls, as (method, path template).
 SUITE_PATHS = [
@@ -20,13 +21,32 @@ SUITE_PATHS = [
 ]
 
 
+# ---- GET /healthz ----
+
 def test_healthz(api):
     assert assert_json(api.get("/healthz")) == {"status": "ok"}
 
 
+# ---- GET /readyz ----
+
 def test_readyz(api):
     assert assert_json(api.get("/readyz")) == {"status": "ok"}
 
+
+def test_readyz_503_when_not_migrated(pg):
+    url = pg.createdb(f"t_empty_{uid()}")
+    s = Server(url, pg.root, skip_migrate=True, name="unmigrated")
+    s.start()
+    try:
+        a = Api(s.base)
+        assert assert_json(a.get("/healthz")) == {"status": "ok"}
+        assert_problem(a.get("/readyz"), 503, "/problems/unavailable")
+        assert a.get("/healthz").status_code == 200
+    finally:
+        s.stop()
+
+
+# ---- GET /metrics ----
 
 def test_metrics(api, admin_token):
     api.get("/v1/me", token=admin_token)
@@ -64,6 +84,27 @@ def test_metrics_route_label_is_template(api, admin_token, factory):
     assert org["id"] not in text
 
 
+def metric_value(text, name, **labels):
+    total = None
+    for ln in text.splitlines():
+        if not ln.startswith(name + "{"):
+            continue
+        lab = dict(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"', ln.split("}")[0]))
+        if all(lab.get(k) == v for k, v in labels.items()):
+            total = (total or 0) + float(ln.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_counter_increases(api):
+    before = metric_value(api.get("/metrics").text, "http_requests_total", status="200") or 0
+    for _ in range(3):
+        api.get("/healthz")
+    after = metric_value(api.get("/metrics").text, "http_requests_total", status="200")
+    assert after is not None and after >= before + 3
+
+
+# ---- GET /openapi.json ----
+
 def test_openapi(api):
     r = api.get("/openapi.json")
     doc = assert_json(r)
@@ -78,9 +119,7 @@ def test_openapi_parses_as_json_strictly(api):
     json.loads(api.get("/openapi.json").content.decode("utf-8"))
 
 
-# ---------------------------------------------------------------------------------------------
-# Test clock
-# ---------------------------------------------------------------------------------------------
+# ---- PUT /v1/admin/clock and DELETE /v1/admin/clock (the test clock) ----
 
 def test_clock_non_admin_403(api, factory):
     u = factory.make_user("coordinator")
@@ -124,6 +163,15 @@ def test_clock_set_and_reset(api, admin_token, factory, clock):
     assert abs(parse_ts(login["expires_at"]) - (utcnow() + timedelta(hours=12))) < timedelta(minutes=1)
 
 
+def test_clock_accepts_offsets(api, admin_token, clock):
+    target = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
+    local = (target + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S") + "+02:00"
+    r = api.put("/v1/admin/clock", token=admin_token, json={"now": local})
+    b = assert_json(r)
+    assert b["now"].endswith("Z")
+    assert abs(parse_ts(b["now"]) - target) < timedelta(seconds=5)
+
+
 def test_clock_is_audited(api, admin_token, admin_user, clock):
     clock(utcnow() + timedelta(minutes=5))
     reset_clock(api)
@@ -154,77 +202,11 @@ def test_clock_refuses_times_outside_2000_2099(api, admin_token, clock):
     assert_json(api.get("/v1/me", token=admin_token))
 
 
+# ---- Listening ----
+
 def test_second_server_on_a_taken_port_refuses_to_start(pg, main_db_name, server):
     s = Server(pg.url(main_db_name), pg.root, name="sameport",
                extra_env={"OVERLEG_LISTEN": f"127.0.0.1:{server.port}"})
     p = s.run_cmd("serve", timeout=10)
     assert p.returncode != 0
     assert "OVERLEG_LISTEN" in p.stderr and "in use" in p.stderr
-
-
-# ---------------------------------------------------------------------------------------------
-# Jobs
-# ---------------------------------------------------------------------------------------------
-
-def test_jobs_run(api, admin_token, admin_user):
-    body = assert_json(api.post("/v1/admin/jobs/run", token=admin_token))
-    assert set(body) == {"signals_raised", "signals_resolved", "notifications_created"}
-    for v in body.values():
-        assert isinstance(v, int) and not isinstance(v, bool) and v >= 0
-    entries = audit_entries(api, admin_token, actor_id=admin_user["id"], action="jobs.run")
-    assert entries and entries[0]["outcome"] == "success"
-
-
-@pytest.mark.parametrize("role", ["gp", "coordinator", "billing"])
-def test_jobs_run_non_admin_403(api, factory, role):
-    u = factory.make_user(role)
-    assert_problem(api.post("/v1/admin/jobs/run", token=u["token"]), 403, "/problems/forbidden")
-
-
-def test_jobs_run_without_token_401(api):
-    assert_problem(api.post("/v1/admin/jobs/run"), 401, "/problems/unauthorized")
-
-
-# ---------------------------------------------------------------------------------------------
-# Readiness on an unmigrated database
-# ---------------------------------------------------------------------------------------------
-
-def test_readyz_503_when_not_migrated(pg):
-    url = pg.createdb(f"t_empty_{uid()}")
-    s = Server(url, pg.root, skip_migrate=True, name="unmigrated")
-    s.start()
-    try:
-        a = Api(s.base)
-        assert assert_json(a.get("/healthz")) == {"status": "ok"}
-        assert_problem(a.get("/readyz"), 503, "/problems/unavailable")
-        assert a.get("/healthz").status_code == 200
-    finally:
-        s.stop()
-
-
-def test_clock_accepts_offsets(api, admin_token, clock):
-    target = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
-    local = (target + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S") + "+02:00"
-    r = api.put("/v1/admin/clock", token=admin_token, json={"now": local})
-    b = assert_json(r)
-    assert b["now"].endswith("Z")
-    assert abs(parse_ts(b["now"]) - target) < timedelta(seconds=5)
-
-
-def metric_value(text, name, **labels):
-    total = None
-    for ln in text.splitlines():
-        if not ln.startswith(name + "{"):
-            continue
-        lab = dict(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"', ln.split("}")[0]))
-        if all(lab.get(k) == v for k, v in labels.items()):
-            total = (total or 0) + float(ln.rsplit(" ", 1)[1])
-    return total
-
-
-def test_metrics_counter_increases(api):
-    before = metric_value(api.get("/metrics").text, "http_requests_total", status="200") or 0
-    for _ in range(3):
-        api.get("/healthz")
-    after = metric_value(api.get("/metrics").text, "http_requests_total", status="200")
-    assert after is not None and after >= before + 3

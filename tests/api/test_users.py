@@ -1,23 +1,15 @@
-"""Users (admin): create with role/kind rules, duplicates, get with ETag, PATCH with If-Match."""
+"""Users (API.md §5, admin): POST /v1/users, GET /v1/users/{id} with ETag, PATCH /v1/users/{id} with If-Match."""
 
 import re
 import uuid
 
 import pytest
 
-from conftest import (ADMIN_EMAIL, assert_json, assert_problem, audit_entries, error_fields, parse_ts,
-                      sql_count, uid, valid_password)
+from conftest import (ADMIN_EMAIL, KINDS, USER_FIELDS, assert_json, assert_problem, audit_entries,
+                      count_users, error_fields, parse_ts, sql_count, uid, user_body, valid_password)
 
-USER_FIELDS = {"id", "email", "name", "role", "organisation_id", "agb_code", "big_number", "active",
-               "created_at"}
+
 ROLES = ["gp", "poh", "consultant", "coordinator", "billing", "admin"]
-KINDS = ["general_practice", "mental_health_provider", "municipality", "insurer", "social_team", "other"]
-
-
-def count_users(db, email=None):
-    if email is None:
-        return sql_count(db, "SELECT count(*) FROM users")
-    return sql_count(db, "SELECT count(*) FROM users WHERE lower(email) = lower(%s)", email)
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +23,7 @@ def gp(factory):
     return factory.make_user("gp")
 
 
-def user_body(role, org_id, **over):
-    b = {"email": f"new-{uuid.uuid4().hex}@test.example", "name": f"Nieuwe {role} {uid()}", "role": role,
-         "organisation_id": org_id, "password": valid_password()}
-    b.update(over)
-    return b
-
-
-# ---------------------------------------------------------------------------------------------
-# Create
-# ---------------------------------------------------------------------------------------------
+# ---- POST /v1/users ----
 
 @pytest.mark.parametrize("role,kind", [
     ("gp", "general_practice"), ("poh", "general_practice"), ("billing", "general_practice"),
@@ -163,6 +146,29 @@ def test_duplicate_of_admin_email_409(api, admin_token, orgs):
     assert_problem(api.post("/v1/users", token=admin_token, json=body), 409, "/problems/conflict")
 
 
+def test_duplicate_email_concurrent(api, admin_token, orgs, db, server):
+    import threading
+    from conftest import Api
+    email = f"race-{uuid.uuid4().hex}@test.example"
+    statuses = []
+
+    def go(i):
+        a = Api(server.base)
+        r = a.post("/v1/users", token=admin_token,
+                   json=user_body("gp", orgs["general_practice"]["id"], email=email, name=f"Racer {i}"))
+        statuses.append(r.status_code)
+        if r.status_code != 201:
+            assert_problem(r, 409, "/problems/conflict")
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [201] + [409] * 5, statuses
+    assert count_users(db, email) == 1
+
+
 @pytest.mark.parametrize("role", ["gp", "poh", "consultant", "coordinator", "billing"])
 def test_create_non_admin_403(api, factory, admin_token, orgs, db, role):
     u = factory.make_user(role)
@@ -173,22 +179,7 @@ def test_create_non_admin_403(api, factory, admin_token, orgs, db, role):
     assert entries and entries[0]["outcome"] == "denied"
 
 
-def test_create_idempotency(api, admin_token, orgs, db):
-    body = user_body("gp", orgs["general_practice"]["id"])
-    key = str(uuid.uuid4())
-    r1 = api.post("/v1/users", token=admin_token, json=body, headers={"Idempotency-Key": key})
-    r2 = api.post("/v1/users", token=admin_token, json=body, headers={"Idempotency-Key": key})
-    assert_json(r1, 201)
-    assert r2.status_code == 201 and r2.json() == r1.json()
-    assert r2.headers.get("Idempotent-Replayed") == "true"
-    assert count_users(db, body["email"]) == 1
-    # the stored replay holds no password
-    assert body["password"] not in r2.text
-
-
-# ---------------------------------------------------------------------------------------------
-# Get, PATCH, ETag
-# ---------------------------------------------------------------------------------------------
+# ---- GET /v1/users/{id} ----
 
 def test_get_user_with_etag(api, admin_token, gp):
     r = api.get(f"/v1/users/{gp['id']}", token=admin_token)
@@ -215,6 +206,8 @@ def test_get_user_non_admin_403(api, admin_token, gp):
     entries = audit_entries(api, admin_token, actor_id=gp["id"], action="users.read")
     assert entries and entries[0]["outcome"] == "denied"
 
+
+# ---- PATCH /v1/users/{id} ----
 
 def test_patch_if_match(api, admin_token, factory, db):
     u = factory.make_user("poh", login=False)
@@ -301,36 +294,6 @@ def test_reactivate(api, admin_token, factory):
     assert_json(api.login_resp(u["email"], u["password"]))
 
 
-def test_me(api, gp, admin_token, admin_user):
-    me = assert_json(api.get("/v1/me", token=gp["token"]))
-    assert me["id"] == gp["id"] and set(me) == USER_FIELDS
-    assert admin_user["email"] == ADMIN_EMAIL and admin_user["role"] == "admin"
-    assert admin_user["name"] == "Test Admin"
-
-
-def test_duplicate_email_concurrent(api, admin_token, orgs, db, server):
-    import threading
-    from conftest import Api
-    email = f"race-{uuid.uuid4().hex}@test.example"
-    statuses = []
-
-    def go(i):
-        a = Api(server.base)
-        r = a.post("/v1/users", token=admin_token,
-                   json=user_body("gp", orgs["general_practice"]["id"], email=email, name=f"Racer {i}"))
-        statuses.append(r.status_code)
-        if r.status_code != 201:
-            assert_problem(r, 409, "/problems/conflict")
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(statuses) == [201] + [409] * 5, statuses
-    assert count_users(db, email) == 1
-
-
 def test_concurrent_patches_without_if_match_all_succeed(api, admin_token, factory):
     # Without If-Match there is no precondition: concurrent changes are applied one after the
     # other, never refused with 412.
@@ -341,15 +304,3 @@ def test_concurrent_patches_without_if_match_all_succeed(api, admin_token, facto
             lambda i: api.patch(f"/v1/users/{u['id']}", token=admin_token,
                                 json={"name": f"Naam {i}"}).status_code, range(16)))
     assert statuses == [200] * 16, statuses
-
-
-def test_idempotent_replay_keeps_etag(api, admin_token, factory):
-    org = factory.make_org("general_practice")
-    body = {"email": f"idem-{uid()}@test.example", "name": "Idem", "role": "gp",
-            "organisation_id": org["id"], "password": "correct horse battery"}
-    key = {"Idempotency-Key": f"k-{uid()}"}
-    first = api.post("/v1/users", token=admin_token, json=body, headers=key)
-    assert_json(first, 201)
-    again = api.post("/v1/users", token=admin_token, json=body, headers=key)
-    assert again.headers.get("Idempotent-Replayed") == "true"
-    assert again.headers.get("ETag") == first.headers.get("ETag") is not None

@@ -1,9 +1,6 @@
-"""Vocabularies and the consultant directory (API.md §6–§7, conventions.md "Vocabularies and the
-consultant directory"): GET /v1/vocabularies, PUT /v1/consultants/{id}/profile, GET /v1/consultants/{id},
-GET /v1/consultants with filters, ordering, keyset paging and Dutch free-text search.
-
-Isolation: every consultant that a list test looks for carries a region slug unique to that test (or to
-its module fixture), and every list request filters on it (or on a unique surname with `q`).
+"""The consultant directory (API.md §7): GET /v1/consultants (filters, ordering, paging, free-text
+search), GET /v1/consultants/{id}, PUT /v1/consultants/{id}/profile, live stats, and the session
+checked inside the first statement of these reads.
 """
 
 import json
@@ -15,57 +12,10 @@ import uuid
 import pytest
 
 from conftest import assert_json, assert_problem, audit_entries, error_fields, uid
-
-CONSULTANT_FIELDS = {"id", "name", "discipline", "organisation", "expertise", "target_groups", "regions", "modes",
-                     "languages", "accepting", "bio", "response_days", "stats"}
-
-VOCAB = {
-    "disciplines": ["psychiater", "gz_psycholoog", "klinisch_psycholoog", "psychotherapeut", "verslavingsarts", "spv"],
-    "expertise": ["angst", "depressie", "psychose", "bipolair", "persoonlijkheid", "autisme", "adhd", "trauma",
-                  "verslaving", "eetstoornis", "medicatie", "suicidaliteit"],
-    "target_groups": ["jeugd", "volwassenen", "ouderen", "epa", "lvb"],
-    "modes": ["digital", "phone", "video", "on_location"],
-}
-# conventions.md: extra codes beyond API.md, listed after the API.md ones
-VOCAB_EXTRA = {
-    "disciplines": ["kinder_jeugdpsychiater", "ouderenpsychiater"],
-    "expertise": ["slaap", "rouw", "somatisch"],
-    "target_groups": ["perinataal"],
-    "modes": [],
-}
-ALL_EXPERTISE = VOCAB["expertise"] + VOCAB_EXTRA["expertise"]  # 15 codes
-ALL_TARGET_GROUPS = VOCAB["target_groups"] + VOCAB_EXTRA["target_groups"]  # 6 codes
-
-NON_ADMIN_OTHER = ["gp", "poh", "coordinator", "billing"]
-
-BIO_PSYCHIATER = ("Psychiater met twintig jaar ervaring in de basis-GGZ en de specialistische GGZ. "
-                  "Ik denk graag mee over diagnostiek, medicatie en de vraag of verwijzing nodig is.")
-
-
-def region():
-    return f"t-{uuid.uuid4().hex[:8]}"
-
-
-def word(n=9):
-    """A made-up, pronounceable word (unique surname); never trigram-similar to the Dutch words used here."""
-    cons, vows = "bdfghklmnprstvwz", "aeiou"
-    w = "".join(random.choice(cons) + random.choice(vows) for _ in range(n // 2 + 1))[:n]
-    return "Q" + w  # starts with a letter no test word starts with
-
-
-def profile(regions, **over):
-    b = {"discipline": "psychiater", "expertise": ["angst", "depressie"], "target_groups": ["volwassenen"],
-         "regions": list(regions), "modes": ["video", "phone"], "languages": ["nl", "en"], "accepting": True,
-         "bio": BIO_PSYCHIATER, "response_days": 2}
-    b.update(over)
-    return b
-
-
-def minimal_profile(regions, **over):
-    b = {"discipline": "gz_psycholoog", "expertise": ["trauma"], "regions": list(regions), "modes": ["digital"],
-         "accepting": False}
-    b.update(over)
-    return b
+from consult_helpers import ANSWER, World
+from directory_helpers import (ALL_EXPERTISE, ALL_TARGET_GROUPS, Dir, NON_ADMIN_OTHER, VOCAB,
+                               assert_consultant, assert_profile_matches, has_profile, minimal_profile,
+                               profile, profile_row, region, word)
 
 
 @pytest.fixture(scope="module")
@@ -78,144 +28,17 @@ def others(factory):
     return {role: factory.make_user(role) for role in NON_ADMIN_OTHER}
 
 
-class Dir:
-    """Helpers bound to the shared api / admin token / provider organisation."""
-
-    def __init__(self, api, admin_token, factory, mhp):
-        self.api, self.admin, self.factory, self.mhp = api, admin_token, factory, mhp
-
-    def consultant(self, name=None, login=False, body=None, token=None):
-        c = self.factory.make_user("consultant", org_id=self.mhp["id"], login=login,
-                                   name=name or f"Consulent {word()}")
-        if body is not None:
-            r = self.put(c["id"], body, token=token or self.admin)
-            c["profile"] = assert_json(r)
-        return c
-
-    def put(self, cid, body, token=None, **kw):
-        return self.api.put(f"/v1/consultants/{cid}/profile", token=token or self.admin, json=body, **kw)
-
-    def get(self, cid, token=None):
-        return self.api.get(f"/v1/consultants/{cid}", token=token or self.admin)
-
-    def list(self, token=None, **params):
-        return self.api.list_all("/v1/consultants", token or self.admin, params=params)
-
-    def ids(self, token=None, **params):
-        return [c["id"] for c in self.list(token=token, **params)]
-
-    def query(self, token=None, **params):
-        return self.api.get("/v1/consultants", token=token or self.admin, params=params)
-
-
 @pytest.fixture(scope="module")
 def d(api, admin_token, factory, mhp):
     return Dir(api, admin_token, factory, mhp)
 
 
-def has_profile(db, cid):
-    """conventions: a consultant without a profile; the server keeps a row per consultant with discipline NULL."""
-    row = profile_row(db, cid)
-    return row is not None and row[1] is not None
+@pytest.fixture(scope="module")
+def w(api, factory, admin_token):
+    return World(api, factory, admin_token, prefix="cs")
 
 
-def profile_row(db, cid):
-    with db.cursor() as cur:
-        cur.execute("SELECT * FROM consultant_profiles WHERE user_id = %s", (cid,))
-        rows = cur.fetchall()
-    assert len(rows) <= 1, rows
-    return rows[0] if rows else None
-
-
-def assert_consultant(c, cid=None, org=None):
-    assert set(c) == CONSULTANT_FIELDS, sorted(c)
-    uuid.UUID(c["id"])
-    if cid is not None:
-        assert c["id"] == cid
-    assert set(c["organisation"]) == {"id", "name"}, c["organisation"]
-    if org is not None:
-        assert c["organisation"] == {"id": org["id"], "name": org["name"]}
-    assert set(c["stats"]) == {"answered_90d", "median_response_hours"}, c["stats"]
-    for k in ("expertise", "target_groups", "regions", "modes", "languages"):
-        assert isinstance(c[k], list), (k, c[k])
-        assert len(c[k]) == len(set(c[k])), (k, c[k])
-    assert isinstance(c["accepting"], bool)
-    assert isinstance(c["bio"], str)
-    assert isinstance(c["response_days"], int) and not isinstance(c["response_days"], bool)
-
-
-def assert_profile_matches(c, body):
-    """The consultant object reflects the PUT body (lists compared as sets: order is not specified)."""
-    assert c["discipline"] == body["discipline"]
-    for k in ("expertise", "regions", "modes"):
-        assert sorted(c[k]) == sorted(body[k]), (k, c[k], body[k])
-    assert sorted(c["target_groups"]) == sorted(body.get("target_groups", []))
-    assert sorted(c["languages"]) == sorted(body.get("languages", ["nl"]))
-    assert c["accepting"] is body["accepting"]
-    assert c["bio"] == body.get("bio", "")
-    assert c["response_days"] == body.get("response_days", 3)
-
-
-# =============================================================================================
-# Vocabularies
-# =============================================================================================
-
-def test_vocabularies(api, admin_token):
-    v = assert_json(api.get("/v1/vocabularies", token=admin_token))
-    assert set(VOCAB) <= set(v), sorted(v)
-    for key, codes in VOCAB.items():
-        items = v[key]
-        assert isinstance(items, list) and items, key
-        for it in items:
-            assert set(it) == {"code", "label"}, (key, it)
-            assert isinstance(it["code"], str) and it["code"], (key, it)
-            assert isinstance(it["label"], str) and it["label"].strip(), (key, it)
-            assert "_" not in it["label"], f"label looks like a code: {key} {it}"
-        got = [it["code"] for it in items]
-        assert len(got) == len(set(got)), f"duplicate codes in {key}: {got}"
-        for c in codes + VOCAB_EXTRA[key]:
-            assert c in got, f"{key}: code {c!r} missing from {got}"
-        # conventions.md: fixed order, the API.md order first, then the extra codes
-        assert got[:len(codes)] == codes, (key, got)
-
-
-def test_vocabulary_labels_are_dutch(api, admin_token):
-    v = assert_json(api.get("/v1/vocabularies", token=admin_token))
-    labels = {key: {it["code"]: it["label"] for it in v[key]} for key in VOCAB}
-    assert "verslaving" in labels["expertise"]["verslaving"].lower()
-    assert "autisme" in labels["expertise"]["autisme"].lower()
-    assert "jeugd" in labels["target_groups"]["jeugd"].lower()
-    assert "psychiater" in labels["disciplines"]["psychiater"].lower()
-    # a Dutch label, not the English code
-    assert labels["modes"]["phone"].lower() != "phone"
-    assert labels["modes"]["on_location"].lower() not in ("on location", "on_location")
-
-
-def test_vocabularies_stable(api, admin_token):
-    a = assert_json(api.get("/v1/vocabularies", token=admin_token))
-    b = assert_json(api.get("/v1/vocabularies", token=admin_token))
-    assert a == b
-
-
-@pytest.mark.parametrize("role", NON_ADMIN_OTHER + ["consultant"])
-def test_vocabularies_any_role(api, factory, role):
-    u = factory.make_user(role)
-    v = assert_json(api.get("/v1/vocabularies", token=u["token"]))
-    assert "psychiater" in [it["code"] for it in v["disciplines"]]
-
-
-def test_vocabularies_401(api):
-    assert_problem(api.get("/v1/vocabularies"), 401, "/problems/unauthorized")
-    assert_problem(api.get("/v1/vocabularies", token="ovl_" + "A" * 43), 401, "/problems/unauthorized")
-
-
-def test_vocabularies_unknown_query_param_400(api, admin_token):
-    assert_problem(api.get("/v1/vocabularies", token=admin_token, params={"foo": "1"}), 400, "/problems/bad-query")
-
-
-# =============================================================================================
-# PUT /v1/consultants/{id}/profile — happy paths
-# =============================================================================================
+# ---- PUT /v1/consultants/{id}/profile ----
 
 def test_put_by_consultant_themself(api, d, db, mhp):
     c = d.consultant(login=True)
@@ -321,9 +144,32 @@ def test_put_thirty_regions_ok(d):
     assert sorted(got["regions"]) == sorted(regs)
 
 
-# =============================================================================================
-# PUT — validation (422) and nothing stored
-# =============================================================================================
+def test_long_profile_fits_the_indexes(api, d):
+    """The longest profile the API accepts (a 200-character name of 4-byte characters, 30 regions
+    of 64 characters, every list full) is written, listed and renamed without an index error."""
+    regs = [f"{i:02d}-" + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789-")
+                                  for _ in range(61)) for i in range(30)]
+    def long_name():  # random, so that no compression shrinks the index entry
+        return "".join(chr(random.randint(0x1F300, 0x1F5FF)) for _ in range(200))
+
+    c = d.consultant(name=long_name())
+    body = profile(regs, expertise=["angst", "depressie", "psychose", "bipolair", "persoonlijkheid",
+                                    "autisme", "adhd", "trauma", "verslaving", "eetstoornis",
+                                    "medicatie", "suicidaliteit"],
+                   target_groups=["jeugd", "volwassenen", "ouderen", "epa", "lvb"],
+                   modes=["digital", "phone", "video", "on_location"],
+                   languages=["nl", "en", "de", "fr", "tr", "ar", "pl", "es", "it", "pt"],
+                   bio="x" * 2000)
+    got = assert_json(d.put(c["id"], body))
+    assert len(got["regions"]) == 30
+    assert [i["id"] for i in d.list(region=regs[7])] == [c["id"]]
+    assert [i["id"] for i in d.list(region=regs[7], expertise="medicatie", language="pt")] == [c["id"]]
+    renamed = long_name()
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": renamed}))
+    assert d.list(region=regs[0])[0]["name"] == renamed
+
+
+# ---- PUT /v1/consultants/{id}/profile: validation (422) and nothing stored ----
 
 @pytest.fixture(scope="module")
 def victim(d):
@@ -472,9 +318,7 @@ def test_profile_method_not_allowed(d, victim):
     assert "PUT" in r.headers.get("Allow", "")
 
 
-# =============================================================================================
-# PUT — authorization
-# =============================================================================================
+# ---- PUT /v1/consultants/{id}/profile: authorization ----
 
 def test_put_other_consultant_403_audited(api, d, db, victim):
     intruder = d.consultant(login=True)
@@ -513,6 +357,15 @@ def test_put_admin_for_non_consultant_404(d, db, others, admin_user):
     assert_problem(d.put("not-a-uuid", profile([region()])), 404, "/problems/not-found")
 
 
+def test_put_without_token_401(d, db, victim):
+    row = profile_row(db, victim["id"])
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]))
+    assert_problem(r, 401, "/problems/unauthorized")
+    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]), token="not-a-token")
+    assert_problem(r, 401, "/problems/unauthorized")
+    assert profile_row(db, victim["id"]) == row
+
+
 def test_deactivated_consultant_404_everywhere(api, d, db):
     reg = region()
     surname = word()
@@ -535,28 +388,48 @@ def test_deactivated_consultant_404_everywhere(api, d, db):
     assert_problem(d.put(c["id"], profile([reg]), token=c["token"]), 401, "/problems/unauthorized")
 
 
-def test_list_follows_renames(api, d, db):
-    """List items come from a prepared card per consultant (sql/0005): a renamed consultant or
-    organisation shows at once, in the list as in GET, and the search finds the new name."""
-    reg = region()
-    old, new = word(), word()
-    c = d.consultant(name=f"Jorien {old}", body=profile([reg]))
-    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": f"Jorien {new}"}))
-    [item] = d.list(region=reg)
-    assert item["name"] == f"Jorien {new}"
-    assert item == assert_json(d.get(c["id"]))
-    # (the old name, now matching no one as typed, may be corrected to another made-up name)
-    assert d.ids(q=new) == [c["id"]] and c["id"] not in d.ids(q=old)
-    # Organisations have no rename endpoint yet; the database keeps cards right all the same.
-    org = d.factory.make_org("mental_health_provider", region=reg, name=f"GGZ {old}")
-    mover = d.factory.make_user("consultant", org_id=org["id"], name=f"Kees {word()}")
-    assert_json(d.put(mover["id"], profile([reg])))
-    with db.cursor() as cur:
-        cur.execute("UPDATE organisations SET name = %s WHERE id = %s", (f"GGZ {new}", org["id"]))
-    got = {i["id"]: i for i in d.list(region=reg)}
-    assert got[mover["id"]]["organisation"] == {"id": org["id"], "name": f"GGZ {new}"}
-    assert got[mover["id"]] == assert_json(d.get(mover["id"]))
-    assert got[c["id"]]["organisation"]["id"] == d.mhp["id"]
+# ---- GET /v1/consultants/{id} ----
+
+def test_get_consultant_without_profile(d, mhp):
+    c = d.consultant()
+    got = assert_json(d.get(c["id"]))
+    assert_consultant(got, c["id"], mhp)
+    assert got["name"] == c["user"]["name"]
+    assert got["discipline"] is None
+    assert got["accepting"] is False
+    for k in ("expertise", "target_groups", "regions", "modes", "languages"):
+        assert got[k] == [], (k, got[k])
+    assert got["bio"] == "" and got["response_days"] == 3
+    assert got["stats"] == {"answered_90d": 0, "median_response_hours": None}
+
+
+def test_consultant_without_profile_is_in_directory(d):
+    surname = word()
+    c = d.consultant(name=f"Wouter {surname}")
+    items = d.list(q=surname)
+    assert [i["id"] for i in items] == [c["id"]]
+    assert items[0] == assert_json(d.get(c["id"]))
+
+
+@pytest.mark.parametrize("role", NON_ADMIN_OTHER)
+def test_get_consultant_any_role(d, victim, others, role):
+    got = assert_json(d.get(victim["id"], token=others[role]["token"]))
+    assert got == assert_json(d.get(victim["id"]))
+
+
+def test_get_consultant_by_other_consultant(d, victim):
+    other = d.consultant(login=True)
+    assert assert_json(d.get(victim["id"], token=other["token"])) == assert_json(d.get(victim["id"]))
+
+
+def test_get_non_consultant_404(d, others, admin_user):
+    for target in (others["gp"]["id"], others["billing"]["id"], admin_user["id"], str(uuid.uuid4()),
+                   "not-a-uuid", "123", "%27%20OR%201=1--"):
+        assert_problem(d.get(target), 404, "/problems/not-found")
+
+
+def test_get_consultant_401(d, victim):
+    assert_problem(d.api.get(f"/v1/consultants/{victim['id']}"), 401, "/problems/unauthorized")
 
 
 @pytest.mark.parametrize("first", ["rename", "profile"])
@@ -602,177 +475,33 @@ def test_card_right_when_rename_and_edit_overlap(d, pg, main_db_name, first):
     assert next(i for i in d.list(region=reg) if i["id"] == c["id"]) == got
 
 
-def test_long_profile_fits_the_indexes(api, d):
-    """The longest profile the API accepts (a 200-character name of 4-byte characters, 30 regions
-    of 64 characters, every list full) is written, listed and renamed without an index error."""
-    regs = [f"{i:02d}-" + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789-")
-                                  for _ in range(61)) for i in range(30)]
-    def long_name():  # random, so that no compression shrinks the index entry
-        return "".join(chr(random.randint(0x1F300, 0x1F5FF)) for _ in range(200))
-
-    c = d.consultant(name=long_name())
-    body = profile(regs, expertise=["angst", "depressie", "psychose", "bipolair", "persoonlijkheid",
-                                    "autisme", "adhd", "trauma", "verslaving", "eetstoornis",
-                                    "medicatie", "suicidaliteit"],
-                   target_groups=["jeugd", "volwassenen", "ouderen", "epa", "lvb"],
-                   modes=["digital", "phone", "video", "on_location"],
-                   languages=["nl", "en", "de", "fr", "tr", "ar", "pl", "es", "it", "pt"],
-                   bio="x" * 2000)
-    got = assert_json(d.put(c["id"], body))
-    assert len(got["regions"]) == 30
-    assert [i["id"] for i in d.list(region=regs[7])] == [c["id"]]
-    assert [i["id"] for i in d.list(region=regs[7], expertise="medicatie", language="pt")] == [c["id"]]
-    renamed = long_name()
-    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": renamed}))
-    assert d.list(region=regs[0])[0]["name"] == renamed
-
-
-def test_put_without_token_401(d, db, victim):
-    row = profile_row(db, victim["id"])
-    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]))
-    assert_problem(r, 401, "/problems/unauthorized")
-    r = d.api.put(f"/v1/consultants/{victim['id']}/profile", json=profile([region()]), token="not-a-token")
-    assert_problem(r, 401, "/problems/unauthorized")
-    assert profile_row(db, victim["id"]) == row
+def test_directory_stats_live(w, db):
+    cs = w.consultant(["medicatie"], [w.region], response_days=2)
+    before = assert_json(w.api.get(f"/v1/consultants/{cs['id']}", token=w.gp["token"]))
+    assert before["stats"]["answered_90d"] == 0
+    c = w.create_ok(to=cs)
+    w.act_ok(c["id"], "accept", cs["token"])
+    w.act_ok(c["id"], "answer", cs["token"], ANSWER)
+    got = assert_json(w.api.get(f"/v1/consultants/{cs['id']}", token=w.gp["token"]))
+    assert got["stats"]["answered_90d"] >= 1
+    m = got["stats"]["median_response_hours"]
+    assert isinstance(m, (int, float)) and not isinstance(m, bool), got["stats"]
+    assert 0 <= m < 1
+    # the list and the search carry the same live stats
+    listed = w.api.list_all("/v1/consultants", w.gp["token"], params={"region": w.region})
+    assert next(i for i in listed if i["id"] == cs["id"])["stats"] == got["stats"]
+    found = w.api.list_all("/v1/consultants", w.gp["token"], params={"q": cs["user"]["name"]})
+    assert next(i for i in found if i["id"] == cs["id"])["stats"] == got["stats"]
+    # the lists write the stats as text (sql/0011): exactly what jsonb prints, as before
+    with db.cursor() as cur:
+        cur.execute("SELECT s.stats, s.stats::jsonb::text, consultant_stats(%s, now())::text"
+                    " FROM consultant_stats_of(%s, now()) s", (cs["id"], cs["id"]))
+        text, canonical, scalar = cur.fetchone()
+    assert text == canonical == scalar, (text, canonical, scalar)
+    assert json.loads(text) == got["stats"]
 
 
-# =============================================================================================
-# GET /v1/consultants/{id}
-# =============================================================================================
-
-def test_get_consultant_without_profile(d, mhp):
-    c = d.consultant()
-    got = assert_json(d.get(c["id"]))
-    assert_consultant(got, c["id"], mhp)
-    assert got["name"] == c["user"]["name"]
-    assert got["discipline"] is None
-    assert got["accepting"] is False
-    for k in ("expertise", "target_groups", "regions", "modes", "languages"):
-        assert got[k] == [], (k, got[k])
-    assert got["bio"] == "" and got["response_days"] == 3
-    assert got["stats"] == {"answered_90d": 0, "median_response_hours": None}
-
-
-def test_consultant_without_profile_is_in_directory(d):
-    surname = word()
-    c = d.consultant(name=f"Wouter {surname}")
-    items = d.list(q=surname)
-    assert [i["id"] for i in items] == [c["id"]]
-    assert items[0] == assert_json(d.get(c["id"]))
-
-
-@pytest.mark.parametrize("role", NON_ADMIN_OTHER)
-def test_get_consultant_any_role(d, victim, others, role):
-    got = assert_json(d.get(victim["id"], token=others[role]["token"]))
-    assert got == assert_json(d.get(victim["id"]))
-
-
-def test_get_consultant_by_other_consultant(d, victim):
-    other = d.consultant(login=True)
-    assert assert_json(d.get(victim["id"], token=other["token"])) == assert_json(d.get(victim["id"]))
-
-
-def test_get_non_consultant_404(d, others, admin_user):
-    for target in (others["gp"]["id"], others["billing"]["id"], admin_user["id"], str(uuid.uuid4()),
-                   "not-a-uuid", "123", "%27%20OR%201=1--"):
-        assert_problem(d.get(target), 404, "/problems/not-found")
-
-
-def test_get_consultant_401(d, victim):
-    assert_problem(d.api.get(f"/v1/consultants/{victim['id']}"), 401, "/problems/unauthorized")
-
-
-# =============================================================================================
-# The session checked inside the first statement (ROUTE_SESSION_IN_STMT, conventions.md)
-# =============================================================================================
-
-def _directory_reads(victim):
-    """Every route whose first statement checks the session, with a request that finds something."""
-    return [("/v1/vocabularies", {}),
-            ("/v1/consultants", {"region": victim["profile"]["regions"][0]}),
-            ("/v1/consultants", {"q": victim["profile"]["name"].split()[-1], "region": victim["profile"]["regions"][0]}),
-            ("/v1/consultants", {"q": "qqxxzzyy" + uid()}),  # finds no one
-            (f"/v1/consultants/{victim['id']}", {})]
-
-
-def _end_session(how, api, db, admin_token, u):
-    if how == "logout":
-        assert api.post("/v1/auth/logout", token=u["token"]).status_code == 204
-    elif how == "deactivated":
-        assert_json(api.patch(f"/v1/users/{u['id']}", token=admin_token, json={"active": False}))
-    elif how == "expired":
-        with db.cursor() as cur:
-            cur.execute("UPDATE sessions SET expires_at = now() - interval '1 second'"
-                        " WHERE token_hash = encode(sha256(convert_to(%s, 'UTF8')), 'hex')", (u["token"],))
-            assert cur.rowcount == 1
-        db.commit()
-
-
-@pytest.mark.parametrize("how", ["logout", "deactivated", "expired"])
-def test_directory_reads_end_with_the_session(d, db, factory, admin_token, victim, how):
-    u = factory.make_user("gp")
-    for path, params in _directory_reads(victim):
-        assert_json(d.api.get(path, token=u["token"], params=params))
-    _end_session(how, d.api, db, admin_token, u)
-    for path, params in _directory_reads(victim):
-        r = d.api.get(path, token=u["token"], params=params)
-        assert_problem(r, 401, "/problems/unauthorized")
-        assert r.headers.get("WWW-Authenticate") == "Bearer"
-
-
-@pytest.mark.parametrize("path, params, status", [
-    ("/v1/consultants", {"cursor": "garbage"}, 400),
-    ("/v1/consultants", {"q": "a" * 201}, 400),
-    ("/v1/consultants", {"language": "xx"}, 400),
-    ("/v1/consultants", {"expertise": "no-such-code"}, 400),  # found out by a statement after the first
-    ("/v1/consultants/not-a-uuid", {}, 404),
-    (f"/v1/consultants/{uuid.uuid4()}", {}, 404),
-])
-def test_directory_bad_input_answers_only_the_signed_in(d, path, params, status):
-    """What the handler finds wrong before its first statement reaches only a valid session: without
-    one the answer is 401, as for every other route."""
-    for token in (None, "ovl_" + "C" * 43):
-        r = d.api.get(path, token=token, params=params)
-        assert_problem(r, 401, "/problems/unauthorized")
-        assert r.headers.get("WWW-Authenticate") == "Bearer"
-    assert d.api.get(path, token=d.admin, params=params).status_code == status
-
-
-@pytest.mark.parametrize("request_kind, statement", [
-    ("vocabularies", "'disciplines', coalesce("),
-    ("consultant", "consultant_stats_of(page.user_id"),
-    ("browse", "directory_browse_page("),
-    ("region", "directory_region_page("),
-    ("search", "directory_search("),
-])
-def test_directory_session_checked_in_the_same_statement(d, db, main_db_name, victim, request_kind, statement):
-    """overlegd sends the session check and each directory read's statement as one statement: the last
-    query of the pooled connection that answered is the combined one (a silent fallback to a separate
-    check would fail here)."""
-    reg, name = victim["profile"]["regions"][0], victim["profile"]["name"].split()[-1]
-    path, params = {"vocabularies": ("/v1/vocabularies", {}),
-                    "consultant": (f"/v1/consultants/{victim['id']}", {}),
-                    "browse": ("/v1/consultants", {"mode": victim["profile"]["modes"][0]}),
-                    "region": ("/v1/consultants", {"region": reg}),
-                    "search": ("/v1/consultants", {"q": name, "region": reg})}[request_kind]
-    combined = ("SELECT st.*, a.* FROM (SELECT s.user_id, s.organisation_id, s.region, s.role"
-                " FROM sessions s WHERE")
-    seen = []
-    for _ in range(5):  # another statement may have reused that connection since
-        assert_json(d.api.get(path, token=d.admin, params=params))
-        with db.cursor() as cur:
-            cur.execute("SELECT query FROM pg_stat_activity WHERE datname = %s AND application_name = 'overlegd'",
-                        (main_db_name,))
-            seen = [q for (q,) in cur.fetchall()]
-        db.commit()
-        if any(q.startswith(combined) and statement in q for q in seen):
-            return
-    pytest.fail(f"no pooled connection last ran the combined statement: {seen}")
-
-
-# =============================================================================================
-# GET /v1/consultants — filters
-# =============================================================================================
+# ---- GET /v1/consultants: filters ----
 
 @pytest.fixture(scope="module")
 def pop(d):
@@ -911,9 +640,31 @@ def test_list_401(d):
     assert_problem(d.api.get("/v1/consultants", token="ovl_" + "B" * 43), 401, "/problems/unauthorized")
 
 
-# =============================================================================================
-# GET /v1/consultants — ordering and pagination without q
-# =============================================================================================
+def test_list_follows_renames(api, d, db):
+    """List items come from a prepared card per consultant (sql/0005): a renamed consultant or
+    organisation shows at once, in the list as in GET, and the search finds the new name."""
+    reg = region()
+    old, new = word(), word()
+    c = d.consultant(name=f"Jorien {old}", body=profile([reg]))
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": f"Jorien {new}"}))
+    [item] = d.list(region=reg)
+    assert item["name"] == f"Jorien {new}"
+    assert item == assert_json(d.get(c["id"]))
+    # (the old name, now matching no one as typed, may be corrected to another made-up name)
+    assert d.ids(q=new) == [c["id"]] and c["id"] not in d.ids(q=old)
+    # Organisations have no rename endpoint yet; the database keeps cards right all the same.
+    org = d.factory.make_org("mental_health_provider", region=reg, name=f"GGZ {old}")
+    mover = d.factory.make_user("consultant", org_id=org["id"], name=f"Kees {word()}")
+    assert_json(d.put(mover["id"], profile([reg])))
+    with db.cursor() as cur:
+        cur.execute("UPDATE organisations SET name = %s WHERE id = %s", (f"GGZ {new}", org["id"]))
+    got = {i["id"]: i for i in d.list(region=reg)}
+    assert got[mover["id"]]["organisation"] == {"id": org["id"], "name": f"GGZ {new}"}
+    assert got[mover["id"]] == assert_json(d.get(mover["id"]))
+    assert got[c["id"]]["organisation"]["id"] == d.mhp["id"]
+
+
+# ---- GET /v1/consultants: ordering and paging without q ----
 
 @pytest.fixture(scope="module")
 def ordered(d):
@@ -970,9 +721,103 @@ def test_default_limit_20(d):
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
 
 
-# =============================================================================================
-# GET /v1/consultants — free-text search (q)
-# =============================================================================================
+def test_region_pages_follow_edits(api, d, db):
+    """Filter-only pages with a region read directory_regions (sql/0008): it must follow every edit
+    of the columns it copies, rename and deactivation, and hold exactly the active profiles."""
+    reg1, reg2 = region(), region()
+    c = d.consultant(name=f"Olaf {word()}", login=True, body=profile([reg1], accepting=True))
+    other = d.consultant(name=f"Aart {word()}", body=profile([reg1, reg2], accepting=False))
+    assert d.ids(region=reg1) == [c["id"], other["id"]]  # accepting first
+    assert_json(d.put(c["id"], profile([reg2], accepting=False, expertise=["adhd"])))
+    assert d.ids(region=reg1) == [other["id"]]
+    assert d.ids(region=reg2, expertise="adhd") == [c["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": "Aaron Eerst"}))
+    assert d.ids(region=reg2) == [c["id"], other["id"]]  # both not accepting: by name
+    assert d.ids(region=reg2, accepting="false", mode="video") == [c["id"], other["id"]]
+    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
+    assert d.ids(region=reg2) == [other["id"]]
+    with db.cursor() as cur:
+        cur.execute("""
+            SELECT count(*) FROM (
+              (SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups, p.modes,
+                      p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active
+               EXCEPT SELECT * FROM directory_regions)
+              UNION ALL
+              (SELECT * FROM directory_regions
+               EXCEPT SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups,
+                      p.modes, p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active)) x""")
+        assert cur.fetchone()[0] == 0
+
+
+def test_region_pages_match_the_profiles(d, db):
+    """The same pages, in the same order, as the profiles themselves give (every filter, cursors)."""
+    reg = region()
+    for i in range(7):
+        d.consultant(name=f"{'ABCDEFG'[i]}nne {word()}", body=profile(
+            [reg, region()], accepting=i % 3 != 0, modes=["video"] if i % 2 else ["phone"],
+            expertise=["angst"] if i < 4 else ["trauma"]))
+    for params in ({"region": reg}, {"region": reg, "mode": "video"}, {"region": reg, "expertise": "angst"},
+                   {"region": reg, "accepting": "false"}, {"region": reg, "language": "en", "target_group": "volwassenen"}):
+        want = [r for r in d.list(region=reg)]
+        got = d.list(**params)
+        expect = [x for x in want
+                  if all(x[k] == (v == "true") if k == "accepting" else
+                         v in x["modes" if k == "mode" else "languages" if k == "language" else
+                                "target_groups" if k == "target_group" else k]
+                         for k, v in params.items() if k != "region")]
+        assert [x["id"] for x in got] == [x["id"] for x in expect], params
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == got
+    # accepting first, then by name
+    names = [(not x["accepting"], x["name"]) for x in d.list(region=reg)]
+    assert names == sorted(names)
+
+
+def test_browse_with_a_filter_few_pass(d, db):
+    """A filter-only page without a region walks past at most `walk` consultants (sql/0011), then
+    plans the rest of the page for the filters' values, from where the walk stopped: the same
+    pages either way, cursors included, and the same as the profiles themselves give."""
+    reg = region()
+    for i in range(7):
+        d.consultant(name=f"{'ABCDEFG'[i]}ouke {word()}", body=profile(
+            [reg], languages=["nl", "fy"], accepting=i % 3 != 0,
+            modes=["video"] if i % 2 else ["phone"], expertise=["angst"] if i < 4 else ["trauma"]))
+
+    def pages(walk, **f):
+        out, after = [], (None, None, None)
+        with db.cursor() as cur:
+            cur.execute("SET overleg.directory_walk = %s", (str(walk),))
+            for _ in range(50):
+                cur.execute("SELECT user_id::text, flag, name FROM directory_browse_page(now(), %s, NULL,"
+                            " %s, %s, %s, %s, %s, %s, 2)",
+                            (f.get("expertise"), f.get("mode"), f["language"], f.get("accepting")) + after)
+                rows = cur.fetchall()
+                out += [r[0] for r in rows]
+                if len(rows) < 2:
+                    break
+                after = (rows[-1][1], rows[-1][2], rows[-1][0])
+            cur.execute("RESET overleg.directory_walk")
+        return out
+
+    def profiles(**f):
+        with db.cursor() as cur:
+            cur.execute("SELECT user_id::text FROM consultant_profiles WHERE active AND %s = ANY (languages)"
+                        " AND (%s::text IS NULL OR %s = ANY (modes)) AND (%s::text IS NULL OR %s = ANY (expertise))"
+                        " AND (%s::boolean IS NULL OR accepting = %s) ORDER BY NOT accepting, name, user_id",
+                        (f["language"], f.get("mode"), f.get("mode"), f.get("expertise"), f.get("expertise"),
+                         f.get("accepting"), f.get("accepting")))
+            return [r[0] for r in cur.fetchall()]
+
+    for f in ({"language": "fy"}, {"language": "fy", "mode": "video"}, {"language": "fy", "accepting": False},
+              {"language": "fy", "expertise": "trauma", "mode": "phone"}):
+        want = profiles(**f)
+        assert want, f
+        assert pages(2000, **f) == pages(1, **f) == pages(3, **f) == want, f
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in f.items()}
+        assert d.ids(**params) == want, f
+        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
+
+
+# ---- GET /v1/consultants: free-text search (q) ----
 
 def _names(items):
     return [i["name"] for i in items]
@@ -1405,57 +1250,6 @@ def test_search_typo_with_several_corrections(d, db):
                           limit=1) == d.list(q=f"{typo} angst", region=reg)
 
 
-def test_region_pages_follow_edits(api, d, db):
-    """Filter-only pages with a region read directory_regions (sql/0008): it must follow every edit
-    of the columns it copies, rename and deactivation, and hold exactly the active profiles."""
-    reg1, reg2 = region(), region()
-    c = d.consultant(name=f"Olaf {word()}", login=True, body=profile([reg1], accepting=True))
-    other = d.consultant(name=f"Aart {word()}", body=profile([reg1, reg2], accepting=False))
-    assert d.ids(region=reg1) == [c["id"], other["id"]]  # accepting first
-    assert_json(d.put(c["id"], profile([reg2], accepting=False, expertise=["adhd"])))
-    assert d.ids(region=reg1) == [other["id"]]
-    assert d.ids(region=reg2, expertise="adhd") == [c["id"]]
-    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"name": "Aaron Eerst"}))
-    assert d.ids(region=reg2) == [c["id"], other["id"]]  # both not accepting: by name
-    assert d.ids(region=reg2, accepting="false", mode="video") == [c["id"], other["id"]]
-    assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": False}))
-    assert d.ids(region=reg2) == [other["id"]]
-    with db.cursor() as cur:
-        cur.execute("""
-            SELECT count(*) FROM (
-              (SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups, p.modes,
-                      p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active
-               EXCEPT SELECT * FROM directory_regions)
-              UNION ALL
-              (SELECT * FROM directory_regions
-               EXCEPT SELECT DISTINCT r, p.user_id, p.name, p.accepting, p.expertise, p.target_groups,
-                      p.modes, p.languages FROM consultant_profiles p, unnest(p.regions) r WHERE p.active)) x""")
-        assert cur.fetchone()[0] == 0
-
-
-def test_region_pages_match_the_profiles(d, db):
-    """The same pages, in the same order, as the profiles themselves give (every filter, cursors)."""
-    reg = region()
-    for i in range(7):
-        d.consultant(name=f"{'ABCDEFG'[i]}nne {word()}", body=profile(
-            [reg, region()], accepting=i % 3 != 0, modes=["video"] if i % 2 else ["phone"],
-            expertise=["angst"] if i < 4 else ["trauma"]))
-    for params in ({"region": reg}, {"region": reg, "mode": "video"}, {"region": reg, "expertise": "angst"},
-                   {"region": reg, "accepting": "false"}, {"region": reg, "language": "en", "target_group": "volwassenen"}):
-        want = [r for r in d.list(region=reg)]
-        got = d.list(**params)
-        expect = [x for x in want
-                  if all(x[k] == (v == "true") if k == "accepting" else
-                         v in x["modes" if k == "mode" else "languages" if k == "language" else
-                                "target_groups" if k == "target_group" else k]
-                         for k, v in params.items() if k != "region")]
-        assert [x["id"] for x in got] == [x["id"] for x in expect], params
-        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == got
-    # accepting first, then by name
-    names = [(not x["accepting"], x["name"]) for x in d.list(region=reg)]
-    assert names == sorted(names)
-
-
 def test_search_one_word_with_a_filter_few_pass(d, db):
     """A filtered one-word search looks up at most `walk` postings (sql/0007), then ranks the rest
     through the text index from where it stopped: the same pages either way."""
@@ -1485,51 +1279,6 @@ def test_search_one_word_with_a_filter_few_pass(d, db):
         assert set(want) == {i for k, i in enumerate(ids)
                              if filters.get("accepting") is None or (k % 4 == 0) == filters["accepting"]}
     assert d.ids(q=w, region=reg) == pages(2000, region=reg)
-
-
-def test_browse_with_a_filter_few_pass(d, db):
-    """A filter-only page without a region walks past at most `walk` consultants (sql/0011), then
-    plans the rest of the page for the filters' values, from where the walk stopped: the same
-    pages either way, cursors included, and the same as the profiles themselves give."""
-    reg = region()
-    for i in range(7):
-        d.consultant(name=f"{'ABCDEFG'[i]}ouke {word()}", body=profile(
-            [reg], languages=["nl", "fy"], accepting=i % 3 != 0,
-            modes=["video"] if i % 2 else ["phone"], expertise=["angst"] if i < 4 else ["trauma"]))
-
-    def pages(walk, **f):
-        out, after = [], (None, None, None)
-        with db.cursor() as cur:
-            cur.execute("SET overleg.directory_walk = %s", (str(walk),))
-            for _ in range(50):
-                cur.execute("SELECT user_id::text, flag, name FROM directory_browse_page(now(), %s, NULL,"
-                            " %s, %s, %s, %s, %s, %s, 2)",
-                            (f.get("expertise"), f.get("mode"), f["language"], f.get("accepting")) + after)
-                rows = cur.fetchall()
-                out += [r[0] for r in rows]
-                if len(rows) < 2:
-                    break
-                after = (rows[-1][1], rows[-1][2], rows[-1][0])
-            cur.execute("RESET overleg.directory_walk")
-        return out
-
-    def profiles(**f):
-        with db.cursor() as cur:
-            cur.execute("SELECT user_id::text FROM consultant_profiles WHERE active AND %s = ANY (languages)"
-                        " AND (%s::text IS NULL OR %s = ANY (modes)) AND (%s::text IS NULL OR %s = ANY (expertise))"
-                        " AND (%s::boolean IS NULL OR accepting = %s) ORDER BY NOT accepting, name, user_id",
-                        (f["language"], f.get("mode"), f.get("mode"), f.get("expertise"), f.get("expertise"),
-                         f.get("accepting"), f.get("accepting")))
-            return [r[0] for r in cur.fetchall()]
-
-    for f in ({"language": "fy"}, {"language": "fy", "mode": "video"}, {"language": "fy", "accepting": False},
-              {"language": "fy", "expertise": "trauma", "mode": "phone"}):
-        want = profiles(**f)
-        assert want, f
-        assert pages(2000, **f) == pages(1, **f) == pages(3, **f) == want, f
-        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in f.items()}
-        assert d.ids(**params) == want, f
-        assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
 
 
 def test_search_typo_corrections_count_once(d, db):
@@ -1586,3 +1335,89 @@ def test_search_filters_on_postings_follow_edits(api, d, db):
                                                             p.modes, p.languages, p.accepting))
                      ORDER BY k.id)""")
         assert cur.fetchone()[0] == 0
+
+
+# ---- Directory reads: the session checked inside the first statement (ROUTE_SESSION_IN_STMT) ----
+
+def _directory_reads(victim):
+    """Every route whose first statement checks the session, with a request that finds something."""
+    return [("/v1/vocabularies", {}),
+            ("/v1/consultants", {"region": victim["profile"]["regions"][0]}),
+            ("/v1/consultants", {"q": victim["profile"]["name"].split()[-1], "region": victim["profile"]["regions"][0]}),
+            ("/v1/consultants", {"q": "qqxxzzyy" + uid()}),  # finds no one
+            (f"/v1/consultants/{victim['id']}", {})]
+
+
+def _end_session(how, api, db, admin_token, u):
+    if how == "logout":
+        assert api.post("/v1/auth/logout", token=u["token"]).status_code == 204
+    elif how == "deactivated":
+        assert_json(api.patch(f"/v1/users/{u['id']}", token=admin_token, json={"active": False}))
+    elif how == "expired":
+        with db.cursor() as cur:
+            cur.execute("UPDATE sessions SET expires_at = now() - interval '1 second'"
+                        " WHERE token_hash = encode(sha256(convert_to(%s, 'UTF8')), 'hex')", (u["token"],))
+            assert cur.rowcount == 1
+        db.commit()
+
+
+@pytest.mark.parametrize("how", ["logout", "deactivated", "expired"])
+def test_directory_reads_end_with_the_session(d, db, factory, admin_token, victim, how):
+    u = factory.make_user("gp")
+    for path, params in _directory_reads(victim):
+        assert_json(d.api.get(path, token=u["token"], params=params))
+    _end_session(how, d.api, db, admin_token, u)
+    for path, params in _directory_reads(victim):
+        r = d.api.get(path, token=u["token"], params=params)
+        assert_problem(r, 401, "/problems/unauthorized")
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
+
+
+@pytest.mark.parametrize("path, params, status", [
+    ("/v1/consultants", {"cursor": "garbage"}, 400),
+    ("/v1/consultants", {"q": "a" * 201}, 400),
+    ("/v1/consultants", {"language": "xx"}, 400),
+    ("/v1/consultants", {"expertise": "no-such-code"}, 400),  # found out by a statement after the first
+    ("/v1/consultants/not-a-uuid", {}, 404),
+    (f"/v1/consultants/{uuid.uuid4()}", {}, 404),
+])
+def test_directory_bad_input_answers_only_the_signed_in(d, path, params, status):
+    """What the handler finds wrong before its first statement reaches only a valid session: without
+    one the answer is 401, as for every other route."""
+    for token in (None, "ovl_" + "C" * 43):
+        r = d.api.get(path, token=token, params=params)
+        assert_problem(r, 401, "/problems/unauthorized")
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
+    assert d.api.get(path, token=d.admin, params=params).status_code == status
+
+
+@pytest.mark.parametrize("request_kind, statement", [
+    ("vocabularies", "'disciplines', coalesce("),
+    ("consultant", "consultant_stats_of(page.user_id"),
+    ("browse", "directory_browse_page("),
+    ("region", "directory_region_page("),
+    ("search", "directory_search("),
+])
+def test_directory_session_checked_in_the_same_statement(d, db, main_db_name, victim, request_kind, statement):
+    """overlegd sends the session check and each directory read's statement as one statement: the last
+    query of the pooled connection that answered is the combined one (a silent fallback to a separate
+    check would fail here)."""
+    reg, name = victim["profile"]["regions"][0], victim["profile"]["name"].split()[-1]
+    path, params = {"vocabularies": ("/v1/vocabularies", {}),
+                    "consultant": (f"/v1/consultants/{victim['id']}", {}),
+                    "browse": ("/v1/consultants", {"mode": victim["profile"]["modes"][0]}),
+                    "region": ("/v1/consultants", {"region": reg}),
+                    "search": ("/v1/consultants", {"q": name, "region": reg})}[request_kind]
+    combined = ("SELECT st.*, a.* FROM (SELECT s.user_id, s.organisation_id, s.region, s.role"
+                " FROM sessions s WHERE")
+    seen = []
+    for _ in range(5):  # another statement may have reused that connection since
+        assert_json(d.api.get(path, token=d.admin, params=params))
+        with db.cursor() as cur:
+            cur.execute("SELECT query FROM pg_stat_activity WHERE datname = %s AND application_name = 'overlegd'",
+                        (main_db_name,))
+            seen = [q for (q,) in cur.fetchall()]
+        db.commit()
+        if any(q.startswith(combined) and statement in q for q in seen):
+            return
+    pytest.fail(f"no pooled connection last ran the combined statement: {seen}")

@@ -1,15 +1,67 @@
-"""Resilience against the database going away. Named zz so it runs last; it always restarts the cluster."""
+"""Resilience against the database going away (API.md §2: 503, the process stays up and recovers by
+itself). The module has a PostgreSQL cluster of its own (the fixtures pg and main_db_name are
+overridden here) with two servers on one database, so it terminates connections and restarts the
+cluster without disturbing any other test, in whatever order the files run.
+"""
 
+import os
+import shutil
+import tempfile
 import time
 
 import pytest
 import requests
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Server, assert_json, assert_problem
+from conftest import ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, Api, Pg, Server, assert_json, assert_problem
 
 
 @pytest.fixture(scope="module")
-def own(pg, main_db_name, server):
+def pg():
+    """This module's own cluster: stopping it leaves the suite's shared server alone."""
+    root = tempfile.mkdtemp(prefix="ovl-outage-", dir="/tmp")
+    os.chmod(root, 0o755)
+    cluster = Pg(root)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            if os.environ.get("OVERLEG_KEEP_TMP") != "1":
+                shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def main_db_name():
+    return "t_outage"
+
+
+@pytest.fixture(scope="module")
+def other(pg, main_db_name):
+    """A migrated database with the admin, and a server on it besides the one under test."""
+    url = pg.createdb(main_db_name)
+    s = Server(url, pg.root, name="outage-other")
+    s.migrate()
+    s.create_admin(ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD)
+    s.skip_migrate = True
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def api(other):
+    return Api(other.base)
+
+
+@pytest.fixture(scope="module")
+def admin_token(api):
+    return api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def own(pg, main_db_name, other):
     s = Server(pg.url(main_db_name), pg.root, name="resilience")
     s.start()
     a = Api(s.base)
@@ -33,6 +85,8 @@ def poll_until_ok(fn, seconds):
     raise AssertionError(f"no 200 within {seconds} s; last: "
                          f"{getattr(last, 'status_code', last)} {getattr(last, 'text', '')[:300]}")
 
+
+# ---- Connections terminated by the database ----
 
 def test_terminated_connections_recover(own, pg, main_db_name):
     s, a, tok = own
@@ -67,6 +121,8 @@ def test_terminated_connections_recover(own, pg, main_db_name):
     for _ in range(10):
         assert_json(a.get("/v1/me", token=tok))
 
+
+# ---- The database down, then up again ----
 
 def test_database_down_then_up(own, pg, api, admin_token):
     s, a, tok = own

@@ -1,0 +1,71 @@
+"""The scheduler (API.md §10): POST /v1/admin/jobs/run and what a run does (overdue consultations)."""
+
+from datetime import timedelta
+
+import pytest
+
+from conftest import assert_json, assert_problem, audit_entries, parse_ts
+from consult_helpers import NOTIFICATION_KEYS, World, admin_login, set_clock, today_utc, utc
+
+
+@pytest.fixture(scope="module")
+def w(api, factory, admin_token):
+    return World(api, factory, admin_token, prefix="cj")
+
+
+# ---- POST /v1/admin/jobs/run ----
+
+def test_jobs_run(api, admin_token, admin_user):
+    body = assert_json(api.post("/v1/admin/jobs/run", token=admin_token))
+    assert set(body) == {"signals_raised", "signals_resolved", "notifications_created"}
+    for v in body.values():
+        assert isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    entries = audit_entries(api, admin_token, actor_id=admin_user["id"], action="jobs.run")
+    assert entries and entries[0]["outcome"] == "success"
+
+
+@pytest.mark.parametrize("role", ["gp", "coordinator", "billing"])
+def test_jobs_run_non_admin_403(api, factory, role):
+    u = factory.make_user(role)
+    assert_problem(api.post("/v1/admin/jobs/run", token=u["token"]), 403, "/problems/forbidden")
+
+
+def test_jobs_run_without_token_401(api):
+    assert_problem(api.post("/v1/admin/jobs/run"), 401, "/problems/unauthorized")
+
+
+# ---- A run: consultations past due_at ----
+
+def test_overdue_job(w, clock):
+    # Everything happens at a past Monday: the scheduler deletes sessions that expired more than a
+    # day before its "now", so moving the clock into the future would kill every live token.
+    today = today_utc()
+    monday = today - timedelta(days=today.weekday() + 14)
+    set_clock(w.api, utc(monday.year, monday.month, monday.day))
+    g, k = w.login(w.gp), w.login(w.c1)
+    c = assert_json(w.create(token=g, to=w.c1), 201)  # response_days 3: due Thursday 10:00
+    a = assert_json(w.create(token=g, to=w.c1), 201)  # accepted but not answered: overdue too
+    assert_json(w.act(a["id"], "accept", k))
+    due = parse_ts(c["due_at"])
+    assert due.weekday() == 3
+
+    set_clock(w.api, due - timedelta(hours=1))
+    adm, k = admin_login(w.api), w.login(w.c1)  # tokens live 12 h of application time
+    assert_json(w.api.post("/v1/admin/jobs/run", token=adm))
+    assert "consultation_overdue" not in [n["kind"] for n in w.notes_for(w.c1, c["id"], token=k)]
+
+    set_clock(w.api, due + timedelta(hours=1))
+    adm, k = admin_login(w.api), w.login(w.c1)
+    r1 = assert_json(w.api.post("/v1/admin/jobs/run", token=adm))
+    assert r1["notifications_created"] >= 1, r1
+    kinds = [n["kind"] for n in w.notes_for(w.c1, c["id"], token=k)]
+    assert kinds.count("consultation_overdue") == 1, kinds
+    r2 = assert_json(w.api.post("/v1/admin/jobs/run", token=adm))
+    assert r2["notifications_created"] == 0, r2
+    kinds = [n["kind"] for n in w.notes_for(w.c1, c["id"], token=k)]
+    assert kinds.count("consultation_overdue") == 1, kinds
+    kinds = [n["kind"] for n in w.notes_for(w.c1, a["id"], token=k)]
+    assert kinds.count("consultation_overdue") == 1, kinds
+    # an overdue notice carries no clinical text either
+    n = next(x for x in w.notes_for(w.c1, c["id"], token=k) if x["kind"] == "consultation_overdue")
+    assert set(n) == NOTIFICATION_KEYS
