@@ -306,6 +306,19 @@ int val_timestamp(const char *s, int64_t *epoch_us)
     return 1;
 }
 
+int val_pg_timestamp(const char *s)
+{
+    char buf[48];
+    size_t n = s ? strlen(s) : 0;
+    if (n < 22 || n > 32 || s[10] != ' ' || strcmp(s + n - 3, "+00") != 0)
+        return 0;
+    memcpy(buf, s, n - 3);
+    buf[10] = 'T';
+    buf[n - 3] = 'Z';
+    buf[n - 2] = 0;
+    return val_timestamp(buf, NULL);
+}
+
 int val_request_id(const char *s)
 {
     if (s == NULL)
