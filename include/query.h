@@ -11,6 +11,4 @@ void query_send(struct req *r, struct db_stmt *stmt, const char *const *params, 
 /* Answers a result that is neither DB_OK nor expected: 503 when the database is unavailable,
  * slow or busy, req_db_failed (500) for a query error. */
 void query_failed(struct req *r, struct db_result *res);
-/* Whether SQLSTATE `code` is in the space-separated list `expect` ("*": any); false for NULL. */
-bool query_expected(const char *expect, const char *code);
 #endif

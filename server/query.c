@@ -3,6 +3,7 @@
 #include "query.h"
 
 #include "log.h"
+#include "validate.h"
 #include "worker.h"
 #include "workpool.h"
 
@@ -12,19 +13,6 @@
 
 /* statement_timeout: the database is too slow, not a bug: 503 like a timeout. */
 #define SQLSTATE_QUERY_CANCELED "57014"
-
-bool query_expected(const char *expect, const char *code)
-{
-    size_t n = strlen(code);
-    for (const char *p = expect; p && *p;) {
-        p += strspn(p, " ");
-        size_t len = strcspn(p, " ");
-        if ((len == 1 && *p == '*') || (len && len == n && memcmp(p, code, n) == 0))
-            return true;
-        p += len;
-    }
-    return false;
-}
 
 void query_failed(struct req *r, struct db_result *res)
 {
@@ -39,7 +27,7 @@ static void query_done(struct db_result *res, void *arg)
     struct req *r = arg;
     if (res->status == DB_OK ||
         (res->status == DB_ERR_QUERY && strcmp(res->sqlstate, SQLSTATE_QUERY_CANCELED) != 0 &&
-         query_expected(r->db_expect, res->sqlstate)))
+         val_in_list(r->db_expect, res->sqlstate)))
         r->db_cb(r, res);
     else
         query_failed(r, res);

@@ -319,6 +319,19 @@ int val_pg_timestamp(const char *s)
     return val_timestamp(buf, NULL);
 }
 
+int val_in_list(const char *list, const char *word)
+{
+    size_t n = word ? strlen(word) : 0;
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if ((len == 1 && *p == '*') || (len && len == n && memcmp(p, word, n) == 0))
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 int val_request_id(const char *s)
 {
     if (s == NULL)
