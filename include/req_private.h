@@ -73,10 +73,12 @@ struct req {
     void (*first_stmt)(struct req *r, struct db_stmt *stmt, const char *const *params);
     /* The phase engine's next step after a phase that waits for a statement (http.c). */
     void (*resume)(struct req *r);
-    /* session.c: the handler's first statement and its parameters (copied), sent again on its
-     * own when the combined statement fails */
+    /* session.c: the handler's first statement, its parameters (copied) and callback, sent
+     * again on its own when the combined statement fails */
     struct db_stmt *first;
     const char **first_params;
+    req_db_cb first_cb;
+    const char *first_expect;
     /* policy.c: the status a refusal answers once its audit entry is written */
     int deny_status;
     void (*work_done)(struct req *, void *);

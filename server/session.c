@@ -134,7 +134,7 @@ static void resend_first(struct req *r)
     if (!policy_authorise(r))
         return;
     req_phase(r, REQ_HANDLER);
-    query_send(r, r->first, r->first_params, r->db_cb, r->db_expect);
+    query_send(r, r->first, r->first_params, r->first_cb, r->first_expect);
 }
 
 /* The result of with_session(stmt): the user, then `stmt`'s own result for the handler. */
@@ -165,11 +165,11 @@ static void session_checked(struct db_result *res, void *arg)
     req_phase(r, REQ_HANDLER);
     if (PQgetisnull(pr, 0, principal - 1)) { /* `stmt` found no rows */
         struct db_result none = {DB_OK, PQcopyResult(pr, PG_COPYRES_ATTRS), ""};
-        r->db_cb(r, &none);
+        r->first_cb(r, &none);
         PQclear(none.res);
         return;
     }
-    r->db_cb(r, res);
+    r->first_cb(r, res);
 }
 
 /* req_db's first statement of the handler: with the session check in front, one round trip. */
@@ -194,6 +194,8 @@ static void first_statement(struct req *r, struct db_stmt *stmt, const char *con
     p[n + 1] = r->now;
     r->first = stmt;
     r->first_params = p;
+    r->first_cb = r->db_cb;
+    r->first_expect = r->db_expect;
     db_query(r->w->pool, with_session(stmt), p, session_checked, r);
 }
 
