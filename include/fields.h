@@ -5,13 +5,14 @@
 #include <jansson.h>
 
 extern const char *const org_kinds[];
-extern const char *const user_roles[];
 
 void fields_name(json_t *body, const char *key, json_t *errors);
 void fields_enum(json_t *body, const char *key, const char *const *allowed, json_t *errors);
 void fields_region(json_t *body, const char *key, json_t *errors);
 void fields_digits(json_t *body, const char *key, int n, json_t *errors);
 void fields_uuid(json_t *body, const char *key, json_t *errors);
+/* An integer field (already known to be one, or absent) outside [lo, hi]. */
+void fields_int(json_t *body, const char *key, long long lo, long long hi, json_t *errors);
 /* Optional string fields: the value, or NULL when absent or null. */
 const char *fields_opt(json_t *body, const char *key);
 #endif

@@ -2,9 +2,12 @@
 #define OVERLEG_REQ_H
 /* The request context: what domain modules see of an HTTP request. It owns the parsed body,
  * path parameters and every allocation made with req_alloc, and frees them once the reply is
- * sent. Domain modules use only this interface, never evhttp. Exactly one req_reply_* or
- * req_problem* call ends each request; the request must not be touched afterwards. */
+ * sent. Domain modules use only this interface, never evhttp (it is implemented by req.c,
+ * reply.c, query.c and policy.c; include/req_private.h is the HTTP layer's side). Exactly one
+ * req_reply_* or req_problem* call ends each request; the request must not be touched
+ * afterwards. A second reply is refused and logged. */
 #include "db.h"
+#include "roles.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -14,15 +17,8 @@ struct req;
 typedef void (*req_handler)(struct req *r);
 typedef void (*req_db_cb)(struct req *r, struct db_result *res);
 
-enum role {
-    ROLE_GP = 1u << 0,
-    ROLE_POH = 1u << 1,
-    ROLE_CONSULTANT = 1u << 2,
-    ROLE_COORDINATOR = 1u << 3,
-    ROLE_BILLING = 1u << 4,
-    ROLE_ADMIN = 1u << 5,
-};
-#define ROLES_ANY 0x3fu
+/* What a function that may answer the request returns when it did: the caller returns too. */
+#define REQ_ANSWERED (-1)
 
 /* The signed-in user, filled by authentication before the handler runs (on a route marked
  * ROUTE_SESSION_IN_STMT: before the callback of the handler's first statement). */
@@ -87,13 +83,24 @@ void req_deny(struct req *r, int status, const char *subject_type, const char *s
 void req_audit(struct req *r, const char *outcome, const char *subject_type, const char *subject_id,
                req_db_cb cb);
 
-/* Runs `stmt` on this thread's pool. Unavailability, timeouts and a full queue are answered
- * with 503 here; `cb` sees DB_OK and DB_ERR_QUERY only. */
+/* Runs `stmt` on this thread's pool, and `cb` with its result. `cb` sees DB_OK only: the rest
+ * is answered here, so a callback never checks the status. Unavailability, timeouts (also
+ * statement_timeout) and a full queue: 503. A query error: logged by SQLSTATE, table and
+ * constraint (never PostgreSQL's message, which can quote personal data), 500. */
 void req_db(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb);
+/* req_db, but `cb` also sees DB_ERR_QUERY when the SQLSTATE is one of `sqlstates`
+ * (space-separated, e.g. "23505"; "*" for any) and answers it itself. */
+void req_db_expect(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb,
+                   const char *sqlstates);
+/* 0 when the result has `n` rows; else logs "expected n rows, got m", answers 500 and returns
+ * REQ_ANSWERED. For statements that always return `n` rows when they succeed. */
+int req_rows(struct req *r, struct db_result *res, int n);
 /* Replies column 0 of the single row as JSON with `status`; 404 "No such <what>." when there is
- * no row; req_db_failed for an error. */
+ * no row. */
 void req_reply_row(struct req *r, struct db_result *res, int status, const char *what);
-/* The answer for a query error nobody expected: logged, 500. */
+/* The answer for a result nobody expected: logged as what it is (a query error by its
+ * SQLSTATE, or a row count), 500. req_db answers query errors itself: callbacks need this only
+ * for an expected SQLSTATE they do not handle after all. */
 void req_db_failed(struct req *r, struct db_result *res);
 
 /* Runs `work(ctx)` on the CPU worker pool (argon2id) and then `done` on the request's loop.
@@ -106,6 +113,9 @@ int req_work(struct req *r, void (*work)(void *ctx), void *ctx,
  * `key_col` of row `limit`-1. */
 void req_reply_page(struct req *r, PGresult *res, int json_col, int key_col, int nkeys);
 /* Decodes the `cursor` query parameter into `n` keys (NULL when absent). Replies 400 and
- * returns -1 when it is malformed. */
+ * returns REQ_ANSWERED when it is malformed. */
 int req_cursor(struct req *r, size_t n, const char **keys);
+/* A (timestamp, id) cursor: keys[0] PostgreSQL's text of a UTC timestamp, keys[1] a UUID; 400
+ * and REQ_ANSWERED otherwise. */
+int req_time_cursor(struct req *r, const char **keys);
 #endif

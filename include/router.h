@@ -10,10 +10,10 @@
 #define ROUTE_PAGED 4u      /* accepts `limit` and `cursor` */
 #define ROUTE_TEST_CLOCK 8u /* exists only with OVERLEG_TEST_CLOCK=1 */
 /* The handler runs before the session is checked, and its first statement checks it in the same
- * round trip (http.c, with_session). Only for routes without a body or Idempotency-Key whose
+ * round trip (session.c, with_session). Only for routes without a body or Idempotency-Key whose
  * handler, before that statement, does nothing but validate and answer: it must not read
- * req_user(), and what it answers first is dropped while the session is checked alone and it
- * runs again. Its first statement must be a plain SELECT (it becomes a subquery). */
+ * req_user(), and what it answers first is held until the session is checked alone (401, or
+ * that answer). Its first statement must be a plain SELECT (it becomes a subquery). */
 #define ROUTE_SESSION_IN_STMT 16u
 
 #define ROUTE_MAX_PARAMS 4
@@ -21,9 +21,11 @@
 
 struct route {
     const char *method;
-    const char *pattern; /* "/v1/users/{id}": a {..} segment is a parameter */
-    const char *action;  /* audit action and metrics label */
-    unsigned roles;      /* 0: no authentication */
+    /* "/v1/users/{id:uuid}": a {..} segment is a parameter; with ":uuid", one that is not a
+     * UUID is answered 404 before the handler runs (http.c) */
+    const char *pattern;
+    const char *action; /* audit action and metrics label */
+    unsigned roles;     /* 0: no authentication */
     unsigned flags;
     const char *const *query; /* allowed query parameters besides limit/cursor, NULL-terminated */
     req_handler handler;
@@ -37,4 +39,10 @@ extern const int route_count;
  * any of the `hidden` flags do not exist. */
 int router_match(const char *method, const char *path, char params[][ROUTE_PARAM_LEN], char *allow,
                  size_t allowsz, unsigned hidden);
+/* The number of the first parameter whose value does not have the type its pattern gives it,
+ * or -1 when all do. */
+int router_bad_param(const struct route *rt, char params[][ROUTE_PARAM_LEN]);
+/* The object the path names, in the singular: "/v1/consultations/{id}/accept" ->
+ * "consultation". Returns its length, 0 when the pattern has no parameter (or `sz` is short). */
+size_t router_subject_type(const struct route *rt, char *type, size_t sz);
 #endif

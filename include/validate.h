@@ -46,6 +46,14 @@ int val_date(const char *s, int *y, int *m, int *d);
  * 1970-01-01 to *epoch_us (may be NULL) when valid. */
 int val_timestamp(const char *s, int64_t *epoch_us);
 
+/* PostgreSQL's text form of a UTC timestamptz, as keyset cursors carry it:
+ * "2026-11-23 10:00:00.123456+00" (the fraction optional). */
+int val_pg_timestamp(const char *s);
+
+/* Whether `word` is one of the space-separated words of `list` ("*" matches any word); 0 when
+ * `list` is NULL (e.g. the SQLSTATEs a caller of req_db_expect handles). */
+int val_in_list(const char *list, const char *word);
+
 /* 1-128 characters of [A-Za-z0-9._-]. */
 int val_request_id(const char *s);
 

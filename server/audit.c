@@ -1,6 +1,7 @@
 /* Reading and verifying the audit log (API.md §12). Entries are written by the statements that
  * make the changes they record; the chain itself is kept by a trigger (sql/0001). */
-#include "handlers.h"
+#include "audit.h"
+
 #include "jsonx.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -54,10 +55,6 @@ static int parse_bound(const char *v, int is_to, char out[40])
 
 static void audit_listed(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     req_reply_page(r, res->res, 0, 1, 1);
 }
 
@@ -98,10 +95,8 @@ void audit_list(struct req *r)
 
 static void audit_verified(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
+    if (req_rows(r, res, 1) != 0)
         return;
-    }
     PGresult *pr = res->res;
     int bad = !PQgetisnull(pr, 0, 1);
     char body[160];

@@ -3,12 +3,13 @@
  * sees, the `transitions` rows and consultation_step for what it may do), under a row lock and
  * with the event and the audit entry in the same transaction. This module validates input,
  * guards anonymity, seals patient identities and shows them only to those allowed. */
+#include "consultations.h"
+
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "etag.h"
 #include "fields.h"
-#include "handlers.h"
 #include "jsonx.h"
 #include "log.h"
 #include "pii.h"
@@ -395,31 +396,6 @@ static void list_done(struct req *r, struct db_result *res)
     req_reply_page(r, res->res, 0, 1, 2);
 }
 
-/* A cursor key in PostgreSQL's text form of a UTC timestamp: "2026-11-23 10:00:00.123456+00". */
-static int pg_timestamp_ok(const char *s)
-{
-    char buf[48];
-    size_t n = strlen(s);
-    int64_t us;
-    if (n < 22 || n > 32 || s[10] != ' ' || strcmp(s + n - 3, "+00") != 0)
-        return 0;
-    snprintf(buf, sizeof buf, "%.*sZ", (int)(n - 3), s);
-    buf[10] = 'T';
-    return val_timestamp(buf, &us);
-}
-
-/* Decodes a (timestamp, id) cursor; answers 400 and returns -1 when it is not one. */
-static int time_cursor(struct req *r, const char **after)
-{
-    if (req_cursor(r, 2, after) != 0)
-        return -1;
-    if (after[0] && (!val_uuid(after[1]) || !pg_timestamp_ok(after[0]))) {
-        req_bad_query(r, "cursor", "is not a valid cursor");
-        return -1;
-    }
-    return 0;
-}
-
 void consultations_list(struct req *r)
 {
     const char *status = req_query(r, "status"), *after[2];
@@ -427,7 +403,7 @@ void consultations_list(struct req *r)
         req_bad_query(r, "status", "is not a consultation status");
         return;
     }
-    if (time_cursor(r, after) != 0)
+    if (req_time_cursor(r, after) != 0)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, after[0], after[1],
                        req_limit_param(r)};
@@ -726,7 +702,7 @@ static void list_items(struct req *r, const char *action, struct db_stmt *list)
 {
     struct listing *l = req_alloc(r, sizeof *l);
     l->stmt = list;
-    if (time_cursor(r, l->after) != 0)
+    if (req_time_cursor(r, l->after) != 0)
         return;
     req_set_ctx(r, l);
     step_run(r, action, json_object(), false, listing_allowed);
@@ -772,45 +748,4 @@ void consultations_appointment_add(struct req *r)
     if (location)
         json_object_set_new(args, "location", json_string(location));
     step_run(r, "appointment_create", with_pii(args, b, "location"), false, item_added);
-}
-
-/* ---------- notifications ---------- */
-
-DB_STMT(sql_notifications, 5,
-        "SELECT notification_json(n)::text, n.created_at::text, n.id FROM notifications n"
-        " WHERE n.user_id = $1 AND (NOT $2::boolean OR n.read_at IS NULL)"
-        " AND ($3::timestamptz IS NULL OR (n.created_at, n.id) < ($3::timestamptz, $4::uuid))"
-        " ORDER BY n.created_at DESC, n.id DESC LIMIT $5");
-
-DB_STMT(sql_notification_read, 3,
-        "UPDATE notifications SET read_at = coalesce(read_at, $1)"
-        " WHERE id = $2 AND user_id = $3 RETURNING notification_json(notifications)::text");
-
-void notifications_list(struct req *r)
-{
-    const char *unread = req_query(r, "unread"), *after[2];
-    if (unread && strcmp(unread, "true") && strcmp(unread, "false")) {
-        req_bad_query(r, "unread", "must be true or false");
-        return;
-    }
-    if (time_cursor(r, after) != 0)
-        return;
-    const char *p[] = {req_user(r)->id, unread && !strcmp(unread, "true") ? "true" : "false",
-                       after[0], after[1], req_limit_param(r)};
-    req_db(r, &sql_notifications, p, items_listed);
-}
-
-static void notification_read_done(struct req *r, struct db_result *res)
-{
-    req_reply_row(r, res, 200, "notification");
-}
-
-void notifications_read(struct req *r)
-{
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such notification.");
-        return;
-    }
-    const char *p[] = {req_now(r), req_param(r, 0), req_user(r)->id};
-    req_db(r, &sql_notification_read, p, notification_read_done);
 }

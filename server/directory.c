@@ -1,7 +1,8 @@
 /* Vocabularies and the consultant directory (API.md §6–§7). Codes live in the `vocabulary`
  * table only: PostgreSQL checks them, so C and SQL cannot disagree. */
+#include "directory.h"
+
 #include "fields.h"
-#include "handlers.h"
 #include "jsonx.h"
 #include "validate.h"
 
@@ -102,10 +103,6 @@ void directory_vocabularies(struct req *r)
 
 void directory_get(struct req *r)
 {
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such consultant.");
-        return;
-    }
     const char *p[] = {req_now(r), req_param(r, 0)};
     req_db(r, &sql_consultant_get, p, reply_text_col);
 }
@@ -173,10 +170,8 @@ DB_STMT(sql_filter_codes, 3,
 
 static void filter_codes_checked(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
+    if (req_rows(r, res, 1) != 0)
         return;
-    }
     json_t *errors = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
     if (json_array_size(errors)) {
         req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
@@ -203,10 +198,6 @@ static void list_empty(struct req *r)
 
 static void directory_listed(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     if (PQntuples(res->res) == 0) {
         list_empty(r);
         return;
@@ -302,10 +293,8 @@ static void check_list(json_t *body, const char *key, size_t min, size_t max,
 
 static void profile_put_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
+    if (req_rows(r, res, 1) != 0)
         return;
-    }
     PGresult *pr = res->res;
     if (PQgetvalue(pr, 0, 0)[0] == '0') {
         req_problem(r, 404, "not-found", "No such consultant.");
@@ -359,10 +348,6 @@ void directory_profile_put(struct req *r)
                                                 {NULL, 0, 0}};
     const char *id = req_param(r, 0);
     const struct principal *me = req_user(r);
-    if (!val_uuid(id)) {
-        req_problem(r, 404, "not-found", "No such consultant.");
-        return;
-    }
     if (!(me->role & ROLE_ADMIN) && strcasecmp(id, me->id) != 0) {
         req_deny(r, 403, "user", id);
         return;
@@ -379,9 +364,8 @@ void directory_profile_put(struct req *r)
     const char *bio = jsonx_str(b, "bio");
     if (bio && val_utf8_chars(bio, strlen(bio)) > 2000)
         jsonx_error(errors, "bio", "must be at most 2000 characters");
+    fields_int(b, "response_days", 1, 10, errors);
     json_t *days = json_object_get(b, "response_days");
-    if (json_is_integer(days) && (json_integer_value(days) < 1 || json_integer_value(days) > 10))
-        jsonx_error(errors, "response_days", "must be an integer from 1 to 10");
     /* The request owns `errors` from here; profile_put_done adds the vocabulary's findings. */
     req_keep_json(r, errors);
     req_set_ctx(r, errors);

@@ -26,8 +26,8 @@
 
 static __thread int rewriting; /* our own changes to the buffer call the callback again */
 
-/* The problem for each status evhttp answers itself: the status line's reason (as http.c's),
- * the problem's type, title (as http.c's) and detail. */
+/* The problem for each status evhttp answers itself: the status line's reason (as reply.c's),
+ * the problem's type, title (as reply.c's) and detail. */
 struct refusal {
     int status;
     const char *reason, *slug, *title, *detail;

@@ -12,8 +12,6 @@ const char *const org_kinds[] = {"general_practice",
                                  "social_team",
                                  "other",
                                  NULL};
-const char *const user_roles[] = {"gp",      "poh",   "consultant", "coordinator",
-                                  "billing", "admin", NULL};
 
 const char *fields_opt(json_t *body, const char *key)
 {
@@ -61,4 +59,14 @@ void fields_uuid(json_t *body, const char *key, json_t *errors)
     const char *v = jsonx_str(body, key);
     if (v && !val_uuid(v))
         jsonx_error(errors, key, "must be a UUID");
+}
+
+void fields_int(json_t *body, const char *key, long long lo, long long hi, json_t *errors)
+{
+    json_t *v = json_object_get(body, key);
+    if (!json_is_integer(v) || (json_integer_value(v) >= lo && json_integer_value(v) <= hi))
+        return;
+    char msg[96];
+    snprintf(msg, sizeof msg, "must be an integer from %lld to %lld", lo, hi);
+    jsonx_error(errors, key, msg);
 }

@@ -3,7 +3,6 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
-#include "handlers.h"
 #include "log.h"
 
 #include <event2/event.h>
@@ -64,10 +63,8 @@ void jobs_stop(void)
 
 static void jobs_ran(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
+    if (req_rows(r, res, 1) != 0)
         return;
-    }
     char body[160];
     int n = snprintf(body, sizeof body,
                      "{\"signals_raised\":%s,\"signals_resolved\":%s,"

@@ -1,7 +1,8 @@
 /* Operations endpoints (API.md §13) and the test clock. */
+#include "ops.h"
+
 #include "clock.h"
 #include "embedded.h"
-#include "handlers.h"
 #include "jsonx.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -20,6 +21,7 @@ void ops_healthz(struct req *r)
 
 DB_STMT(sql_schema_version, 0, "SELECT coalesce(max(version), 0) FROM schema_migrations");
 
+/* Not ready whatever the error (no schema_migrations yet, say): 503, so it is expected. */
 static void schema_checked(struct req *r, struct db_result *res)
 {
     if (res->status == DB_OK && atoi(PQgetvalue(res->res, 0, 0)) >= migrate_latest()) {
@@ -31,7 +33,7 @@ static void schema_checked(struct req *r, struct db_result *res)
 
 void ops_readyz(struct req *r)
 {
-    req_db(r, &sql_schema_version, NULL, schema_checked);
+    req_db_expect(r, &sql_schema_version, NULL, schema_checked, "*");
 }
 
 void ops_metrics(struct req *r)
@@ -54,10 +56,7 @@ void ops_openapi(struct req *r)
 
 static void clock_apply(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
+    (void)res;
     int64_t *at = req_ctx(r);
     if (at)
         clock_set(*at);

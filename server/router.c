@@ -1,6 +1,15 @@
 #include "router.h"
 
-#include "handlers.h"
+#include "audit.h"
+#include "auth.h"
+#include "consultations.h"
+#include "directory.h"
+#include "jobs.h"
+#include "notifications.h"
+#include "ops.h"
+#include "organisations.h"
+#include "users.h"
+#include "validate.h"
 
 #include <string.h>
 
@@ -11,11 +20,12 @@ static const char *const q_status[] = {"status", NULL};
 static const char *const q_unread[] = {"unread", NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
+/* Short names for the role masks of include/roles.h, so that a route fits on a line or two. */
 #define ADMIN ROLE_ADMIN
-#define PRACTICE (ROLE_GP | ROLE_POH)
+#define PRACTICE ROLES_PRACTICE
 #define CONSULTANT ROLE_CONSULTANT
-#define CONSULT_READERS (PRACTICE | CONSULTANT | ROLE_COORDINATOR)
-#define CONSULT_PARTIES (PRACTICE | CONSULTANT)
+#define CONSULT_READERS ROLES_CONSULT_READERS
+#define CONSULT_PARTIES ROLES_CONSULT_PARTIES
 #define ANY ROLES_ANY
 
 const struct route routes[] = {
@@ -27,52 +37,53 @@ const struct route routes[] = {
      organisations_create},
     {"GET", "/v1/organisations", "organisations.list", ANY, ROUTE_PAGED, q_orgs,
      organisations_list},
-    {"GET", "/v1/organisations/{id}", "organisations.read", ANY, 0, NULL, organisations_get},
+    {"GET", "/v1/organisations/{id:uuid}", "organisations.read", ANY, 0, NULL, organisations_get},
 
     {"POST", "/v1/users", "users.create", ADMIN, ROUTE_BODY | ROUTE_IDEM, NULL, users_create},
-    {"GET", "/v1/users/{id}", "users.read", ADMIN, 0, NULL, users_get},
-    {"PATCH", "/v1/users/{id}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
+    {"GET", "/v1/users/{id:uuid}", "users.read", ADMIN, 0, NULL, users_get},
+    {"PATCH", "/v1/users/{id:uuid}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
 
     {"GET", "/v1/vocabularies", "vocabularies.read", ANY, ROUTE_SESSION_IN_STMT, NULL,
      directory_vocabularies},
     {"GET", "/v1/consultants", "consultants.list", ANY, ROUTE_PAGED | ROUTE_SESSION_IN_STMT,
      q_consultants, directory_list},
-    {"GET", "/v1/consultants/{id}", "consultants.read", ANY, ROUTE_SESSION_IN_STMT, NULL,
+    {"GET", "/v1/consultants/{id:uuid}", "consultants.read", ANY, ROUTE_SESSION_IN_STMT, NULL,
      directory_get},
-    {"PUT", "/v1/consultants/{id}/profile", "consultants.profile_update", ROLE_CONSULTANT | ADMIN,
-     ROUTE_BODY, NULL, directory_profile_put},
+    {"PUT", "/v1/consultants/{id:uuid}/profile", "consultants.profile_update",
+     ROLE_CONSULTANT | ADMIN, ROUTE_BODY, NULL, directory_profile_put},
 
     {"POST", "/v1/consultations", "consultations.create", PRACTICE, ROUTE_BODY | ROUTE_IDEM, NULL,
      consultations_create},
     {"GET", "/v1/consultations", "consultations.list", CONSULT_READERS, ROUTE_PAGED, q_status,
      consultations_list},
-    {"GET", "/v1/consultations/{id}", "consultations.read", CONSULT_READERS, 0, NULL,
+    {"GET", "/v1/consultations/{id:uuid}", "consultations.read", CONSULT_READERS, 0, NULL,
      consultations_get},
-    {"POST", "/v1/consultations/{id}/accept", "consultations.accept", CONSULTANT, 0, NULL,
+    {"POST", "/v1/consultations/{id:uuid}/accept", "consultations.accept", CONSULTANT, 0, NULL,
      consultations_accept},
-    {"POST", "/v1/consultations/{id}/decline", "consultations.decline", CONSULTANT, ROUTE_BODY,
+    {"POST", "/v1/consultations/{id:uuid}/decline", "consultations.decline", CONSULTANT, ROUTE_BODY,
      NULL, consultations_decline},
-    {"POST", "/v1/consultations/{id}/redirect", "consultations.redirect", PRACTICE, ROUTE_BODY,
+    {"POST", "/v1/consultations/{id:uuid}/redirect", "consultations.redirect", PRACTICE, ROUTE_BODY,
      NULL, consultations_redirect},
-    {"POST", "/v1/consultations/{id}/answer", "consultations.answer", CONSULTANT, ROUTE_BODY, NULL,
-     consultations_answer},
-    {"POST", "/v1/consultations/{id}/close", "consultations.close", PRACTICE, ROUTE_BODY, NULL,
+    {"POST", "/v1/consultations/{id:uuid}/answer", "consultations.answer", CONSULTANT, ROUTE_BODY,
+     NULL, consultations_answer},
+    {"POST", "/v1/consultations/{id:uuid}/close", "consultations.close", PRACTICE, ROUTE_BODY, NULL,
      consultations_close},
-    {"POST", "/v1/consultations/{id}/withdraw", "consultations.withdraw", PRACTICE, ROUTE_BODY,
+    {"POST", "/v1/consultations/{id:uuid}/withdraw", "consultations.withdraw", PRACTICE, ROUTE_BODY,
      NULL, consultations_withdraw},
-    {"POST", "/v1/consultations/{id}/consent/revoke", "consultations.consent_revoke", PRACTICE, 0,
-     NULL, consultations_revoke_consent},
-    {"POST", "/v1/consultations/{id}/messages", "consultations.message_create", CONSULT_PARTIES,
-     ROUTE_BODY | ROUTE_IDEM, NULL, consultations_message_add},
-    {"GET", "/v1/consultations/{id}/messages", "consultations.messages_read", CONSULT_PARTIES,
+    {"POST", "/v1/consultations/{id:uuid}/consent/revoke", "consultations.consent_revoke", PRACTICE,
+     0, NULL, consultations_revoke_consent},
+    {"POST", "/v1/consultations/{id:uuid}/messages", "consultations.message_create",
+     CONSULT_PARTIES, ROUTE_BODY | ROUTE_IDEM, NULL, consultations_message_add},
+    {"GET", "/v1/consultations/{id:uuid}/messages", "consultations.messages_read", CONSULT_PARTIES,
      ROUTE_PAGED, NULL, consultations_messages},
-    {"POST", "/v1/consultations/{id}/appointments", "consultations.appointment_create",
+    {"POST", "/v1/consultations/{id:uuid}/appointments", "consultations.appointment_create",
      CONSULT_PARTIES, ROUTE_BODY | ROUTE_IDEM, NULL, consultations_appointment_add},
-    {"GET", "/v1/consultations/{id}/appointments", "consultations.appointments_read",
+    {"GET", "/v1/consultations/{id:uuid}/appointments", "consultations.appointments_read",
      CONSULT_PARTIES, ROUTE_PAGED, NULL, consultations_appointments},
     {"GET", "/v1/notifications", "notifications.list", ANY, ROUTE_PAGED, q_unread,
      notifications_list},
-    {"POST", "/v1/notifications/{id}/read", "notifications.read", ANY, 0, NULL, notifications_read},
+    {"POST", "/v1/notifications/{id:uuid}/read", "notifications.read", ANY, 0, NULL,
+     notifications_read},
 
     {"GET", "/v1/audit", "audit.list", ADMIN, ROUTE_PAGED, q_audit, audit_list},
     {"GET", "/v1/audit/verify", "audit.verify", ADMIN, 0, NULL, audit_verify},
@@ -89,7 +100,8 @@ const struct route routes[] = {
 };
 const int route_count = sizeof routes / sizeof routes[0];
 
-/* Matches `path` against `pattern` segment by segment, capturing {..} segments. */
+/* Matches `path` against `pattern` segment by segment, capturing {..} segments (of any type:
+ * router_bad_param checks them). */
 static int path_match(const char *pattern, const char *path, char params[][ROUTE_PARAM_LEN])
 {
     int np = 0;
@@ -131,4 +143,34 @@ int router_match(const char *method, const char *path, char params[][ROUTE_PARAM
         found_path = 1;
     }
     return found_path ? -2 : -1;
+}
+
+int router_bad_param(const struct route *rt, char params[][ROUTE_PARAM_LEN])
+{
+    int np = 0;
+    for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{'), np++) {
+        const char *colon = strchr(p, ':'), *close = strchr(p, '}');
+        if (colon && close && colon < close && strncmp(colon, ":uuid}", 6) == 0 &&
+            !val_uuid(params[np]))
+            return np;
+    }
+    return -1;
+}
+
+size_t router_subject_type(const struct route *rt, char *type, size_t sz)
+{
+    const char *brace = strstr(rt->pattern, "/{");
+    if (!brace)
+        return 0;
+    const char *start = brace;
+    while (start > rt->pattern && start[-1] != '/')
+        start--;
+    size_t n = (size_t)(brace - start);
+    if (n > 1 && start[n - 1] == 's')
+        n--; /* "consultations" -> "consultation" */
+    if (n == 0 || n >= sz)
+        return 0;
+    memcpy(type, start, n);
+    type[n] = 0;
+    return n;
 }

@@ -3,10 +3,10 @@
  * Requests go to http.c. */
 #include "http.h"
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "errpage.h"
-#include "handlers.h"
 #include "jobs.h"
 #include "log.h"
 #include "worker.h"

@@ -1,9 +1,10 @@
 /* Users (API.md §4–§5): admins create, read and (de)activate them. Deactivation revokes every
  * token in the same statement, so it takes effect at once. */
+#include "users.h"
+
 #include "crypto.h"
 #include "etag.h"
 #include "fields.h"
-#include "handlers.h"
 #include "jsonx.h"
 #include "validate.h"
 
@@ -45,23 +46,9 @@ DB_STMT(sql_user_update, 8,
         "  FROM u)"
         " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
-/* Which organisation kinds each role may belong to (API.md §5). */
-static int role_fits(const char *role, const char *kind)
-{
-    if (!strcmp(role, "gp") || !strcmp(role, "poh") || !strcmp(role, "billing"))
-        return !strcmp(kind, "general_practice");
-    if (!strcmp(role, "consultant"))
-        return !strcmp(kind, "mental_health_provider");
-    return 1;
-}
-
 /* Replies the user of row 0 (json, version) with its ETag. */
 static void reply_user(struct req *r, struct db_result *res, int status)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     if (PQntuples(res->res) != 1) {
         req_problem(r, 404, "not-found", "No such user.");
         return;
@@ -81,7 +68,7 @@ struct new_user {
 
 static void user_created(struct req *r, struct db_result *res)
 {
-    if (res->status == DB_ERR_QUERY && !strcmp(res->sqlstate, DB_UNIQUE_VIOLATION)) {
+    if (res->status == DB_ERR_QUERY) { /* DB_UNIQUE_VIOLATION, the one it expects */
         req_problem(r, 409, "conflict", "A user with this e-mail address already exists.");
         return;
     }
@@ -110,15 +97,11 @@ static void hash_done(struct req *r, void *arg)
                        u->hash,
                        fields_opt(b, "agb_code"),
                        fields_opt(b, "big_number")};
-    req_db(r, &sql_user_create, p, user_created);
+    req_db_expect(r, &sql_user_create, p, user_created, DB_UNIQUE_VIOLATION);
 }
 
 static void org_kind_found(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     json_t *errors = json_array();
     const char *role = jsonx_str(req_body(r), "role");
     if (PQntuples(res->res) != 1)
@@ -149,7 +132,7 @@ void users_create(struct req *r)
     if (password && !val_password(password, strlen(password)))
         jsonx_error(errors, "password", "must be 12 to 256 characters");
     fields_name(b, "name", errors);
-    fields_enum(b, "role", user_roles, errors);
+    fields_enum(b, "role", role_names, errors);
     fields_uuid(b, "organisation_id", errors);
     fields_digits(b, "agb_code", 8, errors);
     fields_digits(b, "big_number", 11, errors);
@@ -173,17 +156,13 @@ static void user_got(struct req *r, struct db_result *res)
 
 void users_get(struct req *r)
 {
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such user.");
-        return;
-    }
     const char *p[] = {REQ_AUDIT_PARAMS(r), req_param(r, 0)};
     req_db(r, &sql_user_get, p, user_got);
 }
 
 static void user_updated(struct req *r, struct db_result *res)
 {
-    if (res->status == DB_OK && PQntuples(res->res) == 0) {
+    if (PQntuples(res->res) == 0) {
         /* Only with If-Match: the version moved between our read and the update. */
         req_problem(r, 412, "precondition-failed", "The user was changed meanwhile.");
         return;
@@ -193,10 +172,6 @@ static void user_updated(struct req *r, struct db_result *res)
 
 static void version_found(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     if (PQntuples(res->res) != 1) {
         req_problem(r, 404, "not-found", "No such user.");
         return;
@@ -226,10 +201,6 @@ void users_update(struct req *r)
 {
     static const struct jsonx_field fields[] = {
         {"active", JX_BOOL, 0}, {"name", JX_STRING, 0}, {NULL, 0, 0}};
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such user.");
-        return;
-    }
     json_t *b = req_body(r), *errors = json_array();
     jsonx_check(b, fields, "", errors);
     fields_name(b, "name", errors);

@@ -306,6 +306,32 @@ int val_timestamp(const char *s, int64_t *epoch_us)
     return 1;
 }
 
+int val_pg_timestamp(const char *s)
+{
+    char buf[48];
+    size_t n = s ? strlen(s) : 0;
+    if (n < 22 || n > 32 || s[10] != ' ' || strcmp(s + n - 3, "+00") != 0)
+        return 0;
+    memcpy(buf, s, n - 3);
+    buf[10] = 'T';
+    buf[n - 3] = 'Z';
+    buf[n - 2] = 0;
+    return val_timestamp(buf, NULL);
+}
+
+int val_in_list(const char *list, const char *word)
+{
+    size_t n = word ? strlen(word) : 0;
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if ((len == 1 && *p == '*') || (len && len == n && memcmp(p, word, n) == 0))
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 int val_request_id(const char *s)
 {
     if (s == NULL)

@@ -17,7 +17,7 @@ repository root.
   consultations_bench.py pgbench OUTDIR [noaudit]
       One pgbench script per kind (OUTDIR/cons_K.sql, K = 1..3 in the order above): the three
       statements overlegd runs for one POST /v1/consultations of that kind, verbatim from the
-      C source (sql_auth in server/http.c; sql_target and sql_create in
+      C source (sql_auth in server/session.c; sql_target and sql_create in
       server/consultations.c), NULL inlined where overlegd passes NULL, every other parameter a
       pgbench variable. Prints the pgbench arguments, one a line: "-f", "OUTDIR/cons_K.sql@1"
       and "-D", "name=value" for the values that come from the bodies. The caller defines the
@@ -97,7 +97,7 @@ def drop_audit(sql):
 
 
 def scripts(noaudit=False):
-    auth = stmt_sql("server/http.c", "sql_auth", {1: ":tok", 2: ":now"})
+    auth = stmt_sql("server/session.c", "sql_auth", {1: ":tok", 2: ":now"})
     out = []
     for kind in KINDS:
         direct, anon = kind.endswith("_direct"), kind.startswith("anon")

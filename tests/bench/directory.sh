@@ -15,7 +15,7 @@
 #    - the same with as many clients as overlegd has database connections (the database's best
 #      throughput here; a stricter comparison, reported without a goal);
 #    - that again behind the session check, exactly as overlegd sends the statements
-#      (WITH_SESSION_SQL in server/http.c).
+#      (WITH_SESSION_SQL in server/session.c).
 #    The rounds split $BENCH_DURATION between them; the figures sum the rounds.
 # 4. The plan of every query string, as one pooled connection runs them (the mix run once first,
 #    then each again with auto_explain: ANALYZE, BUFFERS, the queries inside directory_search

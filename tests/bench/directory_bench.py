@@ -2,7 +2,7 @@
 """Helpers of the directory benchmark (tests/bench/directory.sh). Run from the repository root.
 
   directory_bench.py sql STMT [N=VALUE ...]
-      The SQL of DB_STMT(STMT, ...) in server/directory.c, or else in server/http.c (sql_auth,
+      The SQL of DB_STMT(STMT, ...) in server/directory.c, or else in server/session.c (sql_auth,
       for the /v1/me benchmark), verbatim, with each $N given replaced by VALUE (parameters not
       given stay $N).
   directory_bench.py pgbench MIX OUTDIR
@@ -12,7 +12,7 @@
       (`now` and `lim` are left for the caller to define).
   directory_bench.py pgbench MIX OUTDIR --with-session
       The same, each statement behind the session check exactly as overlegd sends it
-      (WITH_SESSION_SQL in server/http.c); the caller also defines `tok`, the session's token
+      (WITH_SESSION_SQL in server/session.c); the caller also defines `tok`, the session's token
       hash.
   directory_bench.py explain MIX NOW TIMEOUT_MS
       A psql script for one connection, as a pooled one runs the mix: PREPARE the statements
@@ -39,7 +39,7 @@ import sys
 from urllib.parse import parse_qsl
 
 SRC = "server/directory.c"
-SRC_HTTP = "server/http.c"  # sql_auth
+SRC_HTTP = "server/session.c"  # sql_auth
 FILTERS = ["expertise", "target_group", "region", "mode", "language", "accepting"]
 LIMIT = "21"  # default page size 20, plus one to know whether there is a next page
 NOW_, LIMIT_ = "\0now", "\0limit"  # where steps() puts them
@@ -135,8 +135,8 @@ def steps(qs):
 
 def with_session(sql):
     """`sql` as overlegd sends it for a directory read: behind the session check of
-    with_session() in server/http.c, its token hash and clock the variables `tok` and `now`."""
-    fmt = c_macro("server/http.c", "WITH_SESSION_SQL")
+    with_session() in server/session.c, its token hash and clock the variables `tok` and `now`."""
+    fmt = c_macro("server/session.c", "WITH_SESSION_SQL")
     if fmt.count("$%d") != 2 or fmt.count("%s") != 1 or fmt.count("%") != 3:
         sys.exit("directory_bench.py: WITH_SESSION_SQL is not two $%d and one %s")
     return fmt.replace("$%d", ":tok", 1).replace("$%d", ":now", 1).replace("%s", sql)

@@ -42,7 +42,7 @@ read -r SRV_P99_LE SRV_UNDER10 DB_ERRS < <(metrics_delta "GET /v1/me" 0.01 "$TMP
 [[ "$DB_ERRS" == 0 ]] || die "the database pool counted $DB_ERRS errors, timeouts or reconnects during the wrk run"
 
 # ---------- pgbench: the same statement ----------
-# server/http.c sql_auth, verbatim (read from the source by directory_bench.py); $1 = sha256 hex
+# server/session.c sql_auth, verbatim (read from the source by directory_bench.py); $1 = sha256 hex
 # of the token, $2 = now (RFC 3339, UTC).
 TOKEN_HASH=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
@@ -195,7 +195,7 @@ intro = """# Benchmarks
 ## GET /v1/me
 
 `tests/bench/me.sh` (about a minute) measures the hot path of the API,
-`GET /v1/me`: one prepared statement (`sql_auth` in `server/http.c`, the session lookup every
+`GET /v1/me`: one prepared statement (`sql_auth` in `server/session.c`, the session lookup every
 authenticated request makes) plus the HTTP work around it.
 
 - **HTTP**: `wrk` with 64 keep-alive connections against `overlegd` (2 threads, a pool of 8

@@ -482,6 +482,37 @@ static void test_enum(void **state)
     assert_int_equal(val_enum("other", NULL), -1);
 }
 
+static void test_pg_timestamp(void **state)
+{
+    (void)state;
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00.123456+00"), 1);
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00+00"), 1);
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00.1+00"), 1);
+    assert_int_equal(val_pg_timestamp("2026-11-23T10:00:00+00"), 0);        /* not PostgreSQL's */
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00.123456+01"), 0); /* not UTC */
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00Z"), 0);
+    assert_int_equal(val_pg_timestamp("2026-02-30 10:00:00+00"), 0);
+    assert_int_equal(val_pg_timestamp("2026-11-23 24:00:00+00"), 0);
+    assert_int_equal(val_pg_timestamp("2026-11-23 10:00:00.1234567890123+00"), 0); /* too long */
+    assert_int_equal(val_pg_timestamp(""), 0);
+    assert_int_equal(val_pg_timestamp(NULL), 0);
+}
+
+static void test_in_list(void **state)
+{
+    (void)state;
+    assert_int_equal(val_in_list("23505", "23505"), 1);
+    assert_int_equal(val_in_list("22P02 23505", "23505"), 1);
+    assert_int_equal(val_in_list(" 23505  22P02 ", "22P02"), 1);
+    assert_int_equal(val_in_list("*", "40001"), 1);
+    assert_int_equal(val_in_list("23505", "2350"), 0);
+    assert_int_equal(val_in_list("2350", "23505"), 0);
+    assert_int_equal(val_in_list("235051", "23505"), 0);
+    assert_int_equal(val_in_list("", "23505"), 0);
+    assert_int_equal(val_in_list(NULL, "23505"), 0);
+    assert_int_equal(val_in_list("**", "23505"), 0);
+}
+
 int test_validate_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +533,8 @@ int test_validate_run(void)
         cmocka_unit_test(test_timestamp_invalid),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_enum),
+        cmocka_unit_test(test_pg_timestamp),
+        cmocka_unit_test(test_in_list),
     };
     return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }
