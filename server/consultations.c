@@ -141,10 +141,8 @@ DB_STMT(
 
 static void created(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
-        req_db_failed(r, res);
+    if (req_rows(r, res, 1) == REQ_ANSWERED)
         return;
-    }
     /* A replay shows the patient hidden: reading the identity again takes an audited GET, and
      * nothing outlives a revocation of consent. */
     req_replay_body(r, PQgetvalue(res->res, 0, 0));
@@ -154,10 +152,6 @@ static void created(struct req *r, struct db_result *res)
 
 static void target_checked(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     json_t *b = req_body(r), *errors = json_array();
     const char *verdict = PQgetisnull(res->res, 0, 0) ? "missing" : PQgetvalue(res->res, 0, 0);
     const char *field = jsonx_has(b, "consultant_id") ? "consultant_id" : "expertise";
@@ -351,10 +345,6 @@ DB_STMT(sql_read, 6,
 
 static void read_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     if (PQntuples(res->res) != 1 || PQgetisnull(res->res, 0, 0)) {
         req_problem(r, 404, "not-found", "No such consultation.");
         return;
@@ -366,10 +356,6 @@ static void read_done(struct req *r, struct db_result *res)
 
 void consultations_get(struct req *r)
 {
-    if (!val_uuid(req_param(r, 0))) {
-        req_problem(r, 404, "not-found", "No such consultation.");
-        return;
-    }
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), req_param(r, 0)};
     req_db(r, &sql_read, p, read_done);
 }
@@ -387,12 +373,10 @@ DB_STMT(sql_list, 9,
         " AND ($7::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($7::timestamptz, $8::uuid))"
         " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $9");
 
-static void list_done(struct req *r, struct db_result *res)
+/* A page of items whose columns are (json, cursor keys...): consultations and their messages
+ * and appointments. */
+static void page_listed(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
     req_reply_page(r, res->res, 0, 1, 2);
 }
 
@@ -407,7 +391,7 @@ void consultations_list(struct req *r)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, after[0], after[1],
                        req_limit_param(r)};
-    req_db(r, &sql_list, p, list_done);
+    req_db(r, &sql_list, p, page_listed);
 }
 
 /* ---------- transitions ---------- */
@@ -420,14 +404,8 @@ DB_STMT(sql_step, 9,
 /* Answers a step that did not go ahead (or failed); returns 1 when it answered. */
 static int step_refused(struct req *r, struct db_result *res)
 {
-    if (res->status == DB_ERR_QUERY && !strcmp(res->sqlstate, "22P02")) {
-        req_problem(r, 404, "not-found", "No such consultation.");
+    if (req_rows(r, res, 1) == REQ_ANSWERED)
         return 1;
-    }
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
-        req_db_failed(r, res);
-        return 1;
-    }
     PGresult *pr = res->res;
     const char *result = PQgetvalue(pr, 0, 0), *detail = PQgetvalue(pr, 0, 1);
     if (!strcmp(result, "ok")) {
@@ -484,11 +462,6 @@ static json_t *with_pii(json_t *args, json_t *body, const char *key)
  * under the step's row lock. */
 static void step_run(struct req *r, const char *action, json_t *args, bool if_match, req_db_cb done)
 {
-    if (!val_uuid(req_param(r, 0))) {
-        json_decref(args);
-        req_problem(r, 404, "not-found", "No such consultation.");
-        return;
-    }
     char *s = json_dumps(args, JSON_COMPACT);
     json_decref(args);
     const char *args_text = req_strdup(r, s);
@@ -574,8 +547,7 @@ void consultations_answer(struct req *r)
     text_length(b, "advice", "advice", 1, 10000, errors);
     fields_enum(b, "recommendation", recs, errors);
     json_t *m = json_object_get(b, "minutes_spent");
-    if (json_is_integer(m) && (json_integer_value(m) < 1 || json_integer_value(m) > 600))
-        jsonx_error(errors, "minutes_spent", "must be from 1 to 600");
+    fields_int(b, "minutes_spent", 1, 600, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
     transition_run(r, "answer",
@@ -597,8 +569,7 @@ void consultations_close(struct req *r)
     fields_enum(b, "referral_outcome", outcomes, errors);
     text_length(b, "note", "note", 0, 2000, errors);
     json_t *v = json_object_get(b, "value");
-    if (json_is_integer(v) && (json_integer_value(v) < 1 || json_integer_value(v) > 5))
-        jsonx_error(errors, "value", "must be from 1 to 5");
+    fields_int(b, "value", 1, 5, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s, s:I}", "referral_outcome", jsonx_str(b, "referral_outcome"),
@@ -674,15 +645,6 @@ void consultations_message_add(struct req *r)
     step_run(r, "message_create", with_pii(args, b, "body"), false, item_added);
 }
 
-static void items_listed(struct req *r, struct db_result *res)
-{
-    if (res->status != DB_OK) {
-        req_db_failed(r, res);
-        return;
-    }
-    req_reply_page(r, res->res, 0, 1, 2);
-}
-
 struct listing {
     struct db_stmt *stmt;
     const char *after[2];
@@ -695,7 +657,7 @@ static void listing_allowed(struct req *r, struct db_result *res)
         return;
     struct listing *l = req_ctx(r);
     const char *p[] = {req_param(r, 0), l->after[0], l->after[1], req_limit_param(r)};
-    req_db(r, l->stmt, p, items_listed);
+    req_db(r, l->stmt, p, page_listed);
 }
 
 static void list_items(struct req *r, const char *action, struct db_stmt *list)
@@ -734,8 +696,7 @@ void consultations_appointment_add(struct req *r)
     if (starts && !val_timestamp(starts, &us))
         jsonx_error(errors, "starts_at", "must be an RFC 3339 timestamp");
     json_t *d = json_object_get(b, "duration_minutes");
-    if (json_is_integer(d) && (json_integer_value(d) < 5 || json_integer_value(d) > 480))
-        jsonx_error(errors, "duration_minutes", "must be from 5 to 480");
+    fields_int(b, "duration_minutes", 5, 480, errors);
     text_length(b, "location", "location", 1, 200, errors);
     if (kind && !strcmp(kind, "on_location") && !location)
         jsonx_error(errors, "location", "is required for an appointment on location");
