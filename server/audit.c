@@ -10,8 +10,8 @@
 #include <string.h>
 
 DB_STMT(sql_audit_list, 11,
-        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
-        "  VALUES ($1, $2, $3, $4, 'audit.list', 'success'))"
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, 'audit.list',"
+        "  NULL, NULL, 'success'))"
         " SELECT audit_json(e)::text, e.seq FROM audit_log e"
         " WHERE ($5::uuid IS NULL OR e.subject_id = $5)"
         " AND ($6::uuid IS NULL OR e.actor_id = $6)"
@@ -22,8 +22,8 @@ DB_STMT(sql_audit_list, 11,
         " ORDER BY e.seq DESC LIMIT $11");
 
 DB_STMT(sql_audit_verify, 4,
-        "WITH a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, outcome)"
-        "  VALUES ($1, $2, $3, $4, 'audit.verify', 'success')),"
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, 'audit.verify',"
+        "  NULL, NULL, 'success')),"
         " c AS (SELECT e.id, e.seq, e.hash, e.prev_hash, audit_hash(e) AS expect,"
         "  lag(e.hash) OVER (ORDER BY e.seq) AS before FROM audit_log e)"
         " SELECT count(*), (SELECT c.id FROM c WHERE c.hash <> c.expect"

@@ -35,21 +35,21 @@ DB_STMT(sql_login_ok, 7,
         "WITH s AS (INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
         "  VALUES ($5, $6, $1, $1::timestamptz + interval '12 hours') RETURNING *),"
         " d AS (DELETE FROM login_failures WHERE email = lower($7) AND EXISTS (SELECT FROM s)),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'auth.login', 'user', s.user_id,"
-        "  'success' FROM s)"
+        " a AS (INSERT INTO audit_log SELECT e.* FROM s, audit_entry($1, $2, $3, $4, 'auth.login',"
+        "  'user', s.user_id, 'success') e)"
         " SELECT ts(s.expires_at), user_json(u)::text FROM s JOIN users u ON u.id = s.user_id");
 
 /* The failure itself was counted by login_attempt. */
 DB_STMT(sql_login_failed, 5,
-        "INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
-        " outcome) VALUES ($1, $2, $3, $4, 'auth.login', 'user', $5, 'denied')");
+        "INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, 'auth.login', 'user', $5,"
+        " 'denied')");
 
-DB_STMT(sql_logout, 5,
-        "WITH s AS (UPDATE sessions SET revoked_at = $1"
-        "  WHERE token_hash = $5 AND revoked_at IS NULL RETURNING user_id)"
-        " INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
-        " outcome) SELECT $1, $2, $3, $4, 'auth.logout', 'user', s.user_id, 'success' FROM s");
+DB_STMT(
+    sql_logout, 5,
+    "WITH s AS (UPDATE sessions SET revoked_at = $1"
+    "  WHERE token_hash = $5 AND revoked_at IS NULL RETURNING user_id)"
+    " INSERT INTO audit_log SELECT e.* FROM s, audit_entry($1, $2, $3, $4, 'auth.logout', 'user',"
+    " s.user_id, 'success') e");
 
 static void invalid_credentials(struct req *r)
 {

@@ -112,8 +112,8 @@ static int cmd_create_admin(int argc, char **argv)
         "  SELECT $1, btrim($2, E' \\t\\r\\n'), 'admin', id, $3, now() FROM (SELECT id FROM org "
         "UNION ALL"
         "  SELECT id FROM new_org) o LIMIT 1 RETURNING id),"
-        " a AS (INSERT INTO audit_log (at, action, subject_type, subject_id, outcome)"
-        "  SELECT now(), 'users.create', 'user', id, 'success' FROM u)"
+        " a AS (INSERT INTO audit_log SELECT e.* FROM u, audit_entry(now(), NULL, NULL, NULL,"
+        "  'users.create', 'user', u.id, 'success') e)"
         " SELECT id FROM u",
         4, NULL, p, NULL, NULL, 0);
     int rc = 1;

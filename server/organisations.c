@@ -11,9 +11,8 @@
 DB_STMT(sql_org_create, 8,
         "WITH o AS (INSERT INTO organisations (name, kind, region, agb_code, created_at)"
         "  VALUES (btrim($5, E' \\t\\r\\n'), $6, $7, $8, $1) RETURNING *),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'organisations.create', 'organisation',"
-        "  o.id, 'success' FROM o)"
+        " a AS (INSERT INTO audit_log SELECT e.* FROM o, audit_entry($1, $2, $3, $4,"
+        "  'organisations.create', 'organisation', o.id, 'success') e)"
         " SELECT organisation_json(ROW(o.*)::organisations)::text FROM o");
 
 DB_STMT(sql_org_list, 6,

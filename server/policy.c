@@ -11,8 +11,7 @@
 #include <string.h>
 
 DB_STMT(sql_audit_one, 8,
-        "INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type, subject_id,"
-        " outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        "INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, $5, $6, $7, $8)");
 
 /* The object a refused request's path names, as in "/v1/consultations/{id}/accept" ->
  * ("consultation", id); NULL when it names none. */

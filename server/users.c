@@ -21,30 +21,28 @@ DB_STMT(
     "  agb_code, big_number, created_at) VALUES (lower($5), btrim($6, E' \\t\\r\\n'), $7, $8, $9, "
     "$10, $11, $1)"
     "  RETURNING *),"
-    " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-    "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.create', 'user', u.id, 'success'"
-    "  FROM u)"
+    " a AS (INSERT INTO audit_log SELECT e.* FROM u, audit_entry($1, $2, $3, $4, 'users.create',"
+    "  'user', u.id, 'success') e)"
     " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
 DB_STMT(sql_user_get, 5,
         "WITH u AS (SELECT * FROM users WHERE id = $5),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.read', 'user', u.id, 'success'"
-        "  FROM u)"
+        " a AS (INSERT INTO audit_log SELECT e.* FROM u, audit_entry($1, $2, $3, $4, 'users.read',"
+        "  'user', u.id, 'success') e)"
         " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
 DB_STMT(sql_user_version, 1, "SELECT version FROM users WHERE id = $1");
 
-DB_STMT(sql_user_update, 8,
-        "WITH u AS (UPDATE users SET active = coalesce($6::boolean, active),"
-        "  name = coalesce(btrim($7, E' \\t\\r\\n'), name), version = version + 1"
-        "  WHERE id = $5 AND ($8::bigint IS NULL OR version = $8) RETURNING *),"
-        " s AS (UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL"
-        "  AND user_id IN (SELECT id FROM u WHERE NOT active)),"
-        " a AS (INSERT INTO audit_log (at, actor_id, ip, request_id, action, subject_type,"
-        "  subject_id, outcome) SELECT $1, $2, $3, $4, 'users.update', 'user', u.id, 'success'"
-        "  FROM u)"
-        " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
+DB_STMT(
+    sql_user_update, 8,
+    "WITH u AS (UPDATE users SET active = coalesce($6::boolean, active),"
+    "  name = coalesce(btrim($7, E' \\t\\r\\n'), name), version = version + 1"
+    "  WHERE id = $5 AND ($8::bigint IS NULL OR version = $8) RETURNING *),"
+    " s AS (UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL"
+    "  AND user_id IN (SELECT id FROM u WHERE NOT active)),"
+    " a AS (INSERT INTO audit_log SELECT e.* FROM u, audit_entry($1, $2, $3, $4, 'users.update',"
+    "  'user', u.id, 'success') e)"
+    " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
 /* Replies the user of row 0 (json, version) with its ETag. */
 static void reply_user(struct req *r, struct db_result *res, int status)
