@@ -42,7 +42,7 @@ CREATE INDEX consultations_consultant ON consultations (consultant_id, submitted
 CREATE INDEX consultations_region ON consultations (region, submitted_at DESC, id);
 CREATE INDEX consultations_open_groups ON consultations (expertise, region)
     WHERE status = 'submitted' AND consultant_id IS NULL;
--- consultant_stats() reads its answers from this index alone.
+-- consultant_stats_of() reads its answers from this index alone.
 CREATE INDEX consultations_answered ON consultations (consultant_id, answered_at)
     INCLUDE (submitted_at) WHERE answered_at IS NOT NULL;
 
@@ -147,21 +147,34 @@ LANGUAGE sql STABLE AS $$
     END
 $$;
 
--- Directory stats become live: answered in the 90 days before `at`, median hours to answer.
--- As a table function: a SQL function of one SELECT in FROM is inlined into the calling query
--- (the directory lists), where a scalar call runs as a function of its own on every row (~20 µs).
-CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats jsonb)
+-- A consultant's directory stats (API.md §7): answered in the 90 days before `at`, median hours
+-- to answer. They read consultations, so they are made here rather than with the directory
+-- (sql/0002_directory.sql): the body of an SQL function is checked against the tables when it is
+-- created. As a table function: a SQL function of one SELECT in FROM is inlined into the calling
+-- query (the directory lists), where a scalar call runs as a function of its own on every row.
+-- Written as the text the reply carries, appended to the card (consultant_item): what jsonb
+-- prints, keys in jsonb's order (shorter first), ": " and ", ", numbers as numeric prints them.
+CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats text)
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('answered_90d', count(*),
-        'median_response_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
-            extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1))
+    SELECT '{"answered_90d": ' || count(*) || ', "median_response_hours": '
+           || coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                  extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1)::text,
+                  'null')
+           || '}'
       FROM consultations c
      WHERE c.consultant_id = consultant AND c.answered_at IS NOT NULL
        AND c.answered_at > at - interval '90 days' AND c.answered_at <= at
 $$;
-CREATE OR REPLACE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
+CREATE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT s.stats FROM consultant_stats_of(consultant, at) s
+    SELECT s.stats::jsonb FROM consultant_stats_of(consultant, at) s
+$$;
+
+-- A consultant's JSON (API.md §7), for a single consultant's reply: the card with its stats, so
+-- the JSON is defined once, as in the lists. Here, after consultant_stats(), for the same reason.
+CREATE FUNCTION consultant_json(p consultant_profiles, at timestamptz)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT consultant_item(consultant_card(p), consultant_stats(p.user_id, at))::jsonb
 $$;
 
 -- Every transition of API.md §8 in one place, under a row lock: who may, from which status, what
