@@ -1,7 +1,8 @@
 /* Consultations (API.md §8): GP/POH questions to GGZ consultants. Visibility and every
- * transition are decided in SQL (consultation_access, consultation_transition in sql/0004), under
- * a row lock and with the audit entry in the same transaction. This module validates input,
- * guards anonymity, seals patient identities and shows them only to those allowed. */
+ * transition are decided in SQL (consultation_access, consultation_transition in
+ * sql/0003_consultations.sql), under a row lock and with the audit entry in the same transaction.
+ * This module validates input, guards anonymity, seals patient identities and shows them only to
+ * those allowed. */
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
