@@ -1,5 +1,5 @@
 /* Reading and verifying the audit log (API.md §12). Entries are written by the statements that
- * make the changes they record; the chain itself is kept by a trigger (sql/0001). */
+ * make the changes they record; the chain itself is kept by a trigger (sql/0001_foundation.sql). */
 #include "audit.h"
 
 #include "jsonx.h"

@@ -27,7 +27,7 @@ struct login {
     char token_hash[65];
 };
 
-/* Counts this attempt (see sql/0003) and fetches what verification needs. */
+/* Counts this attempt (login_attempt) and fetches what verification needs. */
 DB_STMT(sql_login_lookup, 2,
         "SELECT password_hash, user_id, retry_after FROM login_attempt($1, $2)");
 
@@ -72,7 +72,7 @@ static void login_refused(struct req *r, struct login *l)
 static void login_ok_written(struct req *r, struct db_result *res)
 {
     struct login *l = req_ctx(r);
-    if (PQntuples(res->res) != 1) { /* deactivated or moved since login_attempt (sql/0012) */
+    if (PQntuples(res->res) != 1) { /* inactive or moved since login_attempt */
         login_refused(r, l);
         return;
     }

@@ -1,8 +1,8 @@
 /* Consultations (API.md §8): GP/POH questions to GGZ consultants. Visibility and every action
- * are decided in SQL (sql/0004: consultation_access and consultation_visible for what a principal
- * sees, the `transitions` rows and consultation_step for what it may do), under a row lock and
- * with the event and the audit entry in the same transaction. This module validates input,
- * guards anonymity, seals patient identities and shows them only to those allowed. */
+ * are decided in SQL (sql/0003_consultations.sql: consultation_access and consultation_visible for
+ * what a principal sees, the `transitions` rows and consultation_step for what it may do), under a
+ * row lock and with the event and the audit entry in the same transaction. This module validates
+ * input, guards anonymity, seals patient identities and shows them only to those allowed. */
 #include "consultations.h"
 
 #include "clock.h"

@@ -28,23 +28,23 @@ DB_STMT(sql_vocabularies, 0,
 
 /* Without q: accepting first, then name, then id. $2 expertise, $3 target group, $4 region, $5
  * mode, $6 language, $7 accepting, $8..$10 the cursor, $11 the limit. Without a region
- * (directory_browse_page, sql/0011): the front of consultant_profiles_browse, index-only, with
- * plans made once per connection; planned for the values only for the rest of a page that a
- * filter few pass leaves unfilled. Each consultant's prepared card (sql/0005) gets its live stats.
- * $4 is NULL here: with a region, the region's statement below runs. */
+ * (directory_browse_page, sql/0002_directory.sql): the front of consultant_profiles_browse,
+ * index-only, with plans made once per connection; planned for the values only for the rest of a
+ * page that a filter few pass leaves unfilled. Each consultant's prepared card (consultant_cards)
+ * gets its live stats. $4 is NULL here: with a region, the region's statement below runs. */
 DB_STMT(sql_directory_browse, 11,
         "SELECT item, flag::text, name, user_id FROM directory_browse_page($1, $2, $3, $5, $6,"
         " $7::boolean, $8::boolean, $9, $10::uuid, $11::int) WHERE $4::text IS NULL");
 
 /* Without q, with a region: the same page, read from the region's rows of directory_regions
- * (sql/0008), index-only, with a plan made once per connection. The same parameters. */
+ * (directory_region_page), index-only, with a plan made once per connection. Same parameters. */
 DB_STMT(sql_directory_region, 11,
         "SELECT item, flag::text, name, user_id FROM directory_region_page($1, $2, $3, $4, $5, $6,"
         " $7::boolean, $8::boolean, $9, $10::uuid, $11::int)");
 
 /* With q: $2 q, $3..$8 the filters as above, $9..$10 the cursor (rank, id), $11 the limit.
- * directory_search (sql/0007, sql/0010) runs plans made once per connection, and when q as typed
- * finds no one, searches again with its typos corrected. Ranks are the reals ts_rank() gives;
+ * directory_search (sql/0002_directory.sql) runs plans made once per connection, and when q as
+ * typed finds no one, searches again with its typos corrected. Ranks are the reals ts_rank() gives;
  * their text reads back the same. */
 DB_STMT(sql_directory_search, 11,
         "SELECT item, rank::text, user_id FROM directory_search($1, $2, NULL, $3, $4, $5, $6, $7,"

@@ -11,7 +11,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* "sql/0007_name.sql" -> 7; other embedded files -> 0. */
+/* "sql/0002_name.sql" -> 2; other embedded files -> 0. */
 static int version_of(const char *name)
 {
     if (strncmp(name, "sql/", 4) != 0 || name[4] < '0' || name[4] > '9')

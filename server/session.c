@@ -19,8 +19,9 @@
 /* Who a session's bearer is, while the session is valid: the principal's columns and the test of
  * validity after the token hash, for the check on its own (sql_auth) and in front of a statement
  * (with_session). A session row carries its user's principal and is revoked when the user is
- * deactivated or the principal changes (sql/0012), so the check in front of a statement reads
- * that row alone; sql_auth joins the user for its JSON and, having it at hand, tests `active`. */
+ * deactivated or the principal changes (sql/0001_foundation.sql), so the check in front of a
+ * statement reads that row alone; sql_auth joins the user for its JSON and, having it at hand,
+ * tests `active`. */
 #define PRINCIPAL_COLS "s.user_id, s.organisation_id, s.region, s.role"
 #define PRINCIPAL_NCOLS 4
 #define SESSION_VALID_AT " AND s.revoked_at IS NULL AND s.expires_at > "

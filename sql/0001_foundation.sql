@@ -1,7 +1,10 @@
 -- Foundation: organisations, users, sessions, login rate limit, audit log, idempotency keys.
 -- Every timestamp the application decides comes in as a parameter (the clock module), never now().
 
-CREATE FUNCTION ts(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- A timestamp as the API writes it (RFC 3339, UTC). STABLE, as to_char() is: PostgreSQL inlines
+-- an SQL function only when it is declared no less volatile than its body, and this one is in
+-- every JSON reply and in the session check of every request. No index or constraint uses it.
+CREATE FUNCTION ts(t timestamptz) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
 
@@ -47,15 +50,92 @@ CREATE FUNCTION user_json(u users) RETURNS jsonb LANGUAGE sql STABLE AS $$
                               'created_at', ts(u.created_at))
 $$;
 
--- Bearer tokens: only the SHA-256 of the token is kept.
+-- Who is asking, as one value: every policy function takes it whole, so no statement passes the
+-- parts as loose parameters that could disagree. The server sends it as a row literal.
+CREATE TYPE principal AS (id uuid, role text, organisation_id uuid, region text);
+
+-- Bearer tokens: only the SHA-256 of the token is kept. A session carries its user's principal
+-- (organisation, role, region), so that the check in front of every authenticated request, inside
+-- the directory's own statements too (server/http.c, with_session), reads this row alone.
 CREATE TABLE sessions (
-    token_hash  text PRIMARY KEY,
-    user_id     uuid NOT NULL REFERENCES users (id),
-    created_at  timestamptz NOT NULL,
-    expires_at  timestamptz NOT NULL,
-    revoked_at  timestamptz
+    token_hash       text PRIMARY KEY,
+    user_id          uuid NOT NULL REFERENCES users (id),
+    created_at       timestamptz NOT NULL,
+    expires_at       timestamptz NOT NULL,
+    revoked_at       timestamptz,
+    organisation_id  uuid NOT NULL,
+    role             text NOT NULL,
+    region           text NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id) WHERE revoked_at IS NULL;
+
+-- What makes the copied principal right: a session that is not revoked always belongs to an active
+-- user and carries that user's current organisation, role and region.
+-- - A session is inserted with the principal copied from its user (sessions_principal), under a
+--   share lock on the user's and its organisation's rows: a deactivation or change that commits
+--   first is seen (no session for an inactive user, or one moved meanwhile: the insert does
+--   nothing), one that comes after waits for the insert.
+-- - Deactivating a user, or changing its role or organisation, revokes its open sessions, as does
+--   changing an organisation's region for the sessions of its users. The API changes none of these
+--   except `active` (PATCH /v1/users/{id}, which revokes in its own statement too); the triggers
+--   hold the rule for any change. Each statement of a trigger function sees the sessions
+--   committed before it, the one of a sign-in that waited for it included; that holds in READ
+--   COMMITTED only, so the triggers refuse such a change at a stricter isolation level (its
+--   snapshot could miss a session). They fire with session_replication_role = replica too, like
+--   the audit log's.
+-- A revocation made here has no request and so no application clock: these use the database's.
+CREATE FUNCTION sessions_principal() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT u.organisation_id, u.role, o.region INTO NEW.organisation_id, NEW.role, NEW.region
+      FROM users u JOIN organisations o ON o.id = u.organisation_id
+     WHERE u.id = NEW.user_id AND u.active
+       FOR SHARE OF u, o;
+    IF NOT FOUND THEN
+        RETURN NULL; -- the user is not (or no longer) active: no session
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER sessions_principal BEFORE INSERT ON sessions
+  FOR EACH ROW EXECUTE FUNCTION sessions_principal();
+
+CREATE FUNCTION revoke_needs_read_committed() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'a change that ends sessions needs READ COMMITTED (it is %)',
+            current_setting('transaction_isolation') USING ERRCODE = '25001';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION users_revoke_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM revoke_needs_read_committed();
+    UPDATE sessions SET revoked_at = now() WHERE user_id = NEW.id AND revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_revoke_sessions AFTER UPDATE OF active, role, organisation_id ON users
+  FOR EACH ROW WHEN (NOT new.active OR old.role IS DISTINCT FROM new.role
+                     OR old.organisation_id IS DISTINCT FROM new.organisation_id)
+  EXECUTE FUNCTION users_revoke_sessions();
+
+CREATE FUNCTION organisations_revoke_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM revoke_needs_read_committed();
+    UPDATE sessions s SET revoked_at = now()
+      FROM users u
+     WHERE u.organisation_id = NEW.id AND s.user_id = u.id AND s.revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER organisations_revoke_sessions AFTER UPDATE OF region ON organisations
+  FOR EACH ROW WHEN (old.region IS DISTINCT FROM new.region)
+  EXECUTE FUNCTION organisations_revoke_sessions();
+-- ALWAYS: they fire even with session_replication_role = replica.
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER sessions_principal;
+ALTER TABLE users ENABLE ALWAYS TRIGGER users_revoke_sessions;
+ALTER TABLE organisations ENABLE ALWAYS TRIGGER organisations_revoke_sessions;
 
 -- Failed logins per e-mail, in the database so several server processes share the limit.
 CREATE TABLE login_failures (
@@ -64,7 +144,36 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_email ON login_failures (email, at);
 
--- Idempotency-Key store (API.md §2). The stored response body is encrypted with the data key.
+-- Sign-in attempts are counted before the password is checked, under a per-e-mail lock, so
+-- parallel guesses cannot slip past the limit. The lock lasts until 15 minutes after the last
+-- failure (docs/conventions.md).
+CREATE FUNCTION login_attempt(p_email text, p_now timestamptz,
+                              OUT password_hash text, OUT user_id uuid, OUT retry_after int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    recent timestamptz[];
+BEGIN
+    p_email := lower(p_email); -- lower() knows Unicode case rules; e-mails are stored lower-case
+    PERFORM pg_advisory_xact_lock(hashtext('login:' || p_email));
+    SELECT array_agg(f.at ORDER BY f.at DESC) INTO recent
+      FROM (SELECT at FROM login_failures WHERE email = p_email
+             ORDER BY at DESC LIMIT 5) f;
+    -- Five failures within 15 minutes, the last less than 15 minutes ago: locked.
+    IF array_length(recent, 1) = 5 AND recent[1] - recent[5] <= interval '15 minutes'
+       AND recent[1] + interval '15 minutes' > p_now THEN
+        retry_after := greatest(1, ceil(extract(epoch FROM
+                           recent[1] + interval '15 minutes' - p_now))::int);
+    ELSE
+        -- Counted as a failure until it succeeds: success deletes the e-mail's failures.
+        INSERT INTO login_failures (email, at) VALUES (p_email, p_now);
+    END IF;
+    SELECT u.id, CASE WHEN u.active THEN u.password_hash END INTO user_id, password_hash
+      FROM users u WHERE u.email = p_email;
+END
+$$;
+
+-- Idempotency-Key store (API.md §2). The stored response body is encrypted with the data key; a
+-- replayed reply keeps its ETag.
 CREATE TABLE idempotency_keys (
     user_id       uuid NOT NULL,
     key           text NOT NULL,
@@ -73,6 +182,7 @@ CREATE TABLE idempotency_keys (
     created_at    timestamptz NOT NULL,
     status        int,
     body_enc      text,
+    etag          text,
     PRIMARY KEY (user_id, key)
 );
 
@@ -99,8 +209,9 @@ CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_subject ON audit_log (subject_id, seq);
 CREATE INDEX audit_log_actor ON audit_log (actor_id, seq);
 
--- The hash covers the previous entry's hash and every field, in a canonical JSON text.
-CREATE FUNCTION audit_hash(e audit_log) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+-- The hash covers the previous entry's hash and every field, in a canonical JSON text. STABLE, as
+-- to_char() and convert_to() are (see ts()).
+CREATE FUNCTION audit_hash(e audit_log) RETURNS text LANGUAGE sql STABLE AS $$
     SELECT encode(sha256(convert_to(e.prev_hash || jsonb_build_array(
         e.seq, e.id, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
         e.actor_id, e.actor_name, e.actor_role, e.actor_organisation_id, e.action,
@@ -153,6 +264,96 @@ CREATE FUNCTION audit_json(e audit_log) RETURNS jsonb LANGUAGE sql STABLE AS $$
         'action', e.action, 'subject_type', e.subject_type, 'subject_id', e.subject_id,
         'patient_ref', e.patient_ref, 'ip', e.ip, 'request_id', e.request_id,
         'outcome', e.outcome)
+$$;
+
+-- ---------- writing the audit log ----------
+
+-- An audit entry's caller-given columns in their table order, so that the column list exists
+-- once: `INSERT INTO audit_log SELECT * FROM audit_entry(...)` (a data-modifying CTE always runs,
+-- whether or not the statement reads it). The chain trigger fills seq, actor and hashes.
+CREATE FUNCTION audit_entry(at timestamptz, actor uuid, ip text, request_id text, action text,
+                            subject_type text, subject_id uuid, outcome text,
+                            patient_ref text DEFAULT NULL)
+RETURNS SETOF audit_log LANGUAGE sql VOLATILE AS $$
+    SELECT NULL::bigint, gen_random_uuid(), at, actor, NULL::text, NULL::text, NULL::uuid,
+           action, subject_type, subject_id, patient_ref, ip, request_id, outcome,
+           NULL::text, NULL::text
+$$;
+
+-- The same, written: for PL/pgSQL, where PERFORM runs it.
+CREATE FUNCTION audit_write(at timestamptz, actor uuid, ip text, request_id text, action text,
+                            subject_type text, subject_id uuid, outcome text,
+                            patient_ref text DEFAULT NULL)
+RETURNS void LANGUAGE sql VOLATILE AS $$
+    INSERT INTO audit_log
+    SELECT * FROM audit_entry(at, actor, ip, request_id, action, subject_type, subject_id,
+                              outcome, patient_ref)
+$$;
+
+-- ---------- notifications ----------
+
+-- Each user's inbox: no patient data, no clinical text, only what happened to which object.
+CREATE TABLE notifications (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id       uuid NOT NULL REFERENCES users (id),
+    kind          text NOT NULL,
+    subject_type  text NOT NULL,
+    subject_id    uuid NOT NULL,
+    created_at    timestamptz NOT NULL,
+    read_at       timestamptz
+);
+CREATE INDEX notifications_user ON notifications (user_id, created_at DESC, id);
+-- The scheduler's "overdue" notice goes out once per consultation and user.
+CREATE UNIQUE INDEX notifications_once ON notifications (user_id, kind, subject_id)
+    WHERE kind = 'consultation_overdue';
+
+CREATE FUNCTION notification_json(n notifications) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', n.id, 'kind', n.kind, 'subject_type', n.subject_type,
+        'subject_id', n.subject_id, 'created_at', ts(n.created_at), 'read_at', ts(n.read_at))
+$$;
+
+-- Writes one notification per user (NULLs and duplicates skipped) and returns how many. The one
+-- fan-out every hook uses. ON CONFLICT: kinds that go out once per subject have a unique index.
+CREATE FUNCTION notify(users uuid[], kind text, subject_type text, subject_id uuid,
+                       at timestamptz) RETURNS int LANGUAGE sql VOLATILE AS $$
+    WITH n AS (
+        INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
+        SELECT DISTINCT u, kind, subject_type, subject_id, at FROM unnest(users) u
+         WHERE u IS NOT NULL
+        ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT count(*)::int FROM n
+$$;
+
+-- ---------- aggregates ----------
+
+-- Every action on an aggregate, declared: the states it may start from, the state it leads to
+-- (NULL: the state does not change, or the action decides, as a declined group question goes
+-- back to the group), and the relations that may take it: the words the aggregate's
+-- `<aggregate>_relations(obj, who)` function names (consultations: sql/0003). Each aggregate's
+-- migration inserts its rows; docs/architecture.md says how an aggregate is declared.
+CREATE TABLE transitions (
+    aggregate   text NOT NULL,
+    action      text NOT NULL,
+    from_states text[] NOT NULL,
+    to_state    text,
+    who         text[] NOT NULL,
+    PRIMARY KEY (aggregate, action)
+);
+
+-- The one generic step: may an actor standing in `relations` take `action` from `state`?
+-- 'conflict' (the state does not allow it), 'forbidden' (the actor may not), else 'ok' with the
+-- declared next state. A transition that moves the state answers a wrong state first: the object
+-- moved on, whoever asks. An action that leaves the state as it is (taking part in the
+-- conversation) answers who may first. The caller holds the aggregate's row lock.
+CREATE FUNCTION transition_check(p_aggregate text, p_action text, p_state text,
+                                 p_relations text[], OUT verdict text, OUT to_state text)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN t.to_state IS NOT NULL AND NOT p_state = ANY (t.from_states) THEN 'conflict'
+                WHEN NOT t.who && p_relations THEN 'forbidden'
+                WHEN NOT p_state = ANY (t.from_states) THEN 'conflict'
+                ELSE 'ok' END,
+           t.to_state
+      FROM transitions t WHERE t.aggregate = p_aggregate AND t.action = p_action
 $$;
 
 -- ---------- the scheduler ----------

@@ -313,7 +313,7 @@ def test_deactivation_kills_tokens_and_login(api, factory, admin_token):
 
 
 # ---------------------------------------------------------------------------------------------
-# A session carries its user's principal (sql/0012); any change to it ends the session
+# A session carries its user's principal (sql/0001_foundation.sql); any change to it ends the session
 # ---------------------------------------------------------------------------------------------
 
 def test_session_carries_the_principal(api, factory, db):

@@ -1,4 +1,5 @@
-"""The command line: --version, configuration validation at start, migrate, create-admin."""
+"""The command line: --version, configuration validation at start, create-admin (migrate:
+test_migrations.py)."""
 
 import json
 import subprocess
@@ -7,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, REPO, Api, Server, assert_json, clean_env, data_key, free_port, sql_count, uid
+from conftest import BIN, Api, Server, assert_json, clean_env, data_key, free_port, sql_count, uid
 
 
 def base_env(pg, dbname="t_main"):
@@ -81,47 +82,9 @@ def test_data_key_not_echoed_on_other_errors(pg):
     assert env["OVERLEG_DATA_KEY"] not in err + out
 
 
-@pytest.mark.parametrize("change", [
-    "UPDATE schema_migrations SET name = 'sql/0002_something_else.sql' WHERE version = 2",
-    "INSERT INTO schema_migrations (version, name) VALUES (9999, 'sql/9999_from_a_newer_build.sql')",
-])
-def test_migrate_refuses_another_builds_history(pg, change):
-    """A database whose recorded migrations are not this build's files (numbers reused by
-    another build of the schema) is refused with a message, and left as it is."""
-    db = f"t_mig_{uid()}"
-    pg.createdb(db)
-    env = base_env(pg, db)
-    assert subprocess.run([BIN, "migrate"], env=env, capture_output=True, timeout=60).returncode == 0
-    conn = pg.connect(db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(change)
-        before = sql_count(conn, "SELECT count(*) FROM schema_migrations")
-        p = subprocess.run([BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
-        assert p.returncode != 0
-        assert "another build of the schema" in p.stderr, p.stderr
-        assert sql_count(conn, "SELECT count(*) FROM schema_migrations") == before
-    finally:
-        conn.close()
-
-
 def test_unknown_subcommand_fails(pg):
     p = subprocess.run([BIN, "frobnicate"], env=base_env(pg), capture_output=True, text=True, timeout=5)
     assert p.returncode != 0
-
-
-def test_migrate_is_idempotent(pg):
-    db = f"t_mig_{uid()}"
-    pg.createdb(db)
-    env = base_env(pg, db)
-    for _ in range(2):
-        p = subprocess.run([BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-    conn = pg.connect(db)
-    try:
-        assert sql_count(conn, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit_log'") == 1
-    finally:
-        conn.close()
 
 
 def test_create_admin_from_stdin(pg, api):
@@ -250,110 +213,3 @@ def test_tls_serves_https_and_refusals_as_problem_json(pg, server, tmp_path):
         assert json.loads(body)["type"] == "/problems/bad-request"  # one reply, then the close
     finally:
         s.stop()
-
-
-def db_at_version(pg, version):
-    """A new database with sql/0001 .. sql/`version` applied by hand, recorded as `overlegd migrate`
-    records them, so that a test can put data in before the later migrations run: (name, conn)."""
-    db = f"t_mig_{uid()}"
-    pg.createdb(db)
-    conn = pg.connect(db)
-    with conn.cursor() as cur:
-        migrate_until(cur, version)
-    return db, conn
-
-
-def migrate_until(cur, version):
-    cur.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())")
-    files = [f for f in sorted((REPO / "sql").glob("[0-9][0-9][0-9][0-9]_*.sql")) if int(f.name[:4]) <= version]
-    assert [int(f.name[:4]) for f in files] == list(range(1, version + 1)), files
-    for f in files:
-        cur.execute(f.read_text())
-        cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (int(f.name[:4]), f"sql/{f.name}"))
-
-
-def test_directory_migration_0007_on_existing_data(pg):
-    """sql/0007 and 0008 applied to a database that already holds consultants (made under 0006): search
-    tables hold the active profiles only, with what the triggers compute; cards still make the
-    same JSON; and the search finds what the profiles say."""
-    db, conn = db_at_version(pg, 6)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("INSERT INTO organisations (name, kind, region, created_at) VALUES"
-                        " ('GGZ Oud', 'mental_health_provider', 'utrecht', now()) RETURNING id")
-            org = cur.fetchone()[0]
-            ids = []
-            for i, (name, bio, regions, active) in enumerate([
-                    ("Anke Oud", "Angst en depressie bij volwassenen.", "{utrecht,eemland}", True),
-                    ("Bram Oud", "Angst bij jongeren; angst en paniek.", "{utrecht}", True),
-                    ("Cor Oud", "Angst, niet meer actief.", "{utrecht}", False)]):
-                cur.execute("INSERT INTO users (email, name, role, organisation_id, password_hash, created_at)"
-                            " VALUES (%s, %s, 'consultant', %s, 'x', now()) RETURNING id",
-                            (f"oud{i}-{uid()}@example.org", name, org))
-                uid_ = cur.fetchone()[0]
-                ids.append(str(uid_))
-                cur.execute("UPDATE consultant_profiles SET discipline = 'psychiater', expertise = '{angst}',"
-                            " regions = %s, modes = '{video}', languages = '{nl}', accepting = true, bio = %s"
-                            " WHERE user_id = %s", (regions, bio, uid_))
-                if not active:
-                    cur.execute("UPDATE users SET active = false WHERE id = %s", (uid_,))
-            cur.execute("SELECT user_id::text, consultant_json(p, now())::text FROM consultant_profiles p")
-            json_before = dict(cur.fetchall())
-        p = subprocess.run([BIN, "migrate"], env=base_env(pg, db), capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        assert "0007" in p.stdout and "0008" in p.stdout
-        with conn.cursor() as cur:
-            cur.execute("SELECT user_id::text, consultant_json(p, now())::text FROM consultant_profiles p")
-            assert dict(cur.fetchall()) == json_before
-            # every card plus stats is the consultant's JSON
-            cur.execute("""SELECT count(*) FROM consultant_cards c JOIN consultant_profiles p USING (user_id)
-                            WHERE consultant_item(c.card, consultant_stats(p.user_id, now()))::jsonb
-                                  <> consultant_json(p, now())""")
-            assert cur.fetchone()[0] == 0
-            cur.execute("SELECT DISTINCT user_id::text FROM directory_terms ORDER BY 1")
-            assert [r[0] for r in cur.fetchall()] == sorted(ids[:2])
-            cur.execute("SELECT region, user_id::text FROM directory_regions ORDER BY 1, 2")
-            assert cur.fetchall() == sorted([("eemland", ids[0]), ("utrecht", ids[0]), ("utrecht", ids[1])])
-            cur.execute("SELECT user_id::text FROM directory_search(now(), 'angst', NULL, NULL, NULL, NULL,"
-                        " NULL, NULL, NULL, NULL, NULL, 10)")
-            assert [r[0] for r in cur.fetchall()] == [ids[1], ids[0]]  # "angst" three times first
-            cur.execute("SELECT user_id::text FROM directory_region_page(now(), NULL, NULL, 'utrecht', NULL,"
-                        " NULL, NULL, NULL, NULL, NULL, 10)")
-            assert [r[0] for r in cur.fetchall()] == ids[:2]
-    finally:
-        conn.close()
-
-
-def test_session_migration_0012_on_existing_data(pg):
-    """sql/0012 on a database with sessions: each open session gets its user's principal, an
-    inactive user's open session is revoked, and the triggers that keep the rule fire always."""
-    db, conn = db_at_version(pg, 11)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("INSERT INTO organisations (name, kind, region, created_at) VALUES"
-                        " ('Praktijk Oud', 'general_practice', 'twente', now()) RETURNING id::text")
-            org = cur.fetchone()[0]
-            users = []
-            for i, active in enumerate([True, False]):
-                cur.execute("INSERT INTO users (email, name, role, organisation_id, password_hash, active,"
-                            " created_at) VALUES (%s, 'Oud', 'poh', %s, 'x', %s, now()) RETURNING id::text",
-                            (f"oud{i}-{uid()}@example.org", org, active))
-                users.append(cur.fetchone()[0])
-                cur.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
-                            " VALUES (%s, %s, now(), now() + interval '1 hour')", (f"h{i}-{uid()}", users[-1]))
-        p = subprocess.run([BIN, "migrate"], env=base_env(pg, db), capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        assert "0012" in p.stdout
-        with conn.cursor() as cur:
-            cur.execute("SELECT user_id::text, organisation_id::text, role, region, revoked_at IS NULL"
-                        " FROM sessions ORDER BY user_id = %s DESC", (users[0],))
-            assert cur.fetchall() == [(users[0], org, "poh", "twente", True),
-                                      (users[1], org, "poh", "twente", False)]
-            cur.execute("SELECT tgname, tgenabled FROM pg_trigger WHERE tgname IN ('sessions_principal',"
-                        " 'users_revoke_sessions', 'organisations_revoke_sessions') ORDER BY 1")
-            assert cur.fetchall() == [("organisations_revoke_sessions", "A"), ("sessions_principal", "A"),
-                                      ("users_revoke_sessions", "A")]
-    finally:
-        conn.close()

@@ -492,7 +492,7 @@ def test_directory_stats_live(w, db):
     assert next(i for i in listed if i["id"] == cs["id"])["stats"] == got["stats"]
     found = w.api.list_all("/v1/consultants", w.gp["token"], params={"q": cs["user"]["name"]})
     assert next(i for i in found if i["id"] == cs["id"])["stats"] == got["stats"]
-    # the lists write the stats as text (sql/0011): exactly what jsonb prints, as before
+    # the lists write the stats as text (sql/0002_directory.sql): exactly what jsonb prints, as before
     with db.cursor() as cur:
         cur.execute("SELECT s.stats, s.stats::jsonb::text, consultant_stats(%s, now())::text"
                     " FROM consultant_stats_of(%s, now()) s", (cs["id"], cs["id"]))
@@ -641,7 +641,7 @@ def test_list_401(d):
 
 
 def test_list_follows_renames(api, d, db):
-    """List items come from a prepared card per consultant (sql/0005): a renamed consultant or
+    """List items come from a prepared card per consultant (sql/0002_directory.sql): a renamed consultant or
     organisation shows at once, in the list as in GET, and the search finds the new name."""
     reg = region()
     old, new = word(), word()
@@ -722,7 +722,7 @@ def test_default_limit_20(d):
 
 
 def test_region_pages_follow_edits(api, d, db):
-    """Filter-only pages with a region read directory_regions (sql/0008): it must follow every edit
+    """Filter-only pages with a region read directory_regions (sql/0002_directory.sql): it must follow every edit
     of the columns it copies, rename and deactivation, and hold exactly the active profiles."""
     reg1, reg2 = region(), region()
     c = d.consultant(name=f"Olaf {word()}", login=True, body=profile([reg1], accepting=True))
@@ -773,7 +773,7 @@ def test_region_pages_match_the_profiles(d, db):
 
 
 def test_browse_with_a_filter_few_pass(d, db):
-    """A filter-only page without a region walks past at most `walk` consultants (sql/0011), then
+    """A filter-only page without a region walks past at most `walk` consultants (sql/0002_directory.sql), then
     plans the rest of the page for the filters' values, from where the walk stopped: the same
     pages either way, cursors included, and the same as the profiles themselves give."""
     reg = region()
@@ -1016,7 +1016,7 @@ def test_forged_cursor_in_range_is_a_position(d):
 
 
 def test_single_word_index_follows_edits(d, db):
-    """Searches read directory_terms (sql/0006, sql/0007), not the profiles: it must follow every
+    """Searches read directory_terms (sql/0002_directory.sql), not the profiles: it must follow every
     edit, hold the active profiles only, and rank exactly as ts_rank() over the profile does."""
     reg = region()
     w1, w2 = word(), word()
@@ -1039,7 +1039,7 @@ def test_single_word_index_follows_edits(d, db):
 
 
 def test_single_word_ranks_and_pages(d):
-    """The prepared one-word path (sql/0006) ranks by ts_rank() (more mentions first) and pages
+    """The prepared one-word path (sql/0002_directory.sql) ranks by ts_rank() (more mentions first) and pages
     on (rank, id) without repeats or gaps; a repeated word is still one word."""
     reg = region()
     w = word()
@@ -1168,7 +1168,7 @@ def two_word_pages(db, q, region, cap, size=2):
 
 def test_search_two_words_with_a_band_of_32_or_more(d, db):
     """directory_band_size counts a band of fewer than 32 postings and estimates a larger one from
-    its 32 smallest ids (sql/0010), which is never below 32. The estimate only steers
+    its 32 smallest ids (sql/0002_directory.sql), which is never below 32. The estimate only steers
     directory_two_words: its pages are those of the merge of all postings, whichever it takes."""
     reg = region()
     w1, w2 = word(), word()
@@ -1204,7 +1204,7 @@ def test_search_one_word_ranks_as_the_sum_of_one(d, db):
 
 
 def test_search_three_words_and_more(d, db):
-    """Up to three words merge their postings, more use the text index (sql/0007): the same
+    """Up to three words merge their postings, more use the text index (sql/0002_directory.sql): the same
     relevance, results and pages either way."""
     reg = region()
     ws = [word() for _ in range(10)]
@@ -1220,7 +1220,7 @@ def test_search_three_words_and_more(d, db):
 
 
 def test_search_typo_with_several_corrections(d, db):
-    """A word that matches no one is replaced by its closest directory words, OR-ed (sql/0007); next
+    """A word that matches no one is replaced by its closest directory words, OR-ed (sql/0002_directory.sql); next
     to a correct word, in any order, and across pages."""
     reg = region()
     base = word(8).lower()
@@ -1251,7 +1251,7 @@ def test_search_typo_with_several_corrections(d, db):
 
 
 def test_search_one_word_with_a_filter_few_pass(d, db):
-    """A filtered one-word search looks up at most `walk` postings (sql/0007), then ranks the rest
+    """A filtered one-word search looks up at most `walk` postings (sql/0002_directory.sql), then ranks the rest
     through the text index from where it stopped: the same pages either way."""
     reg = region()
     w = word()
@@ -1282,7 +1282,7 @@ def test_search_one_word_with_a_filter_few_pass(d, db):
 
 
 def test_search_typo_corrections_count_once(d, db):
-    """Corrections are stems, in a fixed order (sql/0007): a typo whose corrections share one stem
+    """Corrections are stems, in a fixed order (sql/0002_directory.sql): a typo whose corrections share one stem
     is that stem, once beside the word typed right; two typos with the same corrections are one."""
     reg = region()
     base = word(8).lower() + "l"  # a consonant before "en": base and base + "en" share a stem
@@ -1302,7 +1302,7 @@ def test_search_typo_corrections_count_once(d, db):
 
 
 def test_search_filters_on_postings_follow_edits(api, d, db):
-    """A search tests its filters on the word's postings (directory_terms.keys, sql/0010): they must
+    """A search tests its filters on the word's postings (directory_terms.keys, sql/0002_directory.sql): they must
     follow an edit of the filter columns alone (the text unchanged), deactivation, and a code no
     profile ever held; and hold exactly each active profile's codes."""
     reg1, reg2, w = region(), region(), word()

@@ -16,7 +16,7 @@
 #    where overlegd passes NULL; a sealed identity made by overlegd stands for the consented
 #    one), the same mix by weight, -M prepared, as many clients as overlegd has connections.
 # 5. During both runs, pg_stat_activity is sampled every 0.25 s: how many of the benchmark's
-#    backends wait for the audit chain's advisory lock (sql/0001: audit_log_chain).
+#    backends wait for the audit chain's advisory lock (sql/0001_foundation.sql: audit_log_chain).
 # 6. A check that every consultation made got its notifications and its audit entry; then, as a
 #    diagnostic, the pgbench run again without sql_create's audit entry (what the chain costs);
 #    EXPLAIN (ANALYZE, BUFFERS) of sql_target and sql_create (rolled back).

@@ -1,32 +1,6 @@
--- Consultations (API.md §8) and notifications (§10), declared as an aggregate: the state in
--- `consultations`, what happened in the append-only `consultation_events` (the timeline), who may
--- do what in `transitions` rows applied by one step function under a row lock.
-
--- Who is asking, as one value: every policy function takes it whole, so no statement passes the
--- parts as loose parameters that could disagree. The server sends it as a row literal.
-CREATE TYPE principal AS (id uuid, role text, organisation_id uuid, region text);
-
--- An audit entry's caller-given columns in their table order, so that the column list exists
--- once: `INSERT INTO audit_log SELECT * FROM audit_entry(...)` (a data-modifying CTE always runs,
--- whether or not the statement reads it). The chain trigger fills seq, actor and hashes.
-CREATE FUNCTION audit_entry(at timestamptz, actor uuid, ip text, request_id text, action text,
-                            subject_type text, subject_id uuid, outcome text,
-                            patient_ref text DEFAULT NULL)
-RETURNS SETOF audit_log LANGUAGE sql VOLATILE AS $$
-    SELECT NULL::bigint, gen_random_uuid(), at, actor, NULL::text, NULL::text, NULL::uuid,
-           action, subject_type, subject_id, patient_ref, ip, request_id, outcome,
-           NULL::text, NULL::text
-$$;
-
--- The same, written: for PL/pgSQL, where PERFORM runs it.
-CREATE FUNCTION audit_write(at timestamptz, actor uuid, ip text, request_id text, action text,
-                            subject_type text, subject_id uuid, outcome text,
-                            patient_ref text DEFAULT NULL)
-RETURNS void LANGUAGE sql VOLATILE AS $$
-    INSERT INTO audit_log
-    SELECT * FROM audit_entry(at, actor, ip, request_id, action, subject_type, subject_id,
-                              outcome, patient_ref)
-$$;
+-- Consultations (API.md §8), declared as an aggregate: the state in `consultations`, what
+-- happened in the append-only `consultation_events` (the timeline, and the hook that notifies),
+-- who may do what in `transitions` rows applied by consultation_step under a row lock.
 
 CREATE TABLE consultations (
     id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -68,7 +42,7 @@ CREATE INDEX consultations_consultant ON consultations (consultant_id, submitted
 CREATE INDEX consultations_region ON consultations (region, submitted_at DESC, id);
 CREATE INDEX consultations_open_groups ON consultations (expertise, region)
     WHERE status = 'submitted' AND consultant_id IS NULL;
--- consultant_stats() reads its answers from this index alone.
+-- consultant_stats_of() reads its answers from this index alone.
 CREATE INDEX consultations_answered ON consultations (consultant_id, answered_at)
     INCLUDE (submitted_at) WHERE answered_at IS NOT NULL;
 
@@ -92,38 +66,6 @@ CREATE TABLE consultation_appointments (
     created_at        timestamptz NOT NULL
 );
 CREATE INDEX consultation_appointments_c ON consultation_appointments (consultation_id, starts_at, id);
-
--- Each user's inbox: no patient data, no clinical text, only what happened to which object.
-CREATE TABLE notifications (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    user_id       uuid NOT NULL REFERENCES users (id),
-    kind          text NOT NULL,
-    subject_type  text NOT NULL,
-    subject_id    uuid NOT NULL,
-    created_at    timestamptz NOT NULL,
-    read_at       timestamptz
-);
-CREATE INDEX notifications_user ON notifications (user_id, created_at DESC, id);
--- The scheduler's "overdue" notice goes out once per consultation and user.
-CREATE UNIQUE INDEX notifications_once ON notifications (user_id, kind, subject_id)
-    WHERE kind = 'consultation_overdue';
-
-CREATE FUNCTION notification_json(n notifications) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', n.id, 'kind', n.kind, 'subject_type', n.subject_type,
-        'subject_id', n.subject_id, 'created_at', ts(n.created_at), 'read_at', ts(n.read_at))
-$$;
-
--- Writes one notification per user (NULLs and duplicates skipped) and returns how many. The one
--- fan-out every hook uses. ON CONFLICT: kinds that go out once per subject have a unique index.
-CREATE FUNCTION notify(users uuid[], kind text, subject_type text, subject_id uuid,
-                       at timestamptz) RETURNS int LANGUAGE sql VOLATILE AS $$
-    WITH n AS (
-        INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
-        SELECT DISTINCT u, kind, subject_type, subject_id, at FROM unnest(users) u
-         WHERE u IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING 1)
-    SELECT count(*)::int FROM n
-$$;
 
 -- ---------- policy: who may see and do what ----------
 
@@ -319,21 +261,34 @@ LANGUAGE sql STABLE AS $$
     END
 $$;
 
--- Directory stats become live: answered in the 90 days before `at`, median hours to answer.
--- As a table function: a SQL function of one SELECT in FROM is inlined into the calling query
--- (the directory lists), where a scalar call runs as a function of its own on every row (~20 µs).
-CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats jsonb)
+-- A consultant's directory stats (API.md §7): answered in the 90 days before `at`, median hours
+-- to answer. They read consultations, so they are made here rather than with the directory
+-- (sql/0002_directory.sql): the body of an SQL function is checked against the tables when it is
+-- created. As a table function: a SQL function of one SELECT in FROM is inlined into the calling
+-- query (the directory lists), where a scalar call runs as a function of its own on every row.
+-- Written as the text the reply carries, appended to the card (consultant_item): what jsonb
+-- prints, keys in jsonb's order (shorter first), ": " and ", ", numbers as numeric prints them.
+CREATE FUNCTION consultant_stats_of(consultant uuid, at timestamptz) RETURNS TABLE (stats text)
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('answered_90d', count(*),
-        'median_response_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
-            extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1))
+    SELECT '{"answered_90d": ' || count(*) || ', "median_response_hours": '
+           || coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                  extract(epoch FROM c.answered_at - c.submitted_at) / 3600))::numeric, 1)::text,
+                  'null')
+           || '}'
       FROM consultations c
      WHERE c.consultant_id = consultant AND c.answered_at IS NOT NULL
        AND c.answered_at > at - interval '90 days' AND c.answered_at <= at
 $$;
-CREATE OR REPLACE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
+CREATE FUNCTION consultant_stats(consultant uuid, at timestamptz) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT s.stats FROM consultant_stats_of(consultant, at) s
+    SELECT s.stats::jsonb FROM consultant_stats_of(consultant, at) s
+$$;
+
+-- A consultant's JSON (API.md §7), for a single consultant's reply: the card with its stats, so
+-- the JSON is defined once, as in the lists. Here, after consultant_stats(), for the same reason.
+CREATE FUNCTION consultant_json(p consultant_profiles, at timestamptz)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT consultant_item(consultant_card(p), consultant_stats(p.user_id, at))::jsonb
 $$;
 
 CREATE FUNCTION message_json(m consultation_messages) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -352,21 +307,10 @@ LANGUAGE sql STABLE AS $$
         'created_at', ts(a.created_at))
 $$;
 
--- ---------- the aggregate: transitions and events ----------
+-- ---------- the aggregate: its transitions and its step ----------
 
--- Every action on an aggregate, declared: the states it may start from, the state it leads to
--- (NULL: the state does not change, or the action decides, as a declined group question goes
--- back to the group), and the relations (see consultation_relations) that may take it. The
--- escalation cases add their rows here with aggregate = 'case'.
-CREATE TABLE transitions (
-    aggregate   text NOT NULL,
-    action      text NOT NULL,
-    from_states text[] NOT NULL,
-    to_state    text,
-    who         text[] NOT NULL,
-    PRIMARY KEY (aggregate, action)
-);
-
+-- Every action of API.md §8 as a row of `transitions` (sql/0001), `who` in the words of
+-- consultation_relations.
 INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
  ('consultation', 'accept', '{submitted}', 'accepted', '{addressed,eligible}'),
  ('consultation', 'decline', '{submitted,accepted}', 'declined', '{addressed,accepting}'),
@@ -384,22 +328,6 @@ INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
  ('consultation', 'appointment_create', '{accepted,answered}', NULL, '{practice,accepting}'),
  ('consultation', 'appointments_read',
   '{submitted,accepted,declined,answered,closed,withdrawn}', NULL, '{practice,accepting}');
-
--- The one generic step: may an actor standing in `relations` take `action` from `state`?
--- 'conflict' (the state does not allow it), 'forbidden' (the actor may not), else 'ok' with the
--- declared next state. A transition that moves the state answers a wrong state first: the object
--- moved on, whoever asks. An action that leaves the state as it is (taking part in the
--- conversation) answers who may first. The caller holds the aggregate's row lock.
-CREATE FUNCTION transition_check(p_aggregate text, p_action text, p_state text,
-                                 p_relations text[], OUT verdict text, OUT to_state text)
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN t.to_state IS NOT NULL AND NOT p_state = ANY (t.from_states) THEN 'conflict'
-                WHEN NOT t.who && p_relations THEN 'forbidden'
-                WHEN NOT p_state = ANY (t.from_states) THEN 'conflict'
-                ELSE 'ok' END,
-           t.to_state
-      FROM transitions t WHERE t.aggregate = p_aggregate AND t.action = p_action
-$$;
 
 -- Every action on a consultation (API.md §8), transitions, additions and reads of the
 -- conversation alike, in one place under a row lock: visibility, If-Match, the declared
