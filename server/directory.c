@@ -1,6 +1,7 @@
 /* Vocabularies and the consultant directory (API.md §6–§7). Codes live in the `vocabulary`
  * table only: PostgreSQL checks them, so C and SQL cannot disagree. */
 #include "directory.h"
+#include "principal.h"
 
 #include "fields.h"
 #include "jsonx.h"
@@ -57,10 +58,12 @@ DB_STMT(sql_consultant_get, 2,
         " CROSS JOIN LATERAL consultant_stats_of(page.user_id, $1) s"
         " WHERE page.user_id = $2 AND page.active");
 
-/* Checks every code against the vocabulary and updates only when all are known and $15 (the
- * checks done in C passed) is true; so one 422 names every failing field. */
-DB_STMT(sql_profile_put, 15,
-        "WITH target AS (SELECT user_id FROM consultant_profiles WHERE user_id = $5 AND active),"
+/* Updates only a profile $16 may edit (consultant_profile_access), when every code is in the
+ * vocabulary and $15 (the checks done in C passed) is true; so one 422 names every failing
+ * field. Answers (profile found, editable, the vocabulary's findings, the consultant). */
+DB_STMT(sql_profile_put, 16,
+        "WITH target AS (SELECT p.user_id, consultant_profile_access(p, $16::principal) AS access"
+        "  FROM consultant_profiles p WHERE p.user_id = $5 AND p.active),"
         " bad AS ("
         "  SELECT 'discipline' AS field, 0 AS i WHERE NOT EXISTS (SELECT 1 FROM vocabulary"
         "   WHERE kind = 'discipline' AND code = $6)"
@@ -80,12 +83,13 @@ DB_STMT(sql_profile_put, 15,
         "  modes = ARRAY(SELECT jsonb_array_elements_text($10::jsonb)),"
         "  languages = ARRAY(SELECT jsonb_array_elements_text($11::jsonb)),"
         "  accepting = $12::boolean, bio = $13, response_days = $14::int, updated_at = $1"
-        "  FROM target t WHERE p.user_id = t.user_id AND $15::boolean"
+        "  FROM target t WHERE p.user_id = t.user_id AND t.access = 'edit' AND $15::boolean"
         "  AND NOT EXISTS (SELECT 1 FROM bad)"
         "  RETURNING p.*),"
         " a AS (INSERT INTO audit_log SELECT e.* FROM up, audit_entry($1, $2, $3, $4,"
         "  'consultants.profile_update', 'user', up.user_id, 'success') e)"
         " SELECT (SELECT count(*) FROM target),"
+        "  coalesce((SELECT access = 'edit' FROM target), false),"
         "  (SELECT jsonb_agg(jsonb_build_object('field', field, 'message',"
         "   'is not a known code') ORDER BY field) FROM bad)::text,"
         "  (SELECT consultant_json(ROW(up.*)::consultant_profiles, $1)::text FROM up)");
@@ -299,9 +303,13 @@ static void profile_put_done(struct req *r, struct db_result *res)
         req_problem(r, 404, "not-found", "No such consultant.");
         return;
     }
+    if (PQgetvalue(pr, 0, 1)[0] != 't') { /* someone else's profile */
+        req_deny(r, 403, "user", req_param(r, 0));
+        return;
+    }
     json_t *errors = req_ctx(r); /* from the checks in C */
-    if (!PQgetisnull(pr, 0, 1)) {
-        json_t *bad = json_loads(PQgetvalue(pr, 0, 1), 0, NULL);
+    if (!PQgetisnull(pr, 0, 2)) {
+        json_t *bad = json_loads(PQgetvalue(pr, 0, 2), 0, NULL);
         json_array_extend(errors, bad);
         json_decref(bad);
     }
@@ -309,7 +317,7 @@ static void profile_put_done(struct req *r, struct db_result *res)
         req_invalid(r, json_incref(errors));
         return;
     }
-    req_reply_raw(r, 200, PQgetvalue(pr, 0, 2), (size_t)PQgetlength(pr, 0, 2));
+    req_reply_raw(r, 200, PQgetvalue(pr, 0, 3), (size_t)PQgetlength(pr, 0, 3));
 }
 
 /* The JSON text of body[key] for SQL; `dflt` when absent, "[]" when not an array of strings (its
@@ -346,11 +354,6 @@ void directory_profile_put(struct req *r)
                                                 {"response_days", JX_INT, 0},
                                                 {NULL, 0, 0}};
     const char *id = req_param(r, 0);
-    const struct principal *me = req_user(r);
-    if (!(me->role & ROLE_ADMIN) && strcasecmp(id, me->id) != 0) {
-        req_deny(r, 403, "user", id);
-        return;
-    }
     json_t *b = req_body(r), *errors = json_array();
     jsonx_check(b, fields, "", errors);
     /* Codes are checked against the vocabulary in SQL; here shape, counts and duplicates. */
@@ -381,6 +384,7 @@ void directory_profile_put(struct req *r)
                        json_is_true(json_object_get(b, "accepting")) ? "true" : "false",
                        bio ? bio : "",
                        days_s,
-                       json_array_size(errors) ? "false" : "true"};
+                       json_array_size(errors) ? "false" : "true",
+                       principal_param(r)};
     req_db(r, &sql_profile_put, p, profile_put_done);
 }

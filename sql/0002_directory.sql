@@ -91,6 +91,13 @@ CREATE INDEX consultant_profiles_arrays ON consultant_profiles
 CREATE INDEX consultant_profiles_browse ON consultant_profiles ((NOT accepting), name, user_id)
     INCLUDE (accepting, expertise, target_groups, modes, languages) WHERE active;
 
+-- What `who` may do with a profile: every signed-in user reads the directory ('read'); the
+-- consultant it belongs to and admins edit it ('edit').
+CREATE FUNCTION consultant_profile_access(p consultant_profiles, who principal) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN who.role = 'admin' OR p.user_id = who.id THEN 'edit' ELSE 'read' END
+$$;
+
 -- Every word a search may be corrected towards (names, labels, bios), folded. A typo is looked up
 -- with `word % w` (directory_query_corrected) through a GiST trigram index: PostgreSQL estimates a
 -- GIN one dearer than comparing w with every word, and so would not use it.

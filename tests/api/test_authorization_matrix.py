@@ -114,12 +114,7 @@ VALID_BODIES = {
 # Cases where the server answers other than API.md says, each a finding to fix in the server (then
 # delete the entry: the xfail is strict, so a fixed server fails the run until it is removed).
 # (test, method, template, role) -> reason.
-KNOWN_DEVIATIONS = {
-    ("unknown_id", "PUT", "/v1/consultants/{id}/profile", "consultant"):
-        "a consultant writing a profile that is not their own gets 403 before the id is looked up, "
-        "so a non-existent id gives 403; API.md §2 says 404 for no such object (403 is for a role "
-        "that may never use the endpoint)",
-}
+KNOWN_DEVIATIONS = {}
 
 # Sample values for path parameters that are not object ids.
 PARAM_SAMPLES = {"year": "2026"}

@@ -1,11 +1,11 @@
-"""The consultation as an aggregate (API.md §8 `timeline`): every event in order with actor and
-reason, kept in the append-only consultation_events table; the transition table the step applies;
-and the scheduler's registry of passes."""
+"""The consultation's `timeline` (API.md §8): every event in order with actor and reason, kept in
+the append-only consultation_events table, and the transition table the consultation's step
+applies. (The fields of the consultation and its endpoints: test_consultations.py.)"""
 import psycopg2
 import pytest
 
 from conftest import assert_json, assert_problem, sql_count
-from consult_helpers import ANSWER, COORDINATOR_KEYS, World, admin_login, consented_patient
+from consult_helpers import ANSWER, COORDINATOR_KEYS, World, consented_patient
 
 
 @pytest.fixture(scope="module")
@@ -145,38 +145,3 @@ def test_every_consultation_action_is_declared(db):
     assert rows["redirect"] == ({"declined"}, "submitted", {"practice"})
     assert set(rows) >= {"decline", "consent_revoke", "message_create", "messages_read",
                          "appointment_create", "appointments_read"}
-
-
-# ---- POST /v1/admin/jobs/run: the registry of passes ----
-
-def test_a_failing_pass_leaves_the_others_working(w, db, api, clock):
-    """Each pass runs on its own: one that fails does not stop the overdue notices."""
-    adm = admin_login(api)
-    with db.cursor() as cur:
-        cur.execute("CREATE FUNCTION scheduler_test_fails(now timestamptz, OUT signals_raised bigint,"
-                    " OUT signals_resolved bigint, OUT notifications_created bigint)"
-                    " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'broken pass'; END $$")
-        cur.execute("INSERT INTO scheduler_passes (name, function)"
-                    " VALUES ('aaa_test_fails', 'scheduler_test_fails')")
-    db.commit()
-    try:
-        c = w.in_state("accepted")
-        with db.cursor() as cur:
-            cur.execute("UPDATE consultations SET due_at = %s::timestamptz - interval '1 hour' WHERE id = %s",
-                        (c["submitted_at"], c["id"]))
-        db.commit()
-        got = assert_json(api.post("/v1/admin/jobs/run", token=adm))
-        assert got["notifications_created"] >= 1
-        assert [n for n in w.notes_for(w.c1, c["id"]) if n["kind"] == "consultation_overdue"]
-    finally:
-        with db.cursor() as cur:
-            cur.execute("DELETE FROM scheduler_passes WHERE name = 'aaa_test_fails'")
-            cur.execute("DROP FUNCTION scheduler_test_fails")
-        db.commit()
-
-
-def test_passes_are_registered(db):
-    with db.cursor() as cur:
-        cur.execute("SELECT name FROM scheduler_passes ORDER BY name")
-        names = [r[0] for r in cur.fetchall()]
-    assert {"housekeeping", "consultation_overdue"} <= set(names)

@@ -1,4 +1,5 @@
-"""The scheduler (API.md §10): POST /v1/admin/jobs/run and what a run does (overdue consultations)."""
+"""The scheduler (API.md §10): POST /v1/admin/jobs/run, what a run does (overdue consultations), and
+the registry of passes it runs (scheduler_passes)."""
 
 from datetime import timedelta
 
@@ -69,3 +70,38 @@ def test_overdue_job(w, clock):
     # an overdue notice carries no clinical text either
     n = next(x for x in w.notes_for(w.c1, c["id"], token=k) if x["kind"] == "consultation_overdue")
     assert set(n) == NOTIFICATION_KEYS
+
+
+# ---- The registry of passes (scheduler_passes) ----
+
+def test_a_failing_pass_leaves_the_others_working(w, db, api, clock):
+    """Each pass runs on its own: one that fails does not stop the overdue notices."""
+    adm = admin_login(api)
+    with db.cursor() as cur:
+        cur.execute("CREATE FUNCTION scheduler_test_fails(now timestamptz, OUT signals_raised bigint,"
+                    " OUT signals_resolved bigint, OUT notifications_created bigint)"
+                    " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'broken pass'; END $$")
+        cur.execute("INSERT INTO scheduler_passes (name, function)"
+                    " VALUES ('aaa_test_fails', 'scheduler_test_fails')")
+    db.commit()
+    try:
+        c = w.in_state("accepted")
+        with db.cursor() as cur:
+            cur.execute("UPDATE consultations SET due_at = %s::timestamptz - interval '1 hour' WHERE id = %s",
+                        (c["submitted_at"], c["id"]))
+        db.commit()
+        got = assert_json(api.post("/v1/admin/jobs/run", token=adm))
+        assert got["notifications_created"] >= 1
+        assert [n for n in w.notes_for(w.c1, c["id"]) if n["kind"] == "consultation_overdue"]
+    finally:
+        with db.cursor() as cur:
+            cur.execute("DELETE FROM scheduler_passes WHERE name = 'aaa_test_fails'")
+            cur.execute("DROP FUNCTION scheduler_test_fails")
+        db.commit()
+
+
+def test_passes_are_registered(db):
+    with db.cursor() as cur:
+        cur.execute("SELECT name FROM scheduler_passes ORDER BY name")
+        names = [r[0] for r in cur.fetchall()]
+    assert {"housekeeping", "consultation_overdue"} <= set(names)
