@@ -13,6 +13,8 @@ void fields_digits(json_t *body, const char *key, int n, json_t *errors);
 void fields_uuid(json_t *body, const char *key, json_t *errors);
 /* An integer field (already known to be one, or absent) outside [lo, hi]. */
 void fields_int(json_t *body, const char *key, long long lo, long long hi, json_t *errors);
+/* A string field (or absent) whose length in characters is outside [min, max]. */
+void fields_length(json_t *body, const char *key, long min, long max, json_t *errors);
 /* Optional string fields: the value, or NULL when absent or null. */
 const char *fields_opt(json_t *body, const char *key);
 #endif

@@ -12,6 +12,7 @@
 #include "fields.h"
 #include "jsonx.h"
 #include "log.h"
+#include "patient.h"
 #include "pii.h"
 #include "principal.h"
 #include "timefmt.h"
@@ -25,53 +26,10 @@
 
 static const char *const modes[] = {"digital", "phone", "video", "on_location", NULL};
 static const char *const urgencies[] = {"routine", "soon", NULL};
-static const char *const sexes[] = {"f", "m", "x", "unknown", NULL};
 static const char *const statuses[] = {"submitted", "accepted",  "declined", "answered",
                                        "closed",    "withdrawn", NULL};
 
 /* ---------- helpers ---------- */
-
-static void text_length(json_t *b, const char *key, const char *field, long min, long max,
-                        json_t *errors)
-{
-    const char *v = jsonx_str(b, key);
-    if (!v)
-        return;
-    long n = val_utf8_chars(v, strlen(v));
-    if (n < min || n > max) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "must be %ld to %ld characters", min, max);
-        jsonx_error(errors, field, msg);
-    }
-}
-
-/* The anonymity guard: names the field and the kind of identifier, never the value. */
-static void guard_text(json_t *b, const char *key, const char *field, json_t *errors)
-{
-    const char *v = jsonx_str(b, key);
-    enum pii_kind k = v ? pii_scan(v, strlen(v)) : PII_NONE;
-    if (k != PII_NONE) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "contains what looks like a %s", pii_kind_name(k));
-        jsonx_error(errors, field, msg);
-    }
-}
-
-/* Age in whole years on date (y, m, d). */
-static int age_on(int by, int bm, int bd, int y, int m, int d)
-{
-    int age = y - by;
-    if (m < bm || (m == bm && d < bd))
-        age--;
-    return age;
-}
-
-static void today(int *y, int *m, int *d)
-{
-    char date[TIMEFMT_DATE_LEN];
-    timefmt_date(clock_now_us(), date);
-    val_date(date, y, m, d);
-}
 
 /* Replies a consultation; for viewers allowed to see it, the sealed identity replaces the
  * placeholder patient. */
@@ -105,8 +63,7 @@ static void reply_consultation(struct req *r, int status, const char *json, cons
 
 struct create {
     int64_t now_us;
-    char *identity; /* sealed */
-    char age[16];
+    struct patient patient;
     char due[TIMEFMT_RFC3339_US_LEN];
 };
 
@@ -171,16 +128,14 @@ static void target_checked(struct req *r, struct db_result *res)
     struct create *c = req_ctx(r);
     int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
     timefmt_rfc3339_us(workdays_add(c->now_us, days), c->due);
-    json_t *patient = json_object_get(b, "patient");
-    const char *pmode = jsonx_str(patient, "mode");
     json_t *rc = json_object_get(b, "referral_contemplated");
     const char *p[] = {REQ_AUDIT_PARAMS(r),
                        jsonx_str(b, "subject"),
                        jsonx_str(b, "question"),
-                       pmode,
-                       strcmp(pmode, "anonymous") ? NULL : c->age,
-                       strcmp(pmode, "anonymous") ? NULL : jsonx_str(patient, "sex"),
-                       c->identity,
+                       c->patient.mode,
+                       c->patient.sealed ? NULL : c->patient.age,
+                       c->patient.sealed ? NULL : c->patient.sex,
+                       c->patient.sealed,
                        req_user(r)->organisation_id,
                        req_user(r)->region,
                        jsonx_str(b, "consultant_id"),
@@ -191,74 +146,6 @@ static void target_checked(struct req *r, struct db_result *res)
                        jsonx_str(b, "proposed_next_step"),
                        c->due};
     req_db(r, &sql_create, p, created);
-}
-
-/* Checks the consented patient and its consent; returns the sealed identity or NULL. */
-static char *check_consented(struct req *r, json_t *patient, json_t *errors)
-{
-    static const struct jsonx_field fields[] = {
-        {"mode", JX_STRING, JX_REQUIRED},       {"name", JX_STRING, JX_REQUIRED},
-        {"birth_date", JX_STRING, JX_REQUIRED}, {"bsn", JX_STRING, JX_NULLABLE},
-        {"consent", JX_OBJECT, JX_REQUIRED},    {NULL, 0, 0}};
-    static const struct jsonx_field consent_fields[] = {{"given_on", JX_STRING, JX_REQUIRED},
-                                                        {"method", JX_STRING, JX_REQUIRED},
-                                                        {"given_by", JX_STRING, JX_REQUIRED},
-                                                        {NULL, 0, 0}};
-    static const char *const methods[] = {"verbal", "written", NULL};
-    static const char *const givers[] = {"patient", "parent", "patient_and_parent", NULL};
-    size_t before = json_array_size(errors);
-    jsonx_check(patient, fields, "patient.", errors);
-    json_t *consent = json_object_get(patient, "consent");
-    if (json_is_object(consent))
-        jsonx_check(consent, consent_fields, "patient.consent.", errors);
-    const char *name = jsonx_str(patient, "name"), *birth = jsonx_str(patient, "birth_date"),
-               *bsn = jsonx_str(patient, "bsn"), *given_on = jsonx_str(consent, "given_on"),
-               *method = jsonx_str(consent, "method"), *by = jsonx_str(consent, "given_by");
-    int ty, tm, td, by_, bm, bd, gy, gm, gd;
-    today(&ty, &tm, &td);
-    int birth_ok = birth && val_date(birth, &by_, &bm, &bd);
-    int given_ok = given_on && val_date(given_on, &gy, &gm, &gd);
-    if (name && !val_name(name))
-        jsonx_error(errors, "patient.name",
-                    "must be 1 to 200 characters without control characters");
-    if (birth && !birth_ok)
-        jsonx_error(errors, "patient.birth_date", "must be a date YYYY-MM-DD");
-    else if (birth_ok && (by_ * 10000 + bm * 100 + bd) > (ty * 10000 + tm * 100 + td))
-        jsonx_error(errors, "patient.birth_date", "must not be in the future");
-    if (bsn && !val_elfproef(bsn))
-        jsonx_error(errors, "patient.bsn", "must be 9 digits that pass the elfproef");
-    if (given_on && !given_ok)
-        jsonx_error(errors, "patient.consent.given_on", "must be a date YYYY-MM-DD");
-    else if (given_ok && (gy * 10000 + gm * 100 + gd) > (ty * 10000 + tm * 100 + td))
-        jsonx_error(errors, "patient.consent.given_on", "must not be in the future");
-    if (method && val_enum(method, methods) < 0)
-        jsonx_error(errors, "patient.consent.method", "must be verbal or written");
-    if (by && val_enum(by, givers) < 0)
-        jsonx_error(errors, "patient.consent.given_by",
-                    "must be patient, parent or patient_and_parent");
-    else if (by && birth_ok && given_ok) {
-        /* Dutch law (WGBO): under 12 the parents decide, 12 to 15 both, 16 and older the
-         * patient. */
-        int age = age_on(by_, bm, bd, gy, gm, gd);
-        const char *need = age < 12 ? "parent" : age < 16 ? "patient_and_parent" : "patient";
-        if (strcmp(by, need)) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "must be %s for a patient aged %d at consent", need, age);
-            jsonx_error(errors, "patient.consent.given_by", msg);
-        }
-    }
-    if (json_array_size(errors) > before)
-        return NULL;
-    json_t *id = json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s}}", "name", name, "birth_date", birth,
-                           "bsn", bsn ? json_string(bsn) : json_null(), "consent", "given_on",
-                           given_on, "method", method, "given_by", by);
-    char *plain = json_dumps(id, JSON_COMPACT);
-    json_decref(id);
-    char *sealed = crypto_seal(cfg.data_key, plain, strlen(plain));
-    free(plain);
-    char *out = sealed ? req_strdup(r, sealed) : NULL;
-    free(sealed);
-    return out;
 }
 
 void consultations_create(struct req *r)
@@ -273,56 +160,29 @@ void consultations_create(struct req *r)
                                                 {"referral_contemplated", JX_BOOL, JX_REQUIRED},
                                                 {"proposed_next_step", JX_STRING, JX_NULLABLE},
                                                 {NULL, 0, 0}};
-    static const struct jsonx_field anon_fields[] = {{"mode", JX_STRING, JX_REQUIRED},
-                                                     {"age", JX_INT, JX_REQUIRED},
-                                                     {"sex", JX_STRING, JX_REQUIRED},
-                                                     {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
     jsonx_check(b, fields, "", errors);
-    text_length(b, "subject", "subject", 1, 200, errors);
-    text_length(b, "question", "question", 1, 10000, errors);
-    text_length(b, "proposed_next_step", "proposed_next_step", 0, 2000, errors);
+    fields_length(b, "subject", 1, 200, errors);
+    fields_length(b, "question", 1, 10000, errors);
+    fields_length(b, "proposed_next_step", 0, 2000, errors);
     fields_enum(b, "mode", modes, errors);
     fields_enum(b, "urgency", urgencies, errors);
     fields_uuid(b, "consultant_id", errors);
     if (jsonx_has(b, "consultant_id") == jsonx_has(b, "expertise"))
         jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
+    static const char *const free_texts[] = {"subject", "question", "proposed_next_step", NULL};
     struct create *c = req_alloc(r, sizeof *c);
     val_timestamp(req_now(r), &c->now_us); /* the request's own "now", as submitted_at */
-    json_t *patient = json_object_get(b, "patient");
-    const char *pmode = jsonx_str(patient, "mode");
-    if (json_is_object(patient)) {
-        if (!pmode)
-            jsonx_error(errors, "patient.mode", "is required");
-        else if (!strcmp(pmode, "anonymous")) {
-            jsonx_check(patient, anon_fields, "patient.", errors);
-            json_t *age = json_object_get(patient, "age");
-            if (json_is_integer(age) &&
-                (json_integer_value(age) < 0 || json_integer_value(age) > 120))
-                jsonx_error(errors, "patient.age", "must be from 0 to 120");
-            snprintf(c->age, sizeof c->age, "%d", (int)json_integer_value(age));
-            const char *sex = jsonx_str(patient, "sex");
-            if (sex && val_enum(sex, sexes) < 0)
-                jsonx_error(errors, "patient.sex", "must be f, m, x or unknown");
-            /* Anonymous means anonymous. */
-            guard_text(b, "subject", "subject", errors);
-            guard_text(b, "question", "question", errors);
-            guard_text(b, "proposed_next_step", "proposed_next_step", errors);
-        } else if (!strcmp(pmode, "consented")) {
-            c->identity = check_consented(r, patient, errors);
-        } else {
-            jsonx_error(errors, "patient.mode", "must be anonymous or consented");
-        }
+    if (patient_check(r, b, free_texts, &c->patient, errors) != 0) {
+        json_decref(errors);
+        req_problem(r, 500, "internal", "The patient's identity cannot be sealed.");
+        return;
     }
     if (json_array_size(errors)) {
         req_invalid(r, errors);
         return;
     }
     json_decref(errors);
-    if (pmode && !strcmp(pmode, "consented") && !c->identity) {
-        req_problem(r, 500, "internal", "The patient's identity cannot be sealed.");
-        return;
-    }
     req_set_ctx(r, c);
     const char *p[] = {jsonx_str(b, "consultant_id"), jsonx_str(b, "expertise"),
                        req_user(r)->region};
@@ -517,7 +377,7 @@ static void reason_action(struct req *r, const char *action)
 {
     static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *errors = json_array();
-    text_length(req_body(r), "reason", "reason", 1, 2000, errors);
+    fields_length(req_body(r), "reason", 1, 2000, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
     transition_run(r, action,
@@ -544,7 +404,7 @@ void consultations_answer(struct req *r)
     static const char *const recs[] = {"advice_only", "refer", "co_treatment",
                                        "follow_up_consultation", NULL};
     json_t *b = req_body(r), *errors = json_array();
-    text_length(b, "advice", "advice", 1, 10000, errors);
+    fields_length(b, "advice", 1, 10000, errors);
     fields_enum(b, "recommendation", recs, errors);
     json_t *m = json_object_get(b, "minutes_spent");
     fields_int(b, "minutes_spent", 1, 600, errors);
@@ -567,7 +427,7 @@ void consultations_close(struct req *r)
                                            NULL};
     json_t *b = req_body(r), *errors = json_array();
     fields_enum(b, "referral_outcome", outcomes, errors);
-    text_length(b, "note", "note", 0, 2000, errors);
+    fields_length(b, "note", 0, 2000, errors);
     json_t *v = json_object_get(b, "value");
     fields_int(b, "value", 1, 5, errors);
     if (body_ok(r, fields, errors) != 0)
@@ -638,7 +498,7 @@ void consultations_message_add(struct req *r)
 {
     static const struct jsonx_field fields[] = {{"body", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    text_length(b, "body", "body", 1, 10000, errors);
+    fields_length(b, "body", 1, 10000, errors);
     if (body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s}", "body", jsonx_str(b, "body"));
@@ -697,7 +557,7 @@ void consultations_appointment_add(struct req *r)
         jsonx_error(errors, "starts_at", "must be an RFC 3339 timestamp");
     json_t *d = json_object_get(b, "duration_minutes");
     fields_int(b, "duration_minutes", 5, 480, errors);
-    text_length(b, "location", "location", 1, 200, errors);
+    fields_length(b, "location", 1, 200, errors);
     if (kind && !strcmp(kind, "on_location") && !location)
         jsonx_error(errors, "location", "is required for an appointment on location");
     if (kind && strcmp(kind, "on_location") && location)

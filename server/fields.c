@@ -4,6 +4,7 @@
 #include "validate.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *const org_kinds[] = {"general_practice",
                                  "mental_health_provider",
@@ -69,4 +70,17 @@ void fields_int(json_t *body, const char *key, long long lo, long long hi, json_
     char msg[96];
     snprintf(msg, sizeof msg, "must be an integer from %lld to %lld", lo, hi);
     jsonx_error(errors, key, msg);
+}
+
+void fields_length(json_t *body, const char *key, long min, long max, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (!v)
+        return;
+    long n = val_utf8_chars(v, strlen(v));
+    if (n < min || n > max) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "must be %ld to %ld characters", min, max);
+        jsonx_error(errors, key, msg);
+    }
 }

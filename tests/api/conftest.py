@@ -368,14 +368,19 @@ def main_db_name():
     return "t_main"
 
 
-@pytest.fixture(scope="session")
-def server(pg, main_db_name):
-    url = pg.createdb(main_db_name)
-    s = Server(url, pg.root, name="main")
+def migrated_server(pg, db_name, name):
+    """A new database `db_name`, migrated, with the admin, and a started server on it."""
+    s = Server(pg.createdb(db_name), pg.root, name=name)
     s.migrate()
     s.create_admin(ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD)
     s.skip_migrate = True
     s.start()
+    return s
+
+
+@pytest.fixture(scope="session")
+def server(pg, main_db_name):
+    s = migrated_server(pg, main_db_name, "main")
     yield s
     s.stop()
 

@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 
-from conftest import ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, Api, Pg, Server, assert_json, assert_problem
+from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Pg, Server, assert_json, assert_problem,
+                      migrated_server)
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +41,7 @@ def main_db_name():
 @pytest.fixture(scope="module")
 def other(pg, main_db_name):
     """A migrated database with the admin, and a server on it besides the one under test."""
-    url = pg.createdb(main_db_name)
-    s = Server(url, pg.root, name="outage-other")
-    s.migrate()
-    s.create_admin(ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD)
-    s.skip_migrate = True
-    s.start()
+    s = migrated_server(pg, main_db_name, "outage-other")
     yield s
     s.stop()
 

@@ -1,4 +1,4 @@
-/* Unit tests for roles (the one role table) and fields_int. */
+/* Unit tests for roles (the one role table) and the field checks fields_int and fields_length. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,12 +78,36 @@ static void test_fields_int(void **state)
     json_decref(b);
 }
 
+static void test_fields_length(void **state)
+{
+    (void)state;
+    /* "één" is 3 characters in 5 bytes: the length counts characters. */
+    json_t *b = json_pack("{s:s, s:s, s:s, s:i}", "short", "\xc3\xa9\xc3\xa9n", "empty", "", "long",
+                          "abcdefghijk", "number", 5);
+    json_t *errors = json_array();
+    fields_length(b, "short", 1, 3, errors);
+    fields_length(b, "empty", 0, 3, errors);
+    fields_length(b, "missing", 1, 3, errors); /* absent: jsonx_check's to report */
+    fields_length(b, "number", 1, 3, errors);  /* not a string: likewise */
+    assert_int_equal(json_array_size(errors), 0);
+    fields_length(b, "empty", 1, 3, errors);
+    fields_length(b, "long", 1, 10, errors);
+    assert_int_equal(json_array_size(errors), 2);
+    json_t *e = json_array_get(errors, 1);
+    assert_string_equal(json_string_value(json_object_get(e, "field")), "long");
+    assert_string_equal(json_string_value(json_object_get(e, "message")),
+                        "must be 1 to 10 characters");
+    json_decref(errors);
+    json_decref(b);
+}
+
 int test_roles_run(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_bits),
         cmocka_unit_test(test_fits),
         cmocka_unit_test(test_fields_int),
+        cmocka_unit_test(test_fields_length),
     };
     return cmocka_run_group_tests_name("roles", tests, NULL, NULL);
 }
