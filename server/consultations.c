@@ -77,24 +77,11 @@ DB_STMT(sql_target, 3,
         " ELSE 'none' END,"
         " (SELECT response_days FROM consultant_profiles WHERE user_id = $1)");
 
-/* The consultation, its first event (whose hook notifies the addressed consultant or the group)
- * and the audit entry, in one statement. The reply's timeline is that one event. */
-DB_STMT(
-    sql_create, 19,
-    "WITH c AS (INSERT INTO consultations (status, subject, question, patient_mode,"
-    "  patient_age, patient_sex, patient_identity, requester_id, organisation_id, region,"
-    "  consultant_id, expertise, mode, urgency, referral_contemplated, proposed_next_step,"
-    "  submitted_at, due_at)"
-    "  VALUES ('submitted', $5, $6, $7, $8::int, $9, $10, $2, $11, $12, $13, $14, $15, $16,"
-    "  $17::boolean, $18, $1, $19) RETURNING *),"
-    " e AS (INSERT INTO consultation_events (consultation_id, at, kind, actor_id)"
-    "  SELECT c.id, $1, 'submitted', $2 FROM c RETURNING *),"
-    " a AS (INSERT INTO audit_log SELECT x.* FROM c, audit_entry($1, $2, $3, $4,"
-    "  'consultations.create', 'consultation', c.id, 'success', CASE WHEN c.patient_mode ="
-    "  'consented' THEN c.patient_ref::text END) x)"
-    " SELECT jsonb_set(consultation_json(ROW(c.*)::consultations, 'identity'), '{timeline}',"
-    "  (SELECT jsonb_agg(consultation_event_json(ROW(e.*)::consultation_events)) FROM e))::text,"
-    "  c.patient_identity, c.version FROM c");
+/* consultation_submit: the consultation, its first event (whose hook notifies the addressed
+ * consultant or the group) and the audit entry, in one transaction. */
+DB_STMT(sql_create, 19,
+        "SELECT body::text, identity, body->>'version' FROM consultation_submit($1, $2, $3, $4,"
+        " $5, $6, $7, $8::int, $9, $10, $11, $12, $13, $14, $15, $16, $17::boolean, $18, $19)");
 
 static void created(struct req *r, struct db_result *res)
 {

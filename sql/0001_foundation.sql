@@ -227,6 +227,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(7513);
     SELECT * INTO last FROM audit_log ORDER BY seq DESC LIMIT 1;
+    NEW.id := coalesce(NEW.id, gen_random_uuid()); -- audit_entry() leaves it to us
     NEW.seq := coalesce(last.seq, 0) + 1;
     NEW.prev_hash := coalesce(last.hash, '');
     IF NEW.actor_id IS NOT NULL THEN
@@ -270,24 +271,28 @@ $$;
 
 -- An audit entry's caller-given columns in their table order, so that the column list exists
 -- once: `INSERT INTO audit_log SELECT * FROM audit_entry(...)` (a data-modifying CTE always runs,
--- whether or not the statement reads it). The chain trigger fills seq, actor and hashes.
+-- whether or not the statement reads it). The chain trigger fills id, seq, actor and hashes.
+-- STABLE (no gen_random_uuid() here) so that it is inlined into the statement that calls it.
 CREATE FUNCTION audit_entry(at timestamptz, actor uuid, ip text, request_id text, action text,
                             subject_type text, subject_id uuid, outcome text,
                             patient_ref text DEFAULT NULL)
-RETURNS SETOF audit_log LANGUAGE sql VOLATILE AS $$
-    SELECT NULL::bigint, gen_random_uuid(), at, actor, NULL::text, NULL::text, NULL::uuid,
+RETURNS SETOF audit_log LANGUAGE sql STABLE AS $$
+    SELECT NULL::bigint, NULL::uuid, at, actor, NULL::text, NULL::text, NULL::uuid,
            action, subject_type, subject_id, patient_ref, ip, request_id, outcome,
            NULL::text, NULL::text
 $$;
 
--- The same, written: for PL/pgSQL, where PERFORM runs it.
+-- The same, written: for PL/pgSQL, where PERFORM runs it. In PL/pgSQL itself so that its plan
+-- is kept per connection (a SQL function's body is planned anew at every call).
 CREATE FUNCTION audit_write(at timestamptz, actor uuid, ip text, request_id text, action text,
                             subject_type text, subject_id uuid, outcome text,
                             patient_ref text DEFAULT NULL)
-RETURNS void LANGUAGE sql VOLATILE AS $$
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
     INSERT INTO audit_log
     SELECT * FROM audit_entry(at, actor, ip, request_id, action, subject_type, subject_id,
-                              outcome, patient_ref)
+                              outcome, patient_ref);
+END
 $$;
 
 -- ---------- notifications ----------
@@ -312,16 +317,29 @@ CREATE FUNCTION notification_json(n notifications) RETURNS jsonb LANGUAGE sql ST
         'subject_id', n.subject_id, 'created_at', ts(n.created_at), 'read_at', ts(n.read_at))
 $$;
 
--- Writes one notification per user (NULLs and duplicates skipped) and returns how many. The one
--- fan-out every hook uses. ON CONFLICT: kinds that go out once per subject have a unique index.
+-- Writes one notification to each of `users` (NULLs skipped; the caller names each user once)
+-- and returns how many: the one fan-out every hook uses. `once`: a kind that goes out at most once
+-- per user and subject (it has a unique index, notifications_once), safe when several server
+-- processes raise it at the same moment. Only then ON CONFLICT: its speculative insertion costs
+-- creation a fifth of its throughput under load (docs/benchmarks.md). PL/pgSQL so that its plans
+-- are kept per connection.
 CREATE FUNCTION notify(users uuid[], kind text, subject_type text, subject_id uuid,
-                       at timestamptz) RETURNS int LANGUAGE sql VOLATILE AS $$
-    WITH n AS (
+                       at timestamptz, once boolean DEFAULT false) RETURNS int
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n int;
+BEGIN
+    IF once THEN
         INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
-        SELECT DISTINCT u, kind, subject_type, subject_id, at FROM unnest(users) u
-         WHERE u IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING 1)
-    SELECT count(*)::int FROM n
+        SELECT u, kind, subject_type, subject_id, at FROM unnest(users) u WHERE u IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO notifications (user_id, kind, subject_type, subject_id, created_at)
+        SELECT u, kind, subject_type, subject_id, at FROM unnest(users) u WHERE u IS NOT NULL;
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
 $$;
 
 -- ---------- aggregates ----------

@@ -329,6 +329,39 @@ INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
  ('consultation', 'appointments_read',
   '{submitted,accepted,declined,answered,closed,withdrawn}', NULL, '{practice,accepting}');
 
+-- A new consultation (API.md §8 POST), its first event and its audit entry, in one transaction.
+-- In this order on purpose: the audit entry comes last, because its trigger takes the audit
+-- chain's lock, which is held until commit and serialises every writer; the event's hook (the
+-- fan-out to the addressed consultant or the whole group) and the reply's JSON are done before
+-- it. The caller checked the body and the target.
+CREATE FUNCTION consultation_submit(
+    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_subject text, p_question text,
+    p_patient_mode text, p_patient_age int, p_patient_sex text, p_identity text, p_org uuid,
+    p_region text, p_consultant uuid, p_expertise text, p_mode text, p_urgency text,
+    p_referral_contemplated boolean, p_proposed_next_step text, p_due timestamptz,
+    OUT body jsonb, OUT identity text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c consultations;
+BEGIN
+    INSERT INTO consultations (status, subject, question, patient_mode, patient_age,
+        patient_sex, patient_identity, requester_id, organisation_id, region, consultant_id,
+        expertise, mode, urgency, referral_contemplated, proposed_next_step, submitted_at,
+        due_at)
+    VALUES ('submitted', p_subject, p_question, p_patient_mode, p_patient_age, p_patient_sex,
+        p_identity, p_actor, p_org, p_region, p_consultant, p_expertise, p_mode, p_urgency,
+        p_referral_contemplated, p_proposed_next_step, p_now, p_due)
+    RETURNING * INTO c;
+    INSERT INTO consultation_events (consultation_id, at, kind, actor_id)
+    VALUES (c.id, p_now, 'submitted', p_actor);
+    body := consultation_json(c, 'identity');
+    identity := c.patient_identity;
+    PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'consultations.create', 'consultation',
+                        c.id, 'success',
+                        CASE WHEN c.patient_mode = 'consented' THEN c.patient_ref::text END);
+END
+$$;
+
 -- Every action on a consultation (API.md §8), transitions, additions and reads of the
 -- conversation alike, in one place under a row lock: visibility, If-Match, the declared
 -- transition, the action's own effect, its event and its audit entry, in one transaction.
@@ -534,7 +567,7 @@ CREATE FUNCTION scheduler_consultation_overdue(p_now timestamptz,
     OUT signals_raised bigint, OUT signals_resolved bigint, OUT notifications_created bigint)
 LANGUAGE sql VOLATILE AS $$
     SELECT 0::bigint, 0::bigint, coalesce(sum(notify(ARRAY[c.consultant_id],
-               'consultation_overdue', 'consultation', c.id, p_now)), 0)::bigint
+               'consultation_overdue', 'consultation', c.id, p_now, once => true)), 0)::bigint
       FROM consultations c
      WHERE c.status IN ('submitted', 'accepted') AND c.due_at < p_now
        AND c.consultant_id IS NOT NULL

@@ -220,34 +220,6 @@ if [[ -z "$CONS_FAILED" && ( $CONS_BAD_FANOUT != 0 || $CONS_AUDIT != "$CONS_ALL"
 fi
 CONS_CHAIN=$(cons_sql -c "SELECT count(*) = max(seq) AND count(DISTINCT seq) = count(*) FROM audit_log")
 
-# ---------- diagnostic: pgbench without the audit entry ----------
-# The same transactions without sql_create's INSERT INTO audit_log (whose trigger takes the
-# advisory lock of the hash chain): how much the serialised chain costs. Not what overlegd runs,
-# and not part of the goals; the consultations it makes have no audit entry (checked above).
-mapfile -t CONS_NA_ARGS < <("$PY" tests/bench/consultations_bench.py pgbench "$TMP/conspgb" noaudit)
-[[ ${#CONS_NA_ARGS[@]} -gt 0 ]] || die "consultations_bench.py pgbench noaudit printed nothing"
-say "consultations: the same pgbench run without the audit entry (diagnostic)"
-read -r c0 n0 < <(cons_rows)
-na_rc=0
-(cd "$TMP" && PGOPTIONS=${CONS_STMT_TIMEOUT:+"-c statement_timeout=$CONS_STMT_TIMEOUT"} \
-    timeout $((DURATION + 30)) "$PGBENCH" -n -M prepared -c "$DB_CONNS" -j 2 -T "$DURATION" \
-    "${CONS_NA_ARGS[@]}" -D tok="$CONS_TOKEN_HASH" -D now="$CONS_NOW" -D actor="$CONS_GP_ID" \
-    -D org="$CONS_ORG" -D region=bench-region -D cid="$CONS_CID" -D sealed="$CONS_SEALED" \
-    -D ip=127.0.0.1 -D rid="$CONS_RID" -D due="$CONS_DUE" \
-    --log --log-prefix=consnapgb "$DATABASE_URL" >"$TMP/cons-pgbench-na.out" 2>&1) || na_rc=$?
-read -r c1 n1 < <(cons_rows)
-CONS_NA_NOTES=$((n1 - n0))
-CONS_NA_TPS=$(awk '/^tps = / { print $3; exit }' "$TMP/cons-pgbench-na.out")
-CONS_NA_P99=$(pgb_pctl consnapgb 0.99)
-rm -f "$TMP"/consnapgb.*
-if [[ $na_rc != 0 || -z "$CONS_NA_TPS" ]]; then
-    grep -m 3 'error' "$TMP/cons-pgbench-na.out" | sed 's/^/    /' >&2 || true
-    CONS_NA_TPS=${CONS_NA_TPS:-0} CONS_NA_NOTE=" (pgbench exit status $na_rc: $(grep -m 1 -o 'ERROR: .*' "$TMP/cons-pgbench-na.out" | cut -c1-120 || true))"
-else
-    CONS_NA_NOTE=
-fi
-echo "    tps = $CONS_NA_TPS, p99 = $CONS_NA_P99 ms$CONS_NA_NOTE"
-
 # ---------- plans ----------
 say "consultations: EXPLAIN (ANALYZE, BUFFERS) of sql_target and sql_create (rolled back)"
 "$PY" tests/bench/consultations_bench.py explain >"$TMP/cons-explain.sql"
@@ -314,7 +286,6 @@ cat <<EOF
 | Backends running a statement, mean (samples every 0.25 s), HTTP / pgbench | $CONS_HTTP_ACTIVE / $CONS_PGB_ACTIVE | | |
 | of which waiting for the audit chain's advisory lock, mean, HTTP / pgbench | $CONS_HTTP_ADV / $CONS_PGB_ADV | | |
 | samples with at least one backend waiting for it, HTTP / pgbench | $CONS_HTTP_ADV_SHARE % / $CONS_PGB_ADV_SHARE % | | |
-| Diagnostic: pgbench without the audit entry (no chain lock), same mix | $(fmt0 "$CONS_NA_TPS") tps, p99 $CONS_NA_P99 ms, $(per_s "$CONS_NA_NOTES" "$DURATION") notifications/s$CONS_NA_NOTE | | |
 
 CPU time per request (user + system; share of one CPU over the run in brackets):
 

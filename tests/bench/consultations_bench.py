@@ -14,7 +14,7 @@ repository root.
   consultations_bench.py plans EXPLAIN_OUT
       Reads that psql output; prints a JSON object {NAME: {"plan": text, "ms": execution ms,
       "profiles": [how each scan of consultant_profiles went]}}.
-  consultations_bench.py pgbench OUTDIR [noaudit]
+  consultations_bench.py pgbench OUTDIR
       One pgbench script per kind (OUTDIR/cons_K.sql, K = 1..3 in the order above): the three
       statements overlegd runs for one POST /v1/consultations of that kind, verbatim from the
       C source (sql_auth in server/session.c; sql_target and sql_create in
@@ -23,8 +23,7 @@ repository root.
       and "-D", "name=value" for the values that come from the bodies. The caller defines the
       rest: tok (sha256 hex of the bearer token), now, actor (the gp's user id), ip, rid (a
       request id), org (the practice), region, cid (the direct consultant), sealed (a sealed
-      identity), due. With "noaudit": the same without sql_create's audit entry
-      (OUTDIR/cons_noaudit_K.sql), a diagnostic of what the audit chain's lock costs.
+      identity), due.
 
 overlegd's parameters (server/consultations.c):
   sql_auth    $1 token hash, $2 now
@@ -83,20 +82,7 @@ def stmt_sql(src, name, subs):
     return re.sub(r"\$(\d+)(?!\d)", lambda x: subs[int(x.group(1))], sql)
 
 
-def drop_audit(sql):
-    """sql_create without its audit entry (the CTE "a"): a diagnostic, not what overlegd runs."""
-    i = sql.find(" a AS (INSERT INTO audit_log")
-    if i < 0 or sql[:i].rstrip()[-1:] != ",":
-        sys.exit("consultations_bench.py: no audit CTE \"a\" in sql_create")
-    depth, j = 0, sql.index("(", i)
-    for j in range(j, len(sql)):
-        depth += {"(": 1, ")": -1}.get(sql[j], 0)
-        if depth == 0:
-            break
-    return sql[:i].rstrip()[:-1] + sql[j + 1:]
-
-
-def scripts(noaudit=False):
+def scripts():
     auth = stmt_sql("server/session.c", "sql_auth", {1: ":tok", 2: ":now"})
     out = []
     for kind in KINDS:
@@ -113,10 +99,7 @@ def scripts(noaudit=False):
             15: ":mode", 16: ":urgency", 17: ":rc",
             18: "NULL",  # proposed_next_step: not in the bodies
             19: ":due"})
-        if noaudit:
-            create = drop_audit(create)
-        what = "sql_create without its audit entry" if noaudit else "sql_create"
-        out.append((kind, f"-- {kind}: sql_auth, sql_target, {what}\n{auth};\n{target};\n{create};\n"))
+        out.append((kind, f"-- {kind}: sql_auth, sql_target, sql_create\n{auth};\n{target};\n{create};\n"))
     return out
 
 
@@ -183,11 +166,11 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "bodies":
         for kind, body in bodies(sys.argv[2]):
             print(kind + "\t" + json.dumps(body, ensure_ascii=False, separators=(",", ":")))
-    elif len(sys.argv) in (3, 4) and sys.argv[1] == "pgbench" and sys.argv[3:] in ([], ["noaudit"]):
-        outdir, noaudit = sys.argv[2], sys.argv[3:] == ["noaudit"]
+    elif len(sys.argv) == 3 and sys.argv[1] == "pgbench":
+        outdir = sys.argv[2]
         args = []
-        for k, (kind, sql) in enumerate(scripts(noaudit), start=1):
-            path = os.path.join(outdir, f"cons_{'noaudit_' if noaudit else ''}{k}.sql")
+        for k, (kind, sql) in enumerate(scripts(), start=1):
+            path = os.path.join(outdir, f"cons_{k}.sql")
             with open(path, "w", encoding="utf-8") as f:
                 f.write(sql)
             args += ["-f", f"{path}@1"]
