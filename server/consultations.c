@@ -67,15 +67,7 @@ struct create {
     char due[TIMEFMT_RFC3339_US_LEN];
 };
 
-DB_STMT(sql_target, 3,
-        "SELECT CASE WHEN $1::uuid IS NOT NULL THEN"
-        "  (SELECT CASE WHEN p.accepting THEN 'ok' ELSE 'not_accepting' END"
-        "    FROM consultant_profiles p WHERE p.user_id = $1 AND p.active)"
-        " WHEN NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise' AND code = $2)"
-        "  THEN 'unknown_code'"
-        " WHEN EXISTS (SELECT 1 FROM consultants_eligible($2, $3)) THEN 'ok'"
-        " ELSE 'none' END,"
-        " (SELECT response_days FROM consultant_profiles WHERE user_id = $1)");
+DB_STMT(sql_target, 3, "SELECT verdict, response_days FROM consultation_target($1, $2, $3)");
 
 /* consultation_submit: the consultation, its first event (whose hook notifies the addressed
  * consultant or the group) and the audit entry, in one transaction. */
@@ -97,7 +89,7 @@ static void created(struct req *r, struct db_result *res)
 static void target_checked(struct req *r, struct db_result *res)
 {
     json_t *b = req_body(r), *errors = json_array();
-    const char *verdict = PQgetisnull(res->res, 0, 0) ? "missing" : PQgetvalue(res->res, 0, 0);
+    const char *verdict = PQgetvalue(res->res, 0, 0);
     const char *field = jsonx_has(b, "consultant_id") ? "consultant_id" : "expertise";
     if (!strcmp(verdict, "missing"))
         jsonx_error(errors, field, "no such consultant");
@@ -113,7 +105,7 @@ static void target_checked(struct req *r, struct db_result *res)
     }
     json_decref(errors);
     struct create *c = req_ctx(r);
-    int days = PQgetisnull(res->res, 0, 1) ? 3 : atoi(PQgetvalue(res->res, 0, 1));
+    int days = atoi(PQgetvalue(res->res, 0, 1));
     timefmt_rfc3339_us(workdays_add(c->now_us, days), c->due);
     json_t *rc = json_object_get(b, "referral_contemplated");
     const char *p[] = {REQ_AUDIT_PARAMS(r),

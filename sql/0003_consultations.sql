@@ -106,14 +106,20 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- What `who` may see of `c`: 'identity' (everything, patient included), 'full' (everything but
--- the patient's identity), 'meta' (pace and progress only), or NULL (nothing: 404).
+-- the patient's identity), 'meta' (pace and progress only), or NULL (nothing: 404). The step,
+-- which knows the relations already, asks consultation_access_of.
+CREATE FUNCTION consultation_access_of(relations text[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN relations && '{practice,accepting}' THEN 'identity'
+        WHEN relations && '{addressed,eligible}' THEN 'full'
+        WHEN relations && '{coordinator}' THEN 'meta'
+    END
+$$;
+
 CREATE FUNCTION consultation_access(c consultations, who principal) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN r && '{practice,accepting}' THEN 'identity'
-        WHEN r && '{addressed,eligible}' THEN 'full'
-        WHEN r && '{coordinator}' THEN 'meta'
-    END FROM consultation_relations(c, who) r
+    SELECT consultation_access_of(consultation_relations(c, who))
 $$;
 
 -- The consultations `who` may see, for lists: the same rule as consultation_access, written as
@@ -167,7 +173,9 @@ DECLARE
     group_members uuid[];
 BEGIN
     SELECT * INTO c FROM consultations WHERE id = NEW.consultation_id;
-    IF c.consultant_id IS NULL AND c.status = 'submitted' THEN
+    -- The group hears of a question that is (back) with it: submitted, redirected or declined.
+    IF NEW.kind IN ('submitted', 'redirected', 'declined') AND c.consultant_id IS NULL
+       AND c.status = 'submitted' THEN
         SELECT array_agg(u) INTO group_members FROM consultants_eligible(c.expertise, c.region) u
          WHERE u IS DISTINCT FROM NEW.actor_id;
     END IF;
@@ -329,6 +337,28 @@ INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
  ('consultation', 'appointments_read',
   '{submitted,accepted,declined,answered,closed,withdrawn}', NULL, '{practice,accepting}');
 
+-- May a question go to this target? A direct one (`consultant`) needs an active consultant who
+-- accepts consultations, a group one (`expertise`) a known code and at least one consultant who
+-- may take it in `region`. `verdict` is 'ok', 'missing', 'not_accepting', 'unknown_code' or
+-- 'none'; `response_days` is the addressed consultant's, 3 for a group. For a new question and a
+-- redirect alike.
+CREATE FUNCTION consultation_target(consultant uuid, expertise text, region text,
+                                    OUT verdict text, OUT response_days int)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN consultant IS NOT NULL THEN
+            coalesce((SELECT CASE WHEN p.accepting THEN 'ok' ELSE 'not_accepting' END
+                        FROM consultant_profiles p WHERE p.user_id = consultant AND p.active),
+                     'missing')
+        WHEN NOT EXISTS (SELECT 1 FROM vocabulary v WHERE v.kind = 'expertise'
+                          AND v.code = expertise) THEN 'unknown_code'
+        WHEN EXISTS (SELECT 1 FROM consultants_eligible(expertise, region)) THEN 'ok'
+        ELSE 'none' END,
+        CASE WHEN consultant IS NULL THEN 3
+             ELSE (SELECT p.response_days FROM consultant_profiles p
+                    WHERE p.user_id = consultant) END
+$$;
+
 -- A new consultation (API.md §8 POST), its first event and its audit entry, in one transaction.
 -- In this order on purpose: the audit entry comes last, because its trigger takes the audit
 -- chain's lock, which is held until commit and serialises every writer; the event's hook (the
@@ -382,6 +412,7 @@ DECLARE
     next_state text;
     event_kind text;
     event_detail text;
+    target text;
     days int;
     changes boolean := true;
 BEGIN
@@ -392,7 +423,7 @@ BEGIN
         RETURN;
     END IF;
     relations := consultation_relations(c, p_who);
-    access := consultation_access(c, p_who);
+    access := consultation_access_of(relations);
     -- A group question someone else took first: those who could have taken it learn that it
     -- is taken (409), not that it vanished.
     IF access IS NULL AND p_action = 'accept' AND c.expertise IS NOT NULL
@@ -448,33 +479,21 @@ BEGIN
         END IF;
         c.accepted_at := NULL;
     WHEN 'redirect' THEN
-        -- The new target, checked like a new question, after visibility and status.
-        IF p_args ? 'consultant_id' THEN
-            SELECT p.response_days INTO days FROM consultant_profiles p
-             WHERE p.user_id = (p_args ->> 'consultant_id')::uuid AND p.active AND p.accepting;
-            IF days IS NULL OR (p_args ->> 'consultant_id')::uuid = c.consultant_id THEN
-                result := 'invalid';
-                detail := 'consultant_id';
-                message := CASE WHEN (p_args ->> 'consultant_id')::uuid = c.consultant_id
+        -- The new target, checked as a new question's is, after visibility and status.
+        SELECT t.verdict, t.response_days INTO target, days
+          FROM consultation_target((p_args ->> 'consultant_id')::uuid, p_args ->> 'expertise',
+                                   c.region) t;
+        IF (p_args ->> 'consultant_id')::uuid = c.consultant_id OR target <> 'ok' THEN
+            result := 'invalid';
+            detail := CASE WHEN p_args ? 'consultant_id' THEN 'consultant_id' ELSE 'expertise' END;
+            message := CASE
+                WHEN (p_args ->> 'consultant_id')::uuid = c.consultant_id
                     THEN 'this consultant declined the consultation'
-                    ELSE 'no such consultant accepting consultations' END;
-                RETURN;
-            END IF;
-        ELSE
-            IF NOT EXISTS (SELECT 1 FROM vocabulary WHERE kind = 'expertise'
-                            AND code = p_args ->> 'expertise') THEN
-                result := 'invalid';
-                detail := 'expertise';
-                message := 'is not a known code';
-                RETURN;
-            END IF;
-            IF NOT EXISTS (SELECT 1 FROM consultants_eligible(p_args ->> 'expertise', c.region)) THEN
-                result := 'invalid';
-                detail := 'expertise';
-                message := 'no accepting consultant with this expertise in your region';
-                RETURN;
-            END IF;
-            days := 3;
+                WHEN target IN ('missing', 'not_accepting')
+                    THEN 'no such consultant accepting consultations'
+                WHEN target = 'unknown_code' THEN 'is not a known code'
+                ELSE 'no accepting consultant with this expertise in your region' END;
+            RETURN;
         END IF;
         c.consultant_id := (p_args ->> 'consultant_id')::uuid;
         c.expertise := p_args ->> 'expertise';

@@ -880,6 +880,29 @@ def test_redirect_back_to_the_declining_consultant_is_refused(w):
     assert b["errors"][0]["field"] == "consultant_id"
 
 
+
+@pytest.mark.parametrize("target, field, message", [
+    ("declining", "consultant_id", "this consultant declined the consultation"),
+    ("not_accepting", "consultant_id", "no such consultant accepting consultations"),
+    ("missing", "consultant_id", "no such consultant accepting consultations"),
+    ("unknown_code", "expertise", "is not a known code"),
+    ("nobody", "expertise", "no accepting consultant with this expertise in your region"),
+])
+def test_redirect_target_refusals_name_the_reason(w, db, target, field, message):
+    """A redirect's target is checked by the same rule as a new question's (consultation_target),
+    each refusal saying why, and nothing changes."""
+    c = w.in_state("declined")
+    body = {"declining": {"consultant_id": c["consultant"]["id"]},
+            "not_accepting": {"consultant_id": w.c_closed["id"]},
+            "missing": {"consultant_id": new_id()},
+            "unknown_code": {"expertise": "geen_code"},
+            "nobody": {"expertise": "eetstoornis"}}[target]
+    before = sql_count(db, "SELECT version FROM consultations WHERE id = %s", c["id"])
+    p = assert_problem(w.act(c["id"], "redirect", w.gp["token"], body), 422, "/problems/validation")
+    assert [(e["field"], e["message"]) for e in p["errors"]] == [(field, message)]
+    assert sql_count(db, "SELECT version FROM consultations WHERE id = %s", c["id"]) == before
+
+
 # ---- POST /v1/consultations/{id}/answer ----
 
 def test_answer(w):
