@@ -118,4 +118,6 @@ int req_cursor(struct req *r, size_t n, const char **keys);
 /* A (timestamp, id) cursor: keys[0] PostgreSQL's text of a UTC timestamp, keys[1] a UUID; 400
  * and REQ_ANSWERED otherwise. */
 int req_time_cursor(struct req *r, const char **keys);
+/* A req_db callback for the pages such a cursor reads: rows of (item JSON, timestamp, id). */
+void req_reply_time_page(struct req *r, struct db_result *res);
 #endif

@@ -212,13 +212,6 @@ DB_STMT(sql_list, 9,
         " AND ($7::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($7::timestamptz, $8::uuid))"
         " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $9");
 
-/* A page of items whose columns are (json, cursor keys...): consultations and their messages
- * and appointments. */
-static void page_listed(struct req *r, struct db_result *res)
-{
-    req_reply_page(r, res->res, 0, 1, 2);
-}
-
 void consultations_list(struct req *r)
 {
     const char *status = req_query(r, "status"), *after[2];
@@ -230,7 +223,7 @@ void consultations_list(struct req *r)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, after[0], after[1],
                        req_limit_param(r)};
-    req_db(r, &sql_list, p, page_listed);
+    req_db(r, &sql_list, p, req_reply_time_page);
 }
 
 /* ---------- transitions ---------- */
@@ -496,7 +489,7 @@ static void listing_allowed(struct req *r, struct db_result *res)
         return;
     struct listing *l = req_ctx(r);
     const char *p[] = {req_param(r, 0), l->after[0], l->after[1], req_limit_param(r)};
-    req_db(r, l->stmt, p, page_listed);
+    req_db(r, l->stmt, p, req_reply_time_page);
 }
 
 static void list_items(struct req *r, const char *action, struct db_stmt *list)

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The scheduler's work is a registry of passes in the database (`scheduler_passes`, sql/0001):
- * one SQL function each, every one safe to run in many server processes at once, run in name
- * order by scheduler_run(). A capability adds a pass with a function and a row in its migration;
- * nothing here changes. */
+/* The scheduler's work is a registry of passes in the database (`scheduler_passes`,
+ * sql/0001_foundation.sql): one SQL function each, every one safe to run in many server processes
+ * at once, run in name order by scheduler_run(). A capability adds a pass with a function and a row
+ * in its migration; nothing here changes. */
 #define SCHEDULER_RUN                                                                              \
     " SELECT signals_raised, signals_resolved, notifications_created FROM scheduler_run($1)"
 

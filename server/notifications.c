@@ -14,11 +14,6 @@ DB_STMT(sql_notification_read, 3,
         "UPDATE notifications SET read_at = coalesce(read_at, $1)"
         " WHERE id = $2 AND user_id = $3 RETURNING notification_json(notifications)::text");
 
-static void notifications_listed(struct req *r, struct db_result *res)
-{
-    req_reply_page(r, res->res, 0, 1, 2);
-}
-
 void notifications_list(struct req *r)
 {
     const char *unread = req_query(r, "unread"), *after[2];
@@ -30,7 +25,7 @@ void notifications_list(struct req *r)
         return;
     const char *p[] = {req_user(r)->id, unread && !strcmp(unread, "true") ? "true" : "false",
                        after[0], after[1], req_limit_param(r)};
-    req_db(r, &sql_notifications, p, notifications_listed);
+    req_db(r, &sql_notifications, p, req_reply_time_page);
 }
 
 static void notification_read_done(struct req *r, struct db_result *res)

@@ -312,3 +312,8 @@ int req_time_cursor(struct req *r, const char **keys)
     }
     return 0;
 }
+
+void req_reply_time_page(struct req *r, struct db_result *res)
+{
+    req_reply_page(r, res->res, 0, 1, 2);
+}
