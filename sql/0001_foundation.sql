@@ -365,13 +365,17 @@ CREATE TABLE transitions (
 -- conversation) answers who may first. The caller holds the aggregate's row lock.
 CREATE FUNCTION transition_check(p_aggregate text, p_action text, p_state text,
                                  p_relations text[], OUT verdict text, OUT to_state text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
     SELECT CASE WHEN t.to_state IS NOT NULL AND NOT p_state = ANY (t.from_states) THEN 'conflict'
                 WHEN NOT t.who && p_relations THEN 'forbidden'
                 WHEN NOT p_state = ANY (t.from_states) THEN 'conflict'
                 ELSE 'ok' END,
            t.to_state
       FROM transitions t WHERE t.aggregate = p_aggregate AND t.action = p_action
+      INTO verdict, to_state;
+END
 $$;
 
 -- ---------- the scheduler ----------

@@ -91,18 +91,21 @@ $$;
 --   eligible    a consultant who may take this open group question
 --   coordinator a coordinator of the practice's region (pace and progress only)
 CREATE FUNCTION consultation_relations(c consultations, who principal) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT array_remove(ARRAY[
-        CASE WHEN who.role IN ('gp', 'poh') AND c.organisation_id = who.organisation_id
-             THEN 'practice' END,
-        CASE WHEN who.role = 'consultant' AND c.consultant_id = who.id
-             THEN CASE WHEN c.accepted_at IS NULL THEN 'addressed' ELSE 'accepting' END END,
-        CASE WHEN who.role = 'consultant' AND c.status = 'submitted' AND c.consultant_id IS NULL
-              AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = who.id
-                           AND consultant_eligible(p, c.expertise, c.region))
-             THEN 'eligible' END,
-        CASE WHEN who.role = 'coordinator' AND c.region = who.region THEN 'coordinator' END
-    ], NULL)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN (SELECT array_remove(ARRAY[
+            CASE WHEN who.role IN ('gp', 'poh') AND c.organisation_id = who.organisation_id
+                 THEN 'practice' END,
+            CASE WHEN who.role = 'consultant' AND c.consultant_id = who.id
+                 THEN CASE WHEN c.accepted_at IS NULL THEN 'addressed' ELSE 'accepting' END END,
+            CASE WHEN who.role = 'consultant' AND c.status = 'submitted' AND c.consultant_id IS NULL
+                  AND EXISTS (SELECT 1 FROM consultant_profiles p WHERE p.user_id = who.id
+                               AND consultant_eligible(p, c.expertise, c.region))
+                 THEN 'eligible' END,
+            CASE WHEN who.role = 'coordinator' AND c.region = who.region THEN 'coordinator' END
+        ], NULL));
+END
 $$;
 
 -- What `who` may see of `c`: 'identity' (everything, patient included), 'full' (everything but
@@ -213,60 +216,69 @@ CREATE TRIGGER consultation_events_notify AFTER INSERT ON consultation_events
 
 -- One timeline entry as API.md §8 shows it, and the timeline: every event in order.
 CREATE FUNCTION consultation_event_json(e consultation_events) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('at', ts(e.at), 'kind', e.kind,
-        'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
-                    FROM users u WHERE u.id = e.actor_id),
-        'detail', e.detail)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN (SELECT jsonb_build_object('at', ts(e.at), 'kind', e.kind,
+            'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                        FROM users u WHERE u.id = e.actor_id),
+            'detail', e.detail));
+END
 $$;
 
-CREATE FUNCTION consultation_timeline(consultation uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(consultation_event_json(e) ORDER BY e.seq), '[]')
-      FROM consultation_events e WHERE e.consultation_id = consultation
+CREATE FUNCTION consultation_timeline(consultation uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(consultation_event_json(e) ORDER BY e.seq), '[]')
+          FROM consultation_events e WHERE e.consultation_id = consultation);
+END
 $$;
 
 -- The consultation as `access` may see it. The identity itself is decrypted by the server; this
 -- puts a placeholder patient for 'identity'.
 CREATE FUNCTION consultation_json(c consultations, access text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN access = 'meta' THEN
-        jsonb_build_object('id', c.id, 'status', c.status, 'submitted_at', ts(c.submitted_at),
-            'due_at', ts(c.due_at), 'accepted_at', ts(c.accepted_at),
-            'answered_at', ts(c.answered_at), 'closed_at', ts(c.closed_at),
-            'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
-                               FROM organisations o WHERE o.id = c.organisation_id),
-            'consultant', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
-                             FROM users u WHERE u.id = c.consultant_id),
-            'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency)
-    ELSE
-        jsonb_build_object('id', c.id, 'status', c.status, 'subject', c.subject,
-            'question', c.question,
-            'patient', CASE c.patient_mode
-                WHEN 'anonymous' THEN jsonb_build_object('mode', 'anonymous',
-                    'age', c.patient_age, 'sex', c.patient_sex)
-                WHEN 'revoked' THEN jsonb_build_object('mode', 'revoked')
-                ELSE jsonb_build_object('mode', 'consented', 'identity_hidden', true) END,
-            'requester', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
-                            FROM users u WHERE u.id = c.requester_id),
-            'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
-                               FROM organisations o WHERE o.id = c.organisation_id),
-            'consultant', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
-                             FROM users u WHERE u.id = c.consultant_id),
-            'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency,
-            'referral_contemplated', c.referral_contemplated,
-            'proposed_next_step', c.proposed_next_step,
-            'submitted_at', ts(c.submitted_at), 'due_at', ts(c.due_at),
-            'accepted_at', ts(c.accepted_at), 'answered_at', ts(c.answered_at),
-            'closed_at', ts(c.closed_at),
-            'answer', CASE WHEN c.answered_at IS NULL THEN NULL ELSE jsonb_build_object(
-                'advice', c.answer_advice, 'recommendation', c.answer_recommendation,
-                'minutes_spent', c.answer_minutes) END,
-            'outcome', CASE WHEN c.outcome_referral IS NULL THEN NULL ELSE jsonb_build_object(
-                'referral_outcome', c.outcome_referral, 'value', c.outcome_value,
-                'note', c.outcome_note) END,
-            'timeline', consultation_timeline(c.id),
-            'version', c.version)
-    END
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN (SELECT CASE WHEN access = 'meta' THEN
+            jsonb_build_object('id', c.id, 'status', c.status, 'submitted_at', ts(c.submitted_at),
+                'due_at', ts(c.due_at), 'accepted_at', ts(c.accepted_at),
+                'answered_at', ts(c.answered_at), 'closed_at', ts(c.closed_at),
+                'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
+                                   FROM organisations o WHERE o.id = c.organisation_id),
+                'consultant', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                                 FROM users u WHERE u.id = c.consultant_id),
+                'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency)
+        ELSE
+            jsonb_build_object('id', c.id, 'status', c.status, 'subject', c.subject,
+                'question', c.question,
+                'patient', CASE c.patient_mode
+                    WHEN 'anonymous' THEN jsonb_build_object('mode', 'anonymous',
+                        'age', c.patient_age, 'sex', c.patient_sex)
+                    WHEN 'revoked' THEN jsonb_build_object('mode', 'revoked')
+                    ELSE jsonb_build_object('mode', 'consented', 'identity_hidden', true) END,
+                'requester', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                                FROM users u WHERE u.id = c.requester_id),
+                'organisation', (SELECT jsonb_build_object('id', o.id, 'name', o.name)
+                                   FROM organisations o WHERE o.id = c.organisation_id),
+                'consultant', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                                 FROM users u WHERE u.id = c.consultant_id),
+                'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency,
+                'referral_contemplated', c.referral_contemplated,
+                'proposed_next_step', c.proposed_next_step,
+                'submitted_at', ts(c.submitted_at), 'due_at', ts(c.due_at),
+                'accepted_at', ts(c.accepted_at), 'answered_at', ts(c.answered_at),
+                'closed_at', ts(c.closed_at),
+                'answer', CASE WHEN c.answered_at IS NULL THEN NULL ELSE jsonb_build_object(
+                    'advice', c.answer_advice, 'recommendation', c.answer_recommendation,
+                    'minutes_spent', c.answer_minutes) END,
+                'outcome', CASE WHEN c.outcome_referral IS NULL THEN NULL ELSE jsonb_build_object(
+                    'referral_outcome', c.outcome_referral, 'value', c.outcome_value,
+                    'note', c.outcome_note) END,
+                'timeline', consultation_timeline(c.id),
+                'version', c.version)
+        END);
+END
 $$;
 
 -- A consultant's directory stats (API.md §7): answered in the 90 days before `at`, median hours
@@ -344,7 +356,9 @@ INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
 -- redirect alike.
 CREATE FUNCTION consultation_target(consultant uuid, expertise text, region text,
                                     OUT verdict text, OUT response_days int)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
     SELECT CASE
         WHEN consultant IS NOT NULL THEN
             coalesce((SELECT CASE WHEN p.accepting THEN 'ok' ELSE 'not_accepting' END
@@ -357,6 +371,8 @@ LANGUAGE sql STABLE AS $$
         CASE WHEN consultant IS NULL THEN 3
              ELSE (SELECT p.response_days FROM consultant_profiles p
                     WHERE p.user_id = consultant) END
+      INTO verdict, response_days;
+END
 $$;
 
 -- A new consultation (API.md §8 POST), its first event and its audit entry, in one transaction.
