@@ -32,6 +32,7 @@ enum role {
 #define ROLES_PRACTICE (ROLE_GP | ROLE_POH)
 #define ROLES_CONSULT_PARTIES (ROLES_PRACTICE | ROLE_CONSULTANT)
 #define ROLES_CONSULT_READERS (ROLES_CONSULT_PARTIES | ROLE_COORDINATOR)
+#define ROLES_CASE_WORKERS (ROLES_CONSULT_PARTIES | ROLE_COORDINATOR)
 
 /* The names in bit order, NULL-terminated (for fields_enum). */
 extern const char *const role_names[];

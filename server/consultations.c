@@ -5,6 +5,7 @@
  * input, guards anonymity, seals patient identities and shows them only to those allowed. */
 #include "consultations.h"
 
+#include "aggregate.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -29,36 +30,6 @@ static const char *const urgencies[] = {"routine", "soon", NULL};
 static const char *const statuses[] = {"submitted", "accepted",  "declined", "answered",
                                        "closed",    "withdrawn", NULL};
 
-/* ---------- helpers ---------- */
-
-/* Replies a consultation; for viewers allowed to see it, the sealed identity replaces the
- * placeholder patient. */
-static void reply_consultation(struct req *r, int status, const char *json, const char *sealed,
-                               const char *version)
-{
-    if (version && *version) {
-        char etag[ETAG_LEN];
-        etag_format(atoll(version), etag);
-        req_add_header(r, "ETag", etag);
-    }
-    if (!sealed || !*sealed) {
-        req_reply_raw(r, status, json, strlen(json));
-        return;
-    }
-    char *plain = crypto_open(cfg.data_key, sealed, NULL);
-    json_t *c = json_loads(json, 0, NULL), *identity = plain ? json_loads(plain, 0, NULL) : NULL;
-    free(plain);
-    if (!c || !identity) {
-        json_decref(c);
-        json_decref(identity);
-        req_problem(r, 500, "internal", "The patient's identity cannot be read.");
-        return;
-    }
-    json_object_set_new(identity, "mode", json_string("consented"));
-    json_object_set_new(c, "patient", identity);
-    req_reply_json(r, status, c);
-}
-
 /* ---------- create ---------- */
 
 struct create {
@@ -82,7 +53,7 @@ static void created(struct req *r, struct db_result *res)
     /* A replay shows the patient hidden: reading the identity again takes an audited GET, and
      * nothing outlives a revocation of consent. */
     req_replay_body(r, PQgetvalue(res->res, 0, 0));
-    reply_consultation(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
+    aggregate_reply(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
                        PQgetvalue(res->res, 0, 2));
 }
 
@@ -189,7 +160,7 @@ static void read_done(struct req *r, struct db_result *res)
         return;
     }
     int meta = !strcmp(PQgetvalue(res->res, 0, 0), "meta");
-    reply_consultation(r, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
+    aggregate_reply(r, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
                        meta ? NULL : PQgetvalue(res->res, 0, 3));
 }
 
@@ -233,111 +204,20 @@ DB_STMT(sql_step, 9,
         " FROM consultation_step($1, $2, $3, $4, $5::principal, $6::uuid, $7::bigint[], $8,"
         " $9::jsonb)");
 
-/* Answers a step that did not go ahead (or failed); returns 1 when it answered. */
-static int step_refused(struct req *r, struct db_result *res)
-{
-    if (req_rows(r, res, 1) == REQ_ANSWERED)
-        return 1;
-    PGresult *pr = res->res;
-    const char *result = PQgetvalue(pr, 0, 0), *detail = PQgetvalue(pr, 0, 1);
-    if (!strcmp(result, "ok")) {
-        return 0;
-    } else if (!strcmp(result, "not_found")) {
-        req_problem(r, 404, "not-found", "No such consultation.");
-    } else if (!strcmp(result, "stale")) {
-        req_problem(r, 412, "precondition-failed",
-                    "The consultation was changed since you read it (ETag mismatch).");
-    } else if (!strcmp(result, "conflict")) {
-        char msg[160];
-        if (!strncmp(detail, "patient ", 8))
-            snprintf(msg, sizeof msg, "The patient is %s: there is no consent to revoke.",
-                     detail + 8);
-        else
-            snprintf(msg, sizeof msg, "Not possible while the consultation is %s.", detail);
-        req_problem(r, 409, "invalid-transition", msg);
-    } else if (!strcmp(result, "forbidden")) {
-        req_problem(r, 403, "forbidden", "You may not do this with this consultation.");
-    } else if (!strcmp(result, "invalid")) {
-        json_t *e = json_array();
-        jsonx_error(e, detail, PQgetvalue(pr, 0, 2));
-        req_invalid(r, e);
-    } else {
-        log_error("consultation_step answered %s request_id=%s", result, req_id(r));
-        req_problem(r, 500, "internal", "The request could not be completed.");
-    }
-    return 1;
-}
+static const struct aggregate consultation = {"consultation", &sql_step};
 
 /* A transition went ahead: the consultation as the actor may now see it. */
 static void transition_done(struct req *r, struct db_result *res)
 {
-    if (step_refused(r, res))
+    if (aggregate_refused(r, &consultation, res))
         return;
     PGresult *pr = res->res;
-    reply_consultation(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5), PQgetvalue(pr, 0, 6));
-}
-
-/* Adds {"pii": {"field", "kind"}} to `args` when body[key] looks like it holds an identifier:
- * the transition refuses it unless the patient consented (only SQL knows the mode). */
-static json_t *with_pii(json_t *args, json_t *body, const char *key)
-{
-    const char *v = jsonx_str(body, key);
-    enum pii_kind k = v ? pii_scan(v, strlen(v)) : PII_NONE;
-    if (k != PII_NONE && !json_object_get(args, "pii"))
-        json_object_set_new(args, "pii",
-                            json_pack("{s:s, s:s}", "field", key, "kind", pii_kind_name(k)));
-    return args;
-}
-
-/* Runs `action` on the consultation of the path with `args` (a JSON object, stolen) through
- * consultation_step, then `done`. With `if_match`, the versions If-Match names are compared
- * under the step's row lock. */
-static void step_run(struct req *r, const char *action, json_t *args, bool if_match, req_db_cb done)
-{
-    char *s = json_dumps(args, JSON_COMPACT);
-    json_decref(args);
-    const char *args_text = req_strdup(r, s);
-    free(s);
-    /* The versions If-Match names, as an SQL array. */
-    const char *versions = NULL, *header = if_match ? req_header(r, "If-Match") : NULL;
-    if (header) {
-        int64_t v[ETAG_MAX_TAGS];
-        int n = etag_versions(header, v, ETAG_MAX_TAGS);
-        if (n == -1) {
-            req_problem(r, 400, "bad-request", "If-Match is malformed.");
-            return;
-        }
-        if (n != ETAG_ANY) {
-            char *a = req_alloc(r, (size_t)n * 21 + 3);
-            int len = sprintf(a, "{");
-            for (int i = 0; i < n; i++)
-                len += sprintf(a + len, "%s%lld", i ? "," : "", (long long)v[i]);
-            strcpy(a + len, "}");
-            versions = a;
-        }
-    }
-    const char *p[] = {
-        REQ_AUDIT_PARAMS(r), principal_param(r), req_param(r, 0), versions, action, args_text};
-    req_db(r, &sql_step, p, done);
+    aggregate_reply(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5), PQgetvalue(pr, 0, 6));
 }
 
 static void transition_run(struct req *r, const char *action, json_t *args)
 {
-    step_run(r, action, args, true, transition_done);
-}
-
-/* Validates `fields` of the body; on failure replies 422 and returns -1. */
-static int body_ok(struct req *r, const struct jsonx_field *fields, json_t *extra_errors)
-{
-    json_t *errors = extra_errors ? extra_errors : json_array();
-    if (req_body(r))
-        jsonx_check(req_body(r), fields, "", errors);
-    if (json_array_size(errors)) {
-        req_invalid(r, errors);
-        return -1;
-    }
-    json_decref(errors);
-    return 0;
+    aggregate_step(r, &consultation, action, args, true, transition_done);
 }
 
 void consultations_accept(struct req *r)
@@ -350,10 +230,10 @@ static void reason_action(struct req *r, const char *action)
     static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *errors = json_array();
     fields_length(req_body(r), "reason", 1, 2000, errors);
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     transition_run(r, action,
-                   with_pii(json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")),
+                   aggregate_with_pii(json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")),
                             req_body(r), "reason"));
 }
 
@@ -380,10 +260,10 @@ void consultations_answer(struct req *r)
     fields_enum(b, "recommendation", recs, errors);
     json_t *m = json_object_get(b, "minutes_spent");
     fields_int(b, "minutes_spent", 1, 600, errors);
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     transition_run(r, "answer",
-                   with_pii(json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"),
+                   aggregate_with_pii(json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"),
                                       "recommendation", jsonx_str(b, "recommendation"),
                                       "minutes_spent", (json_int_t)json_integer_value(m)),
                             b, "advice"));
@@ -402,13 +282,13 @@ void consultations_close(struct req *r)
     fields_length(b, "note", 0, 2000, errors);
     json_t *v = json_object_get(b, "value");
     fields_int(b, "value", 1, 5, errors);
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s, s:I}", "referral_outcome", jsonx_str(b, "referral_outcome"),
                              "value", (json_int_t)json_integer_value(v));
     if (jsonx_str(b, "note"))
         json_object_set_new(args, "note", json_string(jsonx_str(b, "note")));
-    transition_run(r, "close", with_pii(args, b, "note"));
+    transition_run(r, "close", aggregate_with_pii(args, b, "note"));
 }
 
 void consultations_revoke_consent(struct req *r)
@@ -426,7 +306,7 @@ void consultations_redirect(struct req *r)
     fields_uuid(b, "consultant_id", errors);
     if (jsonx_has(b, "consultant_id") == jsonx_has(b, "expertise"))
         jsonx_error(errors, "consultant_id", "give exactly one of consultant_id and expertise");
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     int64_t now;
     val_timestamp(req_now(r), &now);
@@ -461,7 +341,7 @@ DB_STMT(sql_appointments, 4,
 /* A message or appointment was added: the new item. */
 static void item_added(struct req *r, struct db_result *res)
 {
-    if (step_refused(r, res))
+    if (aggregate_refused(r, &consultation, res))
         return;
     req_reply_raw(r, 201, PQgetvalue(res->res, 0, 4), (size_t)PQgetlength(res->res, 0, 4));
 }
@@ -471,10 +351,10 @@ void consultations_message_add(struct req *r)
     static const struct jsonx_field fields[] = {{"body", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
     fields_length(b, "body", 1, 10000, errors);
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s}", "body", jsonx_str(b, "body"));
-    step_run(r, "message_create", with_pii(args, b, "body"), false, item_added);
+    aggregate_step(r, &consultation, "message_create", aggregate_with_pii(args, b, "body"), false, item_added);
 }
 
 struct listing {
@@ -485,7 +365,7 @@ struct listing {
 /* The read was allowed (and audited): the page. */
 static void listing_allowed(struct req *r, struct db_result *res)
 {
-    if (step_refused(r, res))
+    if (aggregate_refused(r, &consultation, res))
         return;
     struct listing *l = req_ctx(r);
     const char *p[] = {req_param(r, 0), l->after[0], l->after[1], req_limit_param(r)};
@@ -499,7 +379,7 @@ static void list_items(struct req *r, const char *action, struct db_stmt *list)
     if (req_time_cursor(r, l->after) != 0)
         return;
     req_set_ctx(r, l);
-    step_run(r, action, json_object(), false, listing_allowed);
+    aggregate_step(r, &consultation, action, json_object(), false, listing_allowed);
 }
 
 void consultations_messages(struct req *r)
@@ -534,11 +414,11 @@ void consultations_appointment_add(struct req *r)
         jsonx_error(errors, "location", "is required for an appointment on location");
     if (kind && strcmp(kind, "on_location") && location)
         jsonx_error(errors, "location", "is only for an appointment on location");
-    if (body_ok(r, fields, errors) != 0)
+    if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s, s:s, s:I}", "kind", kind, "starts_at", starts,
                              "duration_minutes", (json_int_t)json_integer_value(d));
     if (location)
         json_object_set_new(args, "location", json_string(location));
-    step_run(r, "appointment_create", with_pii(args, b, "location"), false, item_added);
+    aggregate_step(r, &consultation, "appointment_create", aggregate_with_pii(args, b, "location"), false, item_added);
 }

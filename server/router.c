@@ -2,12 +2,14 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "cases.h"
 #include "consultations.h"
 #include "directory.h"
 #include "jobs.h"
 #include "notifications.h"
 #include "ops.h"
 #include "organisations.h"
+#include "signals.h"
 #include "users.h"
 #include "validate.h"
 
@@ -18,6 +20,8 @@ static const char *const q_consultants[] = {"q",    "expertise", "target_group",
                                             "mode", "language",  "accepting",    NULL};
 static const char *const q_status[] = {"status", NULL};
 static const char *const q_unread[] = {"unread", NULL};
+static const char *const q_cases[] = {"status", "level", "stalled", NULL};
+static const char *const q_signals[] = {"status", "kind", NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
 /* Short names for the role masks of include/roles.h, so that a route fits on a line or two. */
@@ -26,6 +30,8 @@ static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from"
 #define CONSULTANT ROLE_CONSULTANT
 #define CONSULT_READERS ROLES_CONSULT_READERS
 #define CONSULT_PARTIES ROLES_CONSULT_PARTIES
+#define COORDINATOR ROLE_COORDINATOR
+#define CASE_WORKERS ROLES_CASE_WORKERS
 #define ANY ROLES_ANY
 
 const struct route routes[] = {
@@ -80,6 +86,36 @@ const struct route routes[] = {
      CONSULT_PARTIES, ROUTE_BODY | ROUTE_IDEM, NULL, consultations_appointment_add},
     {"GET", "/v1/consultations/{id:uuid}/appointments", "consultations.appointments_read",
      CONSULT_PARTIES, ROUTE_PAGED, NULL, consultations_appointments},
+    {"POST", "/v1/cases", "cases.create", CASE_WORKERS, ROUTE_BODY | ROUTE_IDEM, NULL, cases_create},
+    {"GET", "/v1/cases", "cases.list", CASE_WORKERS, ROUTE_PAGED, q_cases, cases_list},
+    {"GET", "/v1/cases/{id:uuid}", "cases.read", CASE_WORKERS, 0, NULL, cases_get},
+    {"PATCH", "/v1/cases/{id:uuid}", "cases.update", CASE_WORKERS, ROUTE_BODY, NULL, cases_update},
+    {"POST", "/v1/cases/{id:uuid}/intake", "cases.intake", COORDINATOR, ROUTE_BODY, NULL,
+     cases_intake},
+    {"POST", "/v1/cases/{id:uuid}/resubmit", "cases.resubmit", CASE_WORKERS, 0, NULL,
+     cases_resubmit},
+    {"POST", "/v1/cases/{id:uuid}/escalate", "cases.escalate", COORDINATOR, ROUTE_BODY, NULL,
+     cases_escalate},
+    {"POST", "/v1/cases/{id:uuid}/deescalate", "cases.deescalate", COORDINATOR, ROUTE_BODY, NULL,
+     cases_deescalate},
+    {"PUT", "/v1/cases/{id:uuid}/regie", "cases.regie_set", COORDINATOR, ROUTE_BODY, NULL,
+     cases_regie},
+    {"POST", "/v1/cases/{id:uuid}/actions", "cases.action_create", COORDINATOR,
+     ROUTE_BODY | ROUTE_IDEM, NULL, cases_action_add},
+    {"PATCH", "/v1/cases/{id:uuid}/actions/{action_id:uuid}", "cases.action_update", CASE_WORKERS,
+     ROUTE_BODY, NULL, cases_action_update},
+    {"POST", "/v1/cases/{id:uuid}/conferences", "cases.conference_create", COORDINATOR,
+     ROUTE_BODY | ROUTE_IDEM, NULL, cases_conference_add},
+    {"POST", "/v1/cases/{id:uuid}/notes", "cases.note_create", CASE_WORKERS,
+     ROUTE_BODY | ROUTE_IDEM, NULL, cases_note_add},
+    {"POST", "/v1/cases/{id:uuid}/resolve", "cases.resolve", COORDINATOR, ROUTE_BODY, NULL,
+     cases_resolve},
+    {"POST", "/v1/cases/{id:uuid}/close", "cases.close", COORDINATOR, ROUTE_BODY, NULL,
+     cases_close},
+
+    {"GET", "/v1/signals", "signals.list", COORDINATOR | ADMIN, ROUTE_PAGED, q_signals,
+     signals_list},
+
     {"GET", "/v1/notifications", "notifications.list", ANY, ROUTE_PAGED, q_unread,
      notifications_list},
     {"POST", "/v1/notifications/{id:uuid}/read", "notifications.read", ANY, 0, NULL,

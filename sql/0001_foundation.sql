@@ -342,6 +342,62 @@ BEGIN
 END
 $$;
 
+-- ---------- signals ----------
+
+-- What the scheduler raises for coordinators (API.md §10): a condition that holds for a subject
+-- (a consultation past its due date, a stalled case). At most one open signal per kind and
+-- subject, in every process at once (signals_open); it is resolved, not deleted, when the
+-- condition clears, and a new one is raised if it comes back. `detail` says which mark was
+-- passed, never clinical content.
+CREATE TABLE signals (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    kind         text NOT NULL,
+    subject_type text NOT NULL,
+    subject_id   uuid NOT NULL,
+    region       text NOT NULL,
+    raised_at    timestamptz NOT NULL,
+    resolved_at  timestamptz,
+    detail       text NOT NULL
+);
+CREATE UNIQUE INDEX signals_open ON signals (subject_id, kind) WHERE resolved_at IS NULL;
+CREATE INDEX signals_region ON signals (region, raised_at DESC, id);
+CREATE INDEX signals_raised ON signals (raised_at DESC, id);
+
+CREATE FUNCTION signal_json(s signals) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', s.id, 'kind', s.kind, 'subject_type', s.subject_type,
+        'subject_id', s.subject_id, 'region', s.region, 'raised_at', ts(s.raised_at),
+        'resolved_at', ts(s.resolved_at), 'detail', s.detail)
+$$;
+
+-- The signals `who` may list: an admin all, a coordinator their region's (API.md §10). One
+-- branch per rule, inlined, so the coordinator's is planned on signals_region.
+CREATE FUNCTION signal_visible(who principal) RETURNS SETOF signals LANGUAGE sql STABLE AS $$
+    SELECT s.* FROM signals s WHERE who.role = 'admin'
+    UNION ALL
+    SELECT s.* FROM signals s WHERE who.role = 'coordinator' AND s.region = who.region
+$$;
+
+-- Brings the open signals of one subject in line with what holds now: `kinds` (with their
+-- `details`, in the same order) among the kinds the caller `governs`. Raises the missing ones,
+-- resolves the open ones that no longer hold. The caller holds the subject's row lock (FOR
+-- UPDATE SKIP LOCKED), and ON CONFLICT covers a subject raised by a request in between.
+CREATE FUNCTION signals_sync(p_type text, p_subject uuid, p_region text, p_governs text[],
+                             p_kinds text[], p_details text[], p_now timestamptz,
+                             OUT raised int, OUT resolved int)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    INSERT INTO signals (kind, subject_type, subject_id, region, raised_at, detail)
+    SELECT k.kind, p_type, p_subject, p_region, p_now, k.detail
+      FROM unnest(p_kinds, p_details) k(kind, detail)
+    ON CONFLICT (subject_id, kind) WHERE resolved_at IS NULL DO NOTHING;
+    GET DIAGNOSTICS raised = ROW_COUNT;
+    UPDATE signals SET resolved_at = p_now
+     WHERE subject_id = p_subject AND resolved_at IS NULL AND kind = ANY (p_governs)
+       AND NOT kind = ANY (p_kinds);
+    GET DIAGNOSTICS resolved = ROW_COUNT;
+END
+$$;
+
 -- ---------- aggregates ----------
 
 -- Every action on an aggregate, declared: the states it may start from, the state it leads to
@@ -387,8 +443,20 @@ $$;
 -- deletes. A capability adds its pass with one INSERT in its migration.
 CREATE TABLE scheduler_passes (
     name     text PRIMARY KEY,
-    function regproc NOT NULL
+    function regproc NOT NULL,
+    last_now timestamptz NOT NULL DEFAULT '-infinity' -- see scheduler_went_back()
 );
+
+-- Whether the clock went back since pass `name` last ran (the test clock reset), and it now ran
+-- at `p_now`. The passes are incremental (each subject carries the next moment its signals can
+-- change by time alone); a clock that went back makes them recheck every open subject once. The
+-- update locks the pass's row to commit: one process at a time runs a pass that asks this.
+CREATE FUNCTION scheduler_went_back(name text, p_now timestamptz) RETURNS boolean
+LANGUAGE sql VOLATILE AS $$
+    UPDATE scheduler_passes p SET last_now = p_now FROM scheduler_passes old
+     WHERE p.name = scheduler_went_back.name AND old.name = p.name
+    RETURNING p_now < old.last_now
+$$;
 
 -- Runs every pass in name order and adds up their counts. Each pass in a subtransaction of its
 -- own: one that fails is logged (a warning) and leaves the others' work standing.

@@ -35,6 +35,9 @@ CREATE TABLE consultations (
     outcome_value         int,
     outcome_note          text,
     version               bigint NOT NULL DEFAULT 1,
+    -- When the scheduler looks at its signal next: its due date while open, "now" after a change
+    -- (scheduler_consultation_signals), NULL when nothing can change by time alone.
+    signal_check_at       timestamptz,
     CHECK ((patient_mode = 'consented') = (patient_identity IS NOT NULL))
 );
 CREATE INDEX consultations_org ON consultations (organisation_id, submitted_at DESC, id);
@@ -43,6 +46,8 @@ CREATE INDEX consultations_region ON consultations (region, submitted_at DESC, i
 CREATE INDEX consultations_open_groups ON consultations (expertise, region)
     WHERE status = 'submitted' AND consultant_id IS NULL;
 -- consultant_stats_of() reads its answers from this index alone.
+CREATE INDEX consultations_signal_check ON consultations (signal_check_at)
+    WHERE signal_check_at IS NOT NULL;
 CREATE INDEX consultations_answered ON consultations (consultant_id, answered_at)
     INCLUDE (submitted_at) WHERE answered_at IS NOT NULL;
 
@@ -393,10 +398,10 @@ BEGIN
     INSERT INTO consultations (status, subject, question, patient_mode, patient_age,
         patient_sex, patient_identity, requester_id, organisation_id, region, consultant_id,
         expertise, mode, urgency, referral_contemplated, proposed_next_step, submitted_at,
-        due_at)
+        due_at, signal_check_at)
     VALUES ('submitted', p_subject, p_question, p_patient_mode, p_patient_age, p_patient_sex,
         p_identity, p_actor, p_org, p_region, p_consultant, p_expertise, p_mode, p_urgency,
-        p_referral_contemplated, p_proposed_next_step, p_now, p_due)
+        p_referral_contemplated, p_proposed_next_step, p_now, p_due, p_due)
     RETURNING * INTO c;
     INSERT INTO consultation_events (consultation_id, at, kind, actor_id)
     VALUES (c.id, p_now, 'submitted', p_actor);
@@ -544,7 +549,8 @@ BEGIN
     WHEN 'consent_revoke' THEN
         IF c.patient_mode <> 'consented' THEN
             result := 'conflict';
-            detail := 'patient ' || c.patient_mode;
+            detail := c.status;
+            message := 'The patient is ' || c.patient_mode || ': there is no consent to revoke.';
             RETURN;
         END IF;
         c.patient_mode := 'revoked';
@@ -576,7 +582,7 @@ BEGIN
             answer_minutes = c.answer_minutes, outcome_referral = c.outcome_referral,
             outcome_value = c.outcome_value, outcome_note = c.outcome_note,
             patient_mode = c.patient_mode, patient_identity = c.patient_identity,
-            version = c.version
+            version = c.version, signal_check_at = p_now
          WHERE id = c.id;
     END IF;
     -- After the change: the event's notification hook reads the consultation as it is now.
@@ -596,19 +602,48 @@ BEGIN
 END
 $$;
 
--- The scheduler's pass for consultations: the consultant hears once that a question waits past
--- its due date (notifications_once makes "once" hold in every server process at the same time).
-CREATE FUNCTION scheduler_consultation_overdue(p_now timestamptz,
+-- The scheduler's pass for consultations (API.md §10): the signal `consultation_overdue` for a
+-- question submitted or accepted past its due date, resolved when it is answered, withdrawn,
+-- declined or redirected; the consultant hears of it once (notifications_once). Incremental: it
+-- takes only the consultations whose signal_check_at has come, and those another process holds
+-- are skipped (that process does them).
+CREATE FUNCTION scheduler_consultation_signals(p_now timestamptz,
     OUT signals_raised bigint, OUT signals_resolved bigint, OUT notifications_created bigint)
-LANGUAGE sql VOLATILE AS $$
-    SELECT 0::bigint, 0::bigint, coalesce(sum(notify(ARRAY[c.consultant_id],
-               'consultation_overdue', 'consultation', c.id, p_now, once => true)), 0)::bigint
-      FROM consultations c
-     WHERE c.status IN ('submitted', 'accepted') AND c.due_at < p_now
-       AND c.consultant_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = c.consultant_id
-                        AND n.kind = 'consultation_overdue' AND n.subject_id = c.id)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    c consultations;
+    overdue boolean;
+    s record;
+BEGIN
+    signals_raised := 0;
+    signals_resolved := 0;
+    notifications_created := 0;
+    IF scheduler_went_back('consultation_signals', p_now) THEN
+        UPDATE consultations SET signal_check_at = p_now
+         WHERE status IN ('submitted', 'accepted')
+            OR id IN (SELECT subject_id FROM signals
+                       WHERE subject_type = 'consultation' AND resolved_at IS NULL);
+    END IF;
+    FOR c IN SELECT * FROM consultations WHERE signal_check_at <= p_now
+             FOR UPDATE SKIP LOCKED LOOP
+        overdue := c.status IN ('submitted', 'accepted') AND c.due_at < p_now;
+        s := signals_sync('consultation', c.id, c.region, '{consultation_overdue}',
+                          CASE WHEN overdue THEN '{consultation_overdue}' ELSE '{}' END::text[],
+                          CASE WHEN overdue THEN ARRAY['due ' || ts(c.due_at)] ELSE '{}' END,
+                          p_now);
+        signals_raised := signals_raised + s.raised;
+        signals_resolved := signals_resolved + s.resolved;
+        IF overdue AND c.consultant_id IS NOT NULL THEN
+            notifications_created := notifications_created
+                + notify(ARRAY[c.consultant_id], 'consultation_overdue', 'consultation', c.id,
+                         p_now, once => true);
+        END IF;
+        UPDATE consultations
+           SET signal_check_at = CASE WHEN c.status IN ('submitted', 'accepted')
+                                      AND c.due_at >= p_now THEN c.due_at END
+         WHERE id = c.id;
+    END LOOP;
+END
 $$;
 INSERT INTO scheduler_passes (name, function) VALUES
- ('consultation_overdue', 'scheduler_consultation_overdue');
-
+ ('consultation_signals', 'scheduler_consultation_signals');

@@ -1,0 +1,740 @@
+-- Escalation cases (API.md §9, docs/cases.md), declared as an aggregate like consultations: the
+-- state in `cases` (with its parties, actions and conferences), what happened in the append-only
+-- `case_events` (the timeline, and the hook that notifies), who may do what in `transitions` rows
+-- applied by case_step under a row lock. The stalled reasons and the Treeknorm are computed from
+-- the case row alone, so a list filters on them inside its index scan.
+
+CREATE TABLE cases (
+    id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    status                text NOT NULL CHECK (status IN ('registered', 'returned',
+                              'in_progress', 'resolved', 'closed')),
+    level                 int NOT NULL DEFAULT 0 CHECK (level BETWEEN 0 AND 4),
+    max_level             int NOT NULL DEFAULT 0, -- the highest level reached (reports)
+    region                text NOT NULL,
+    title                 text NOT NULL,
+    summary               text NOT NULL,
+    stagnation            text NOT NULL,
+    attempts              text NOT NULL,
+    proposed_solution     text NOT NULL,
+    patient_mode          text NOT NULL CHECK (patient_mode IN ('anonymous', 'consented', 'revoked')),
+    patient_age           int,
+    patient_sex           text,
+    patient_identity      text, -- consented only: sealed with AES-256-GCM under the data key
+    patient_ref           uuid NOT NULL DEFAULT gen_random_uuid(), -- pseudonym for the audit log
+    reported_by           text NOT NULL CHECK (reported_by IN ('professional', 'patient',
+                              'relative')),
+    consultation_id       uuid REFERENCES consultations (id),
+    submitted_by          uuid NOT NULL REFERENCES users (id),
+    organisation_id       uuid NOT NULL REFERENCES organisations (id), -- the submitter's
+    regie_organisation_id uuid REFERENCES organisations (id),
+    -- Treeknorm: the waiting dates the submitter gives (all NULL: none given)
+    registered_on         date,
+    intake_on             date,
+    treatment_on          date,
+    solution              text,
+    follow_up_on          date,
+    created_at            timestamptz NOT NULL,
+    registered_at         timestamptz NOT NULL, -- the last (re)registration: intake_overdue
+    intake_at             timestamptz,
+    resolved_at           timestamptz,
+    closed_at             timestamptz,
+    last_event_at         timestamptz NOT NULL, -- no_progress
+    next_action_due       date,                 -- the earliest due_on of an open action
+    -- When the scheduler looks at its signals next: the next mark a stalled reason can pass by
+    -- time alone, "now" after a change, NULL when no mark is ahead (scheduler_case_signals).
+    signal_check_at       timestamptz,
+    version               bigint NOT NULL DEFAULT 1,
+    CHECK ((patient_mode = 'consented') = (patient_identity IS NOT NULL)),
+    CHECK (intake_on IS NULL OR registered_on IS NOT NULL),
+    CHECK (treatment_on IS NULL OR intake_on IS NOT NULL)
+);
+CREATE INDEX cases_region ON cases (region, created_at DESC, id);
+CREATE INDEX cases_org ON cases (organisation_id, created_at DESC, id);
+CREATE INDEX cases_signal_check ON cases (signal_check_at) WHERE signal_check_at IS NOT NULL;
+
+CREATE TABLE case_parties (
+    case_id         uuid NOT NULL REFERENCES cases (id),
+    organisation_id uuid NOT NULL REFERENCES organisations (id),
+    role            text NOT NULL,
+    position        int NOT NULL, -- the order the submitter gave
+    PRIMARY KEY (case_id, organisation_id)
+);
+CREATE INDEX case_parties_org ON case_parties (organisation_id, case_id);
+
+CREATE TABLE case_actions (
+    id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    case_id               uuid NOT NULL REFERENCES cases (id),
+    description           text NOT NULL,
+    owner_organisation_id uuid NOT NULL REFERENCES organisations (id),
+    due_on                date NOT NULL,
+    status                text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    result                text,
+    created_by            uuid NOT NULL REFERENCES users (id),
+    created_at            timestamptz NOT NULL,
+    closed_by             uuid REFERENCES users (id),
+    closed_at             timestamptz
+);
+CREATE INDEX case_actions_case ON case_actions (case_id, created_at, id);
+
+CREATE TABLE case_conferences (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    case_id      uuid NOT NULL REFERENCES cases (id),
+    starts_at    timestamptz NOT NULL,
+    participants uuid[] NOT NULL,
+    agenda       text NOT NULL,
+    created_by   uuid NOT NULL REFERENCES users (id),
+    created_at   timestamptz NOT NULL
+);
+CREATE INDEX case_conferences_case ON case_conferences (case_id, starts_at, id);
+
+-- What happened to a case, in order: the timeline (API.md §9), and the hook for notifications.
+-- Append-only like the audit log. `level` is the case's level after the event; `detail` the
+-- reason, note or text the actor gave.
+CREATE TABLE case_events (
+    seq      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    case_id  uuid NOT NULL REFERENCES cases (id),
+    at       timestamptz NOT NULL,
+    kind     text NOT NULL CHECK (kind IN ('registered', 'intake', 'returned', 'edited',
+                 'resubmitted', 'escalated', 'deescalated', 'regie_set', 'action_created',
+                 'action_done', 'conference_planned', 'note', 'resolved', 'closed')),
+    actor_id uuid REFERENCES users (id),
+    level    int NOT NULL,
+    detail   text,
+    subject  uuid -- the action or conference the event is about
+);
+CREATE INDEX case_events_case ON case_events (case_id, seq);
+
+CREATE TRIGGER case_events_no_change BEFORE UPDATE OR DELETE ON case_events
+    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse();
+CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
+ALTER TABLE case_events ENABLE ALWAYS TRIGGER case_events_no_change;
+ALTER TABLE case_events ENABLE ALWAYS TRIGGER case_events_no_truncate;
+
+-- ---------- policy: who may see and do what ----------
+
+-- How `who` stands to `c`, the words the transition table's `who` column uses:
+--   coordinator a coordinator of the case's region
+--   submitter   a member of the organisation that registered the case
+--   party       a member of one of its party organisations
+-- billing and admin users have no relation to any case (the route table refuses them first).
+CREATE FUNCTION case_relations(c cases, who principal) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF who.role NOT IN ('gp', 'poh', 'consultant', 'coordinator') THEN
+        RETURN '{}';
+    END IF;
+    RETURN array_remove(ARRAY[
+        CASE WHEN who.role = 'coordinator' AND c.region = who.region THEN 'coordinator' END,
+        CASE WHEN c.organisation_id = who.organisation_id THEN 'submitter' END,
+        CASE WHEN EXISTS (SELECT 1 FROM case_parties cp WHERE cp.case_id = c.id
+                           AND cp.organisation_id = who.organisation_id) THEN 'party' END
+    ], NULL);
+END
+$$;
+
+-- What `relations` may see of a case: 'identity' (everything, the patient's identity included:
+-- the submitting organisation and the region's coordinators), 'full' (the parties: the patient
+-- hidden), NULL (nothing: 404).
+CREATE FUNCTION case_access_of(relations text[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN relations && '{coordinator,submitter}' THEN 'identity'
+        WHEN relations && '{party}' THEN 'full'
+    END
+$$;
+
+-- The cases `who` may see, for lists: one branch per relation, each on its own index (see
+-- consultation_visible). A case seen through two relations appears once.
+CREATE FUNCTION case_visible(who principal) RETURNS SETOF cases
+LANGUAGE sql STABLE AS $$
+    SELECT c.* FROM cases c
+     WHERE who.role = 'coordinator' AND c.region = who.region
+    UNION ALL
+    SELECT c.* FROM cases c
+     WHERE who.role IN ('gp', 'poh', 'consultant') AND c.organisation_id = who.organisation_id
+    UNION ALL
+    SELECT c.* FROM cases c
+     WHERE who.role IN ('gp', 'poh', 'consultant')
+       AND c.organisation_id <> who.organisation_id
+       AND c.id IN (SELECT cp.case_id FROM case_parties cp
+                     WHERE cp.organisation_id = who.organisation_id)
+    UNION ALL
+    SELECT c.* FROM cases c -- a coordinator's own organisation's cases outside their region
+     WHERE who.role = 'coordinator' AND c.region <> who.region
+       AND (c.organisation_id = who.organisation_id
+            OR c.id IN (SELECT cp.case_id FROM case_parties cp
+                         WHERE cp.organisation_id = who.organisation_id))
+$$;
+
+INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
+ ('case', 'intake', '{registered}', NULL, '{coordinator}'),
+ ('case', 'update', '{returned}', NULL, '{submitter}'),
+ ('case', 'resubmit', '{returned}', 'registered', '{submitter}'),
+ ('case', 'escalate', '{in_progress}', NULL, '{coordinator}'),
+ ('case', 'deescalate', '{in_progress}', NULL, '{coordinator}'),
+ ('case', 'regie_set', '{registered,in_progress}', NULL, '{coordinator}'),
+ ('case', 'action_create', '{in_progress}', NULL, '{coordinator}'),
+ ('case', 'action_update', '{in_progress,resolved}', NULL, '{coordinator,party}'),
+ ('case', 'conference_create', '{in_progress}', NULL, '{coordinator}'),
+ ('case', 'note_create', '{registered,returned,in_progress,resolved}', NULL,
+  '{coordinator,submitter,party}'),
+ ('case', 'resolve', '{in_progress}', 'resolved', '{coordinator}'),
+ ('case', 'close', '{resolved}', 'closed', '{coordinator}');
+
+-- ---------- stalled and Treeknorm ----------
+
+-- "Today" for the clock's `now`: the date in the Netherlands.
+CREATE FUNCTION nl_date(now timestamptz) RETURNS date LANGUAGE sql IMMUTABLE AS $$
+    SELECT (now AT TIME ZONE 'Europe/Amsterdam')::date
+$$;
+
+-- The moment `d` begins in the Netherlands.
+CREATE FUNCTION nl_midnight(d date) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT d::timestamp AT TIME ZONE 'Europe/Amsterdam'
+$$;
+
+-- Why an open case is stalled at `now` (API.md §9); empty when it is not, and for a resolved or
+-- closed case. One expression over the row, inlined where it is called.
+CREATE FUNCTION case_stalled(c cases, now timestamptz) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN c.status IN ('registered', 'returned', 'in_progress') THEN
+        array_remove(ARRAY[
+            CASE WHEN c.status = 'registered' AND c.registered_at < now - interval '7 days'
+                 THEN 'intake_overdue' END,
+            CASE WHEN c.next_action_due < nl_date(now) THEN 'action_overdue' END,
+            CASE WHEN c.status = 'in_progress' AND c.last_event_at < now - interval '14 days'
+                 THEN 'no_progress' END,
+            CASE WHEN coalesce(c.intake_on, nl_date(now)) - c.registered_on > 28
+                 THEN 'treeknorm_intake' END,
+            CASE WHEN coalesce(c.treatment_on, nl_date(now)) - c.intake_on > 70
+                 THEN 'treeknorm_treatment' END
+        ], NULL)
+    ELSE '{}'::text[] END
+$$;
+
+-- The next moment after `now` at which a stalled reason of `c` can begin by time alone (NULL:
+-- none is ahead). The scheduler's pass looks at the case again then.
+CREATE FUNCTION case_next_mark(c cases, now timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT min(t) FROM unnest(ARRAY[
+        CASE WHEN c.status = 'registered' THEN c.registered_at + interval '7 days' END,
+        CASE WHEN c.status = 'in_progress' THEN c.last_event_at + interval '14 days' END,
+        nl_midnight(c.next_action_due + 1),
+        CASE WHEN c.intake_on IS NULL THEN nl_midnight(c.registered_on + 29) END,
+        CASE WHEN c.treatment_on IS NULL THEN nl_midnight(c.intake_on + 71) END
+    ]) t
+     WHERE t >= now AND c.status IN ('registered', 'returned', 'in_progress')
+$$;
+
+CREATE FUNCTION case_treeknorm(c cases, now timestamptz) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object(
+        'intake_weeks', (coalesce(c.intake_on, nl_date(now)) - c.registered_on) / 7,
+        'intake_exceeded', coalesce(c.intake_on, nl_date(now)) - c.registered_on > 28,
+        'treatment_weeks', (coalesce(c.treatment_on, nl_date(now)) - c.intake_on) / 7,
+        'treatment_exceeded', coalesce(c.treatment_on, nl_date(now)) - c.intake_on > 70)
+$$;
+
+-- ---------- JSON ----------
+
+CREATE FUNCTION case_org_json(id uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', o.id, 'name', o.name) FROM organisations o
+     WHERE o.id = case_org_json.id
+$$;
+
+CREATE FUNCTION case_action_json(a case_actions) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('id', a.id, 'description', a.description,
+        'owner_organisation', case_org_json(a.owner_organisation_id), 'due_on', a.due_on,
+        'status', a.status, 'result', a.result, 'created_at', ts(a.created_at),
+        'closed_at', ts(a.closed_at));
+END
+$$;
+
+CREATE FUNCTION case_conference_json(f case_conferences) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('id', f.id, 'starts_at', ts(f.starts_at),
+        'participants', (SELECT coalesce(jsonb_agg(case_org_json(p) ORDER BY n), '[]')
+                           FROM unnest(f.participants) WITH ORDINALITY x(p, n)),
+        'agenda', f.agenda, 'created_at', ts(f.created_at));
+END
+$$;
+
+CREATE FUNCTION case_event_json(e case_events) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('at', ts(e.at), 'kind', e.kind,
+        'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                    FROM users u WHERE u.id = e.actor_id),
+        'level', e.level, 'detail', e.detail);
+END
+$$;
+
+-- The fields a case shows in lists and in full alike.
+CREATE FUNCTION case_summary_json(c cases, now timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', c.id, 'status', c.status, 'level', c.level,
+        'region', c.region, 'title', c.title, 'reported_by', c.reported_by,
+        'organisation', case_org_json(c.organisation_id),
+        'regie_organisation', case_org_json(c.regie_organisation_id),
+        'waiting', CASE WHEN c.registered_on IS NOT NULL THEN jsonb_build_object(
+            'registered_on', c.registered_on, 'intake_on', c.intake_on,
+            'treatment_on', c.treatment_on) END,
+        'stalled', jsonb_build_object('is_stalled', cardinality(case_stalled(c, now)) > 0,
+                                      'reasons', to_jsonb(case_stalled(c, now))),
+        'treeknorm', CASE WHEN c.registered_on IS NOT NULL THEN case_treeknorm(c, now) END,
+        'registered_at', ts(c.registered_at), 'intake_at', ts(c.intake_at),
+        'resolved_at', ts(c.resolved_at), 'closed_at', ts(c.closed_at), 'version', c.version)
+$$;
+
+-- The case as `access` may see it ('identity' or 'full'). The identity itself is decrypted by
+-- the server; this puts a placeholder patient for 'identity'.
+CREATE FUNCTION case_json(c cases, access text, now timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN case_summary_json(c, now) || jsonb_build_object(
+        'summary', c.summary, 'stagnation', c.stagnation, 'attempts', c.attempts,
+        'proposed_solution', c.proposed_solution,
+        'patient', CASE c.patient_mode
+            WHEN 'anonymous' THEN jsonb_build_object('mode', 'anonymous', 'age', c.patient_age,
+                                                     'sex', c.patient_sex)
+            WHEN 'revoked' THEN jsonb_build_object('mode', 'revoked')
+            ELSE jsonb_build_object('mode', 'consented', 'identity_hidden', true) END,
+        'submitted_by', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
+                           FROM users u WHERE u.id = c.submitted_by),
+        'parties', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'organisation', case_org_json(p.organisation_id), 'role', p.role)
+                        ORDER BY p.position), '[]')
+                      FROM case_parties p WHERE p.case_id = c.id),
+        -- pace only, never the consultation's content
+        'consultation', (SELECT jsonb_build_object('id', k.id, 'status', k.status,
+                             'submitted_at', ts(k.submitted_at), 'due_at', ts(k.due_at),
+                             'answered_at', ts(k.answered_at))
+                           FROM consultations k WHERE k.id = c.consultation_id),
+        'actions', (SELECT coalesce(jsonb_agg(case_action_json(a) ORDER BY a.created_at, a.id),
+                                    '[]')
+                      FROM case_actions a WHERE a.case_id = c.id),
+        'conferences', (SELECT coalesce(jsonb_agg(case_conference_json(f)
+                                                  ORDER BY f.starts_at, f.id), '[]')
+                          FROM case_conferences f WHERE f.case_id = c.id),
+        'timeline', (SELECT coalesce(jsonb_agg(case_event_json(e) ORDER BY e.seq), '[]')
+                       FROM case_events e WHERE e.case_id = c.id),
+        'solution', c.solution, 'follow_up_on', c.follow_up_on);
+END
+$$;
+
+-- ---------- notifications ----------
+
+-- The active members of organisations `orgs` who work on cases (not billing, not admins).
+CREATE FUNCTION case_members(orgs uuid[]) RETURNS uuid[] LANGUAGE sql STABLE AS $$
+    SELECT array_agg(u.id) FROM users u
+     WHERE u.organisation_id = ANY (orgs) AND u.active
+       AND u.role IN ('gp', 'poh', 'consultant', 'coordinator')
+$$;
+
+-- Who hears of a case event: the one place the case's notifications are decided. The region's
+-- coordinators of a new case; the parties of a level change; the owning organisation of an
+-- action assigned to it. The actor is never told of their own act.
+CREATE FUNCTION case_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c cases;
+    users uuid[];
+    kind text;
+BEGIN
+    SELECT * INTO c FROM cases WHERE id = NEW.case_id;
+    CASE NEW.kind
+    WHEN 'registered', 'resubmitted' THEN
+        kind := 'case_registered';
+        SELECT array_agg(u.id) INTO users FROM users u JOIN organisations o
+            ON o.id = u.organisation_id
+         WHERE u.role = 'coordinator' AND u.active AND o.region = c.region;
+    WHEN 'intake', 'escalated', 'deescalated' THEN
+        kind := 'case_level_changed';
+        users := case_members(ARRAY(SELECT p.organisation_id FROM case_parties p
+                                     WHERE p.case_id = c.id));
+    WHEN 'action_created' THEN
+        kind := 'case_action_assigned';
+        users := case_members(ARRAY(SELECT a.owner_organisation_id FROM case_actions a
+                                     WHERE a.id = NEW.subject));
+    ELSE
+        RETURN NULL;
+    END CASE;
+    PERFORM notify(array_remove(users, NEW.actor_id), kind, 'case', c.id, NEW.at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER case_events_notify AFTER INSERT ON case_events
+    FOR EACH ROW EXECUTE FUNCTION case_events_notify();
+
+-- ---------- registration and every action ----------
+
+-- A new case (API.md §9 POST), its parties, its first event and its audit entry, in one
+-- transaction; the audit entry last (its trigger takes the audit chain's lock). The caller
+-- checked the body; this checks what only the database knows (the parties and the linked
+-- consultation exist and may be named). `result` is 'ok' or 'invalid' (`detail` the field,
+-- `message` why).
+CREATE FUNCTION case_register(
+    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_who principal, p_case jsonb,
+    p_identity text, OUT result text, OUT detail text, OUT message text, OUT body jsonb,
+    OUT identity text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c cases;
+    missing int;
+BEGIN
+    SELECT min(p.n) INTO missing
+      FROM jsonb_array_elements(p_case -> 'parties') WITH ORDINALITY p(v, n)
+     WHERE NOT EXISTS (SELECT 1 FROM organisations o
+                        WHERE o.id = (p.v ->> 'organisation_id')::uuid);
+    IF missing IS NOT NULL THEN
+        result := 'invalid';
+        detail := format('parties[%s].organisation_id', missing - 1);
+        message := 'no such organisation';
+        RETURN;
+    END IF;
+    IF p_case ? 'consultation_id' AND NOT EXISTS (
+        SELECT 1 FROM consultations k WHERE k.id = (p_case ->> 'consultation_id')::uuid
+           AND consultation_access(k, p_who) IN ('identity', 'full')) THEN
+        result := 'invalid';
+        detail := 'consultation_id';
+        message := 'no such consultation';
+        RETURN;
+    END IF;
+    INSERT INTO cases (status, region, title, summary, stagnation, attempts, proposed_solution,
+        patient_mode, patient_age, patient_sex, patient_identity, reported_by, consultation_id,
+        submitted_by, organisation_id, registered_on, intake_on, treatment_on, created_at,
+        registered_at, last_event_at, signal_check_at)
+    VALUES ('registered', p_who.region, p_case ->> 'title', p_case ->> 'summary',
+        p_case ->> 'stagnation', p_case ->> 'attempts', p_case ->> 'proposed_solution',
+        p_case -> 'patient' ->> 'mode', (p_case -> 'patient' ->> 'age')::int,
+        p_case -> 'patient' ->> 'sex', p_identity, p_case ->> 'reported_by',
+        (p_case ->> 'consultation_id')::uuid, p_actor, p_who.organisation_id,
+        (p_case -> 'waiting' ->> 'registered_on')::date,
+        (p_case -> 'waiting' ->> 'intake_on')::date,
+        (p_case -> 'waiting' ->> 'treatment_on')::date, p_now, p_now, p_now, p_now)
+    RETURNING * INTO c;
+    INSERT INTO case_parties (case_id, organisation_id, role, position)
+    SELECT c.id, (p.v ->> 'organisation_id')::uuid, p.v ->> 'role', p.n
+      FROM jsonb_array_elements(p_case -> 'parties') WITH ORDINALITY p(v, n);
+    INSERT INTO case_events (case_id, at, kind, actor_id, level)
+    VALUES (c.id, p_now, 'registered', p_actor, 0);
+    body := case_json(c, 'identity', p_now);
+    identity := c.patient_identity;
+    PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.create', 'case', c.id, 'success',
+                        CASE WHEN c.patient_mode = 'consented' THEN c.patient_ref::text END);
+    result := 'ok';
+END
+$$;
+
+-- Every action on a case (API.md §9), in one place under the case's row lock: visibility,
+-- If-Match, the declared transition, the action's own effect, its event and its audit entry,
+-- in one transaction. `result` as consultation_step's: 'ok', 'not_found', 'stale', 'conflict'
+-- (`detail` names the status or why), 'forbidden' or 'invalid' (`detail` the field, `message`
+-- why). `body` is the case, or for action_create/action_update, conference_create and
+-- note_create the new or changed item. 'read' is the audited read of the whole case.
+CREATE FUNCTION case_step(
+    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_who principal, p_id uuid,
+    p_versions bigint[], p_action text, p_args jsonb,
+    OUT result text, OUT detail text, OUT message text, OUT access text, OUT body jsonb,
+    OUT identity text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c cases;
+    a case_actions;
+    f case_conferences;
+    relations text[];
+    verdict text;
+    next_state text;
+    event_kind text;
+    event_detail text;
+    event_subject uuid;
+    item jsonb;
+    bad int;
+BEGIN
+    -- A read takes no lock: it changes nothing.
+    IF p_action = 'read' THEN
+        SELECT * INTO c FROM cases WHERE id = p_id;
+    ELSE
+        SELECT * INTO c FROM cases WHERE id = p_id FOR UPDATE;
+    END IF;
+    IF NOT FOUND THEN
+        result := 'not_found';
+        RETURN;
+    END IF;
+    relations := case_relations(c, p_who);
+    access := case_access_of(relations);
+    IF access IS NULL THEN
+        PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.' || p_action, 'case', p_id,
+                            'denied');
+        result := 'not_found';
+        RETURN;
+    END IF;
+    IF p_action = 'read' THEN
+        identity := CASE WHEN access = 'identity' THEN c.patient_identity END;
+        body := case_json(c, access, p_now);
+        PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.read', 'case', c.id, 'success',
+                            CASE WHEN identity IS NOT NULL THEN c.patient_ref::text END);
+        result := 'ok';
+        RETURN;
+    END IF;
+    IF p_versions IS NOT NULL AND NOT c.version = ANY (p_versions) THEN
+        result := 'stale';
+        RETURN;
+    END IF;
+    SELECT t.verdict, t.to_state INTO verdict, next_state
+      FROM transition_check('case', p_action, c.status, relations) t;
+    IF verdict = 'conflict' THEN
+        result := 'conflict';
+        detail := 'Not possible while the case is ' || c.status || '.';
+        RETURN;
+    ELSIF verdict IS DISTINCT FROM 'ok' THEN
+        PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.' || p_action, 'case', p_id,
+                            'denied');
+        result := 'forbidden';
+        RETURN;
+    END IF;
+    -- Anonymous stays anonymous in every text the parties add (the server found the kind).
+    IF p_args ? 'pii' AND c.patient_mode <> 'consented' THEN
+        result := 'invalid';
+        detail := p_args -> 'pii' ->> 'field';
+        message := 'contains what looks like a ' || (p_args -> 'pii' ->> 'kind');
+        RETURN;
+    END IF;
+    -- Organisations the action names must be parties of the case.
+    SELECT min(o.n) INTO bad
+      FROM jsonb_array_elements_text(coalesce(p_args -> 'organisations', '[]'))
+           WITH ORDINALITY o(id, n)
+     WHERE NOT EXISTS (SELECT 1 FROM case_parties cp WHERE cp.case_id = c.id
+                        AND cp.organisation_id = o.id::uuid);
+    IF bad IS NOT NULL THEN
+        result := 'invalid';
+        detail := CASE p_action WHEN 'regie_set' THEN 'organisation_id'
+                                WHEN 'action_create' THEN 'owner_organisation_id'
+                                ELSE format('participants[%s]', bad - 1) END;
+        message := 'is not a party of this case';
+        RETURN;
+    END IF;
+
+    c.status := coalesce(next_state, c.status);
+    CASE p_action
+    WHEN 'intake' THEN
+        IF (p_args ->> 'work_done')::boolean THEN
+            c.status := 'in_progress';
+            c.level := 1;
+            c.intake_at := p_now;
+            event_kind := 'intake';
+        ELSE
+            c.status := 'returned';
+            event_kind := 'returned';
+        END IF;
+        event_detail := p_args ->> 'note';
+    WHEN 'update' THEN
+        c.title := coalesce(p_args ->> 'title', c.title);
+        c.summary := coalesce(p_args ->> 'summary', c.summary);
+        c.stagnation := coalesce(p_args ->> 'stagnation', c.stagnation);
+        c.attempts := coalesce(p_args ->> 'attempts', c.attempts);
+        c.proposed_solution := coalesce(p_args ->> 'proposed_solution', c.proposed_solution);
+        IF p_args ? 'waiting' THEN
+            c.registered_on := (p_args -> 'waiting' ->> 'registered_on')::date;
+            c.intake_on := (p_args -> 'waiting' ->> 'intake_on')::date;
+            c.treatment_on := (p_args -> 'waiting' ->> 'treatment_on')::date;
+        END IF;
+        IF p_args ? 'parties' THEN
+            SELECT min(p.n) INTO bad
+              FROM jsonb_array_elements(p_args -> 'parties') WITH ORDINALITY p(v, n)
+             WHERE NOT EXISTS (SELECT 1 FROM organisations o
+                                WHERE o.id = (p.v ->> 'organisation_id')::uuid);
+            IF bad IS NOT NULL THEN
+                result := 'invalid';
+                detail := format('parties[%s].organisation_id', bad - 1);
+                message := 'no such organisation';
+                RETURN;
+            END IF;
+            DELETE FROM case_parties WHERE case_id = c.id;
+            INSERT INTO case_parties (case_id, organisation_id, role, position)
+            SELECT c.id, (p.v ->> 'organisation_id')::uuid, p.v ->> 'role', p.n
+              FROM jsonb_array_elements(p_args -> 'parties') WITH ORDINALITY p(v, n);
+            IF c.regie_organisation_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM case_parties cp WHERE cp.case_id = c.id
+                   AND cp.organisation_id = c.regie_organisation_id) THEN
+                c.regie_organisation_id := NULL; -- regie is held by a party only
+            END IF;
+        END IF;
+        event_kind := 'edited';
+    WHEN 'resubmit' THEN
+        c.registered_at := p_now;
+        event_kind := 'resubmitted';
+    WHEN 'escalate' THEN
+        IF c.level >= 4 THEN
+            result := 'conflict';
+            detail := 'The case is at level 4, the highest.';
+            RETURN;
+        END IF;
+        c.level := c.level + 1;
+        c.max_level := greatest(c.max_level, c.level);
+        event_kind := 'escalated';
+        event_detail := p_args ->> 'reason';
+    WHEN 'deescalate' THEN
+        IF c.level <= 1 THEN
+            result := 'conflict';
+            detail := 'The case is at level 1, the lowest.';
+            RETURN;
+        END IF;
+        c.level := c.level - 1;
+        event_kind := 'deescalated';
+        event_detail := p_args ->> 'reason';
+    WHEN 'regie_set' THEN
+        c.regie_organisation_id := (p_args ->> 'organisation_id')::uuid;
+        event_kind := 'regie_set';
+        event_detail := (SELECT o.name FROM organisations o
+                          WHERE o.id = c.regie_organisation_id);
+    WHEN 'action_create' THEN
+        INSERT INTO case_actions (case_id, description, owner_organisation_id, due_on,
+                                  created_by, created_at)
+        VALUES (c.id, p_args ->> 'description', (p_args ->> 'owner_organisation_id')::uuid,
+                (p_args ->> 'due_on')::date, p_actor, p_now)
+        RETURNING * INTO a;
+        item := case_action_json(a);
+        event_kind := 'action_created';
+        event_detail := a.description;
+        event_subject := a.id;
+    WHEN 'action_update' THEN
+        SELECT * INTO a FROM case_actions
+         WHERE id = (p_args ->> 'action_id')::uuid AND case_id = c.id;
+        IF NOT FOUND THEN
+            result := 'not_found';
+            detail := 'action';
+            RETURN;
+        END IF;
+        IF NOT 'coordinator' = ANY (relations)
+           AND a.owner_organisation_id IS DISTINCT FROM p_who.organisation_id THEN
+            PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.action_update', 'case',
+                                c.id, 'denied');
+            result := 'forbidden';
+            RETURN;
+        END IF;
+        IF a.status = 'done' THEN
+            result := 'conflict';
+            detail := 'The action is done already.';
+            RETURN;
+        END IF;
+        UPDATE case_actions SET status = 'done', result = p_args ->> 'result',
+               closed_by = p_actor, closed_at = p_now
+         WHERE id = a.id
+        RETURNING * INTO a;
+        item := case_action_json(a);
+        event_kind := 'action_done';
+        event_detail := a.result;
+        event_subject := a.id;
+    WHEN 'conference_create' THEN
+        INSERT INTO case_conferences (case_id, starts_at, participants, agenda, created_by,
+                                      created_at)
+        VALUES (c.id, (p_args ->> 'starts_at')::timestamptz,
+                ARRAY(SELECT jsonb_array_elements_text(p_args -> 'organisations')::uuid),
+                p_args ->> 'agenda', p_actor, p_now)
+        RETURNING * INTO f;
+        item := case_conference_json(f);
+        event_kind := 'conference_planned';
+        event_detail := f.agenda;
+        event_subject := f.id;
+    WHEN 'note_create' THEN
+        event_kind := 'note';
+        event_detail := p_args ->> 'body';
+    WHEN 'resolve' THEN
+        IF c.regie_organisation_id IS NULL THEN
+            result := 'conflict';
+            detail := 'The case has no regie holder: set one before resolving.';
+            RETURN;
+        END IF;
+        c.resolved_at := p_now;
+        c.solution := p_args ->> 'solution';
+        c.follow_up_on := (p_args ->> 'follow_up_on')::date;
+        event_kind := 'resolved';
+        event_detail := c.solution;
+    WHEN 'close' THEN
+        c.closed_at := p_now;
+        event_kind := 'closed';
+        event_detail := p_args ->> 'note';
+    END CASE;
+
+    c.next_action_due := (SELECT min(x.due_on) FROM case_actions x
+                           WHERE x.case_id = c.id AND x.status = 'open');
+    c.version := c.version + 1;
+    UPDATE cases SET status = c.status, level = c.level, max_level = c.max_level,
+        title = c.title, summary = c.summary, stagnation = c.stagnation, attempts = c.attempts,
+        proposed_solution = c.proposed_solution, registered_on = c.registered_on,
+        intake_on = c.intake_on, treatment_on = c.treatment_on,
+        regie_organisation_id = c.regie_organisation_id, solution = c.solution,
+        follow_up_on = c.follow_up_on, registered_at = c.registered_at, intake_at = c.intake_at,
+        resolved_at = c.resolved_at, closed_at = c.closed_at, last_event_at = p_now,
+        next_action_due = c.next_action_due, signal_check_at = p_now, version = c.version
+     WHERE id = c.id
+    RETURNING * INTO c;
+    INSERT INTO case_events (case_id, at, kind, actor_id, level, detail, subject)
+    VALUES (c.id, p_now, event_kind, p_actor, c.level, event_detail, event_subject);
+    IF item IS NOT NULL THEN
+        body := item;
+    ELSIF p_action = 'note_create' THEN
+        body := (SELECT case_event_json(e) FROM case_events e
+                  WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1);
+    ELSE
+        identity := CASE WHEN access = 'identity' THEN c.patient_identity END;
+        body := case_json(c, access, p_now);
+    END IF;
+    PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.' || p_action, 'case', c.id,
+                        'success',
+                        CASE WHEN identity IS NOT NULL THEN c.patient_ref::text END);
+    result := 'ok';
+END
+$$;
+
+-- ---------- the scheduler's pass ----------
+
+-- The signal kind of each stalled reason (API.md §10).
+CREATE FUNCTION case_signal_kind(reason text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN reason LIKE 'treeknorm_%' THEN reason ELSE 'case_' || reason END
+$$;
+
+-- Raises and resolves the cases' signals: one kind per stalled reason. Incremental like the
+-- consultations' pass: only the cases whose signal_check_at has come, those another process
+-- holds skipped.
+CREATE FUNCTION scheduler_case_signals(p_now timestamptz,
+    OUT signals_raised bigint, OUT signals_resolved bigint, OUT notifications_created bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    c cases;
+    reasons text[];
+    s record;
+BEGIN
+    signals_raised := 0;
+    signals_resolved := 0;
+    notifications_created := 0;
+    IF scheduler_went_back('case_signals', p_now) THEN
+        UPDATE cases SET signal_check_at = p_now
+         WHERE status IN ('registered', 'returned', 'in_progress')
+            OR id IN (SELECT subject_id FROM signals
+                       WHERE subject_type = 'case' AND resolved_at IS NULL);
+    END IF;
+    FOR c IN SELECT * FROM cases WHERE signal_check_at <= p_now FOR UPDATE SKIP LOCKED LOOP
+        reasons := case_stalled(c, p_now);
+        s := signals_sync('case', c.id, c.region,
+                '{case_intake_overdue,case_action_overdue,case_no_progress,treeknorm_intake,treeknorm_treatment}',
+                ARRAY(SELECT case_signal_kind(r) FROM unnest(reasons) r),
+                ARRAY(SELECT CASE r
+                    WHEN 'intake_overdue' THEN 'registered ' || ts(c.registered_at)
+                    WHEN 'action_overdue' THEN 'action due ' || c.next_action_due
+                    WHEN 'no_progress' THEN 'last event ' || ts(c.last_event_at)
+                    WHEN 'treeknorm_intake' THEN 'registered on ' || c.registered_on
+                    ELSE 'intake on ' || c.intake_on END
+                  FROM unnest(reasons) r),
+                p_now);
+        signals_raised := signals_raised + s.raised;
+        signals_resolved := signals_resolved + s.resolved;
+        UPDATE cases SET signal_check_at = case_next_mark(c, p_now) WHERE id = c.id;
+    END LOOP;
+END
+$$;
+INSERT INTO scheduler_passes (name, function) VALUES ('case_signals', 'scheduler_case_signals');
