@@ -397,7 +397,7 @@ BEGIN
     END IF;
     IF p_case ? 'consultation_id' AND NOT EXISTS (
         SELECT 1 FROM consultations k WHERE k.id = (p_case ->> 'consultation_id')::uuid
-           AND consultation_access(k, p_who) IN ('identity', 'full')) THEN
+           AND consultation_access(k, p_who) IS NOT NULL) THEN
         result := 'invalid';
         detail := 'consultation_id';
         message := 'no such consultation';
@@ -432,8 +432,8 @@ $$;
 -- Every action on a case (API.md §9), in one place under the case's row lock: visibility,
 -- If-Match, the declared transition, the action's own effect, its event and its audit entry,
 -- in one transaction. `result` as consultation_step's: 'ok', 'not_found', 'stale', 'conflict'
--- (`detail` names the status or why), 'forbidden' or 'invalid' (`detail` the field, `message`
--- why). `body` is the case, or for action_create/action_update, conference_create and
+-- (`detail` the status; `message` why, when it is not the status), 'forbidden' or 'invalid'
+-- (`detail` the field, `message` why). `body` is the case, or for action_create/action_update, conference_create and
 -- note_create the new or changed item. 'read' is the audited read of the whole case.
 CREATE FUNCTION case_step(
     p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_who principal, p_id uuid,
@@ -488,7 +488,7 @@ BEGIN
       FROM transition_check('case', p_action, c.status, relations) t;
     IF verdict = 'conflict' THEN
         result := 'conflict';
-        detail := 'Not possible while the case is ' || c.status || '.';
+        detail := c.status;
         RETURN;
     ELSIF verdict IS DISTINCT FROM 'ok' THEN
         PERFORM audit_write(p_now, p_actor, p_ip, p_rid, 'cases.' || p_action, 'case', p_id,
@@ -570,7 +570,8 @@ BEGIN
     WHEN 'escalate' THEN
         IF c.level >= 4 THEN
             result := 'conflict';
-            detail := 'The case is at level 4, the highest.';
+            detail := c.status;
+            message := 'The case is at level 4, the highest.';
             RETURN;
         END IF;
         c.level := c.level + 1;
@@ -580,7 +581,8 @@ BEGIN
     WHEN 'deescalate' THEN
         IF c.level <= 1 THEN
             result := 'conflict';
-            detail := 'The case is at level 1, the lowest.';
+            detail := c.status;
+            message := 'The case is at level 1, the lowest.';
             RETURN;
         END IF;
         c.level := c.level - 1;
@@ -606,7 +608,7 @@ BEGIN
          WHERE id = (p_args ->> 'action_id')::uuid AND case_id = c.id;
         IF NOT FOUND THEN
             result := 'not_found';
-            detail := 'action';
+            message := 'No such action.';
             RETURN;
         END IF;
         IF NOT 'coordinator' = ANY (relations)
@@ -618,7 +620,8 @@ BEGIN
         END IF;
         IF a.status = 'done' THEN
             result := 'conflict';
-            detail := 'The action is done already.';
+            detail := c.status;
+            message := 'The action is done already.';
             RETURN;
         END IF;
         UPDATE case_actions SET status = 'done', result = p_args ->> 'result',
@@ -646,7 +649,8 @@ BEGIN
     WHEN 'resolve' THEN
         IF c.regie_organisation_id IS NULL THEN
             result := 'conflict';
-            detail := 'The case has no regie holder: set one before resolving.';
+            detail := c.status;
+            message := 'The case has no regie holder: set one before resolving.';
             RETURN;
         END IF;
         c.resolved_at := p_now;
