@@ -39,4 +39,9 @@ json_t *aggregate_with_pii(json_t *args, json_t *body, const char *key);
 /* Checks the body against `fields`, adding to `errors` (NULL: none yet; stolen); on any error
  * replies 422 and returns -1, else 0. */
 int aggregate_body_ok(struct req *r, const struct jsonx_field *fields, json_t *errors);
+
+/* An action whose body is {"reason"} (required, not blank, at most 2000 characters, guarded as
+ * the patient's mode asks), If-Match honoured: decline, withdraw, escalate, deescalate. */
+void aggregate_reason(struct req *r, const struct aggregate *a, const char *action,
+                      req_db_cb done);
 #endif

@@ -15,6 +15,8 @@ void fields_uuid(json_t *body, const char *key, json_t *errors);
 void fields_int(json_t *body, const char *key, long long lo, long long hi, json_t *errors);
 /* A string field (or absent) whose length in characters is outside [min, max]. */
 void fields_length(json_t *body, const char *key, long min, long max, json_t *errors);
+/* A text (or absent) of 1 to `max` characters that is not only white space. */
+void fields_text(json_t *body, const char *key, long max, json_t *errors);
 /* Optional string fields: the value, or NULL when absent or null. */
 const char *fields_opt(json_t *body, const char *key);
 #endif

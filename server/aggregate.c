@@ -5,6 +5,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "etag.h"
+#include "fields.h"
 #include "log.h"
 #include "pii.h"
 #include "principal.h"
@@ -127,4 +128,16 @@ int aggregate_body_ok(struct req *r, const struct jsonx_field *fields, json_t *e
     }
     json_decref(errors);
     return 0;
+}
+
+void aggregate_reason(struct req *r, const struct aggregate *a, const char *action,
+                      req_db_cb done)
+{
+    static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
+    json_t *b = req_body(r), *errors = json_array();
+    fields_text(b, "reason", 2000, errors);
+    if (aggregate_body_ok(r, fields, errors) != 0)
+        return;
+    json_t *args = json_pack("{s:s}", "reason", jsonx_str(b, "reason"));
+    aggregate_step(r, a, action, aggregate_with_pii(args, b, "reason"), true, done);
 }

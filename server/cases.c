@@ -37,18 +37,6 @@ static const struct aggregate kase = {"case", &sql_step};
 
 /* ---------- field checks ---------- */
 
-/* A required text (when present) of 1 to `max` characters that is not only white space. */
-static void text_field(json_t *b, const char *key, long max, json_t *errors)
-{
-    const char *v = jsonx_str(b, key);
-    if (!v)
-        return;
-    if (v[strspn(v, " \t\r\n")] == 0)
-        jsonx_error(errors, key, "must not be blank");
-    else
-        fields_length(b, key, 1, max, errors);
-}
-
 /* Today's date under the clock module, for "not in the future". */
 static void today(char out[TIMEFMT_DATE_LEN])
 {
@@ -170,9 +158,9 @@ void cases_create(struct req *r)
                                                 {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
     jsonx_check(b, fields, "", errors);
-    text_field(b, "title", 200, errors);
+    fields_text(b, "title", 200, errors);
     for (int i = 1; texts[i]; i++)
-        text_field(b, texts[i], 10000, errors);
+        fields_text(b, texts[i], 10000, errors);
     parties_field(b, errors);
     fields_uuid(b, "consultation_id", errors);
     fields_enum(b, "reported_by", reporters, errors);
@@ -318,9 +306,9 @@ void cases_update(struct req *r)
                                                 {"waiting", JX_OBJECT, JX_NULLABLE},
                                                 {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    text_field(b, "title", 200, errors);
+    fields_text(b, "title", 200, errors);
     for (int i = 1; texts[i]; i++)
-        text_field(b, texts[i], 10000, errors);
+        fields_text(b, texts[i], 10000, errors);
     parties_field(b, errors);
     waiting_field(b, errors);
     if (json_object_size(b) == 0)
@@ -338,25 +326,14 @@ void cases_resubmit(struct req *r)
     transition(r, "resubmit", json_object());
 }
 
-static void reason_action(struct req *r, const char *action)
-{
-    static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
-    json_t *errors = json_array();
-    text_field(req_body(r), "reason", 2000, errors);
-    if (aggregate_body_ok(r, fields, errors) != 0)
-        return;
-    transition(r, action,
-               PII(json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")), "reason"));
-}
-
 void cases_escalate(struct req *r)
 {
-    reason_action(r, "escalate");
+    aggregate_reason(r, &kase, "escalate", case_done);
 }
 
 void cases_deescalate(struct req *r)
 {
-    reason_action(r, "deescalate");
+    aggregate_reason(r, &kase, "deescalate", case_done);
 }
 
 void cases_regie(struct req *r)
@@ -379,7 +356,7 @@ void cases_action_add(struct req *r)
                                                 {"due_on", JX_STRING, JX_REQUIRED},
                                                 {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    text_field(b, "description", 2000, errors);
+    fields_text(b, "description", 2000, errors);
     fields_uuid(b, "owner_organisation_id", errors);
     int y, m, d;
     const char *due = jsonx_str(b, "due_on");
@@ -420,7 +397,7 @@ void cases_conference_add(struct req *r)
     const char *starts = jsonx_str(b, "starts_at");
     if (starts && !val_timestamp(starts, &us))
         jsonx_error(errors, "starts_at", "must be an RFC 3339 timestamp");
-    text_field(b, "agenda", 10000, errors);
+    fields_text(b, "agenda", 10000, errors);
     json_t *parts = json_object_get(b, "participants");
     if (json_is_array(parts)) {
         if (json_array_size(parts) < 1 || json_array_size(parts) > 20)
@@ -449,7 +426,7 @@ void cases_note_add(struct req *r)
 {
     static const struct jsonx_field fields[] = {{"body", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *errors = json_array();
-    text_field(req_body(r), "body", 10000, errors);
+    fields_text(req_body(r), "body", 10000, errors);
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     aggregate_step(r, &kase, "note_create",
@@ -463,7 +440,7 @@ void cases_resolve(struct req *r)
                                                 {"follow_up_on", JX_STRING, JX_NULLABLE},
                                                 {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    text_field(b, "solution", 10000, errors);
+    fields_text(b, "solution", 10000, errors);
     int y, m, d;
     const char *follow = jsonx_str(b, "follow_up_on");
     if (follow && !val_date(follow, &y, &m, &d))

@@ -225,26 +225,14 @@ void consultations_accept(struct req *r)
     transition_run(r, "accept", json_object());
 }
 
-static void reason_action(struct req *r, const char *action)
-{
-    static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
-    json_t *errors = json_array();
-    fields_length(req_body(r), "reason", 1, 2000, errors);
-    if (aggregate_body_ok(r, fields, errors) != 0)
-        return;
-    transition_run(r, action,
-                   aggregate_with_pii(json_pack("{s:s}", "reason", jsonx_str(req_body(r), "reason")),
-                            req_body(r), "reason"));
-}
-
 void consultations_decline(struct req *r)
 {
-    reason_action(r, "decline");
+    aggregate_reason(r, &consultation, "decline", transition_done);
 }
 
 void consultations_withdraw(struct req *r)
 {
-    reason_action(r, "withdraw");
+    aggregate_reason(r, &consultation, "withdraw", transition_done);
 }
 
 void consultations_answer(struct req *r)

@@ -84,3 +84,12 @@ void fields_length(json_t *body, const char *key, long min, long max, json_t *er
         jsonx_error(errors, key, msg);
     }
 }
+
+void fields_text(json_t *body, const char *key, long max, json_t *errors)
+{
+    const char *v = jsonx_str(body, key);
+    if (v && v[strspn(v, " \t\r\n")] == 0)
+        jsonx_error(errors, key, "must not be blank");
+    else
+        fields_length(body, key, 1, max, errors);
+}

@@ -371,6 +371,24 @@ CREATE TRIGGER case_events_notify AFTER INSERT ON case_events
 
 -- ---------- registration and every action ----------
 
+-- The index (from 0) of the first of `parties` ([{organisation_id, role}]) that names no
+-- organisation, or NULL: checked before anything is written.
+CREATE FUNCTION case_parties_missing(parties jsonb) RETURNS int LANGUAGE sql STABLE AS $$
+    SELECT min(p.n)::int - 1
+      FROM jsonb_array_elements(parties) WITH ORDINALITY p(v, n)
+     WHERE NOT EXISTS (SELECT 1 FROM organisations o
+                        WHERE o.id = (p.v ->> 'organisation_id')::uuid)
+$$;
+
+-- Makes `parties` the parties of case `id`, in the order given.
+CREATE FUNCTION case_parties_replace(id uuid, parties jsonb) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    DELETE FROM case_parties cp WHERE cp.case_id = case_parties_replace.id;
+    INSERT INTO case_parties (case_id, organisation_id, role, position)
+    SELECT case_parties_replace.id, (p.v ->> 'organisation_id')::uuid, p.v ->> 'role', p.n
+      FROM jsonb_array_elements(parties) WITH ORDINALITY p(v, n);
+$$;
+
 -- A new case (API.md §9 POST), its parties, its first event and its audit entry, in one
 -- transaction; the audit entry last (its trigger takes the audit chain's lock). The caller
 -- checked the body; this checks what only the database knows (the parties and the linked
@@ -385,13 +403,10 @@ DECLARE
     c cases;
     missing int;
 BEGIN
-    SELECT min(p.n) INTO missing
-      FROM jsonb_array_elements(p_case -> 'parties') WITH ORDINALITY p(v, n)
-     WHERE NOT EXISTS (SELECT 1 FROM organisations o
-                        WHERE o.id = (p.v ->> 'organisation_id')::uuid);
+    missing := case_parties_missing(p_case -> 'parties');
     IF missing IS NOT NULL THEN
         result := 'invalid';
-        detail := format('parties[%s].organisation_id', missing - 1);
+        detail := format('parties[%s].organisation_id', missing);
         message := 'no such organisation';
         RETURN;
     END IF;
@@ -416,9 +431,7 @@ BEGIN
         (p_case -> 'waiting' ->> 'intake_on')::date,
         (p_case -> 'waiting' ->> 'treatment_on')::date, p_now, p_now, p_now, p_now)
     RETURNING * INTO c;
-    INSERT INTO case_parties (case_id, organisation_id, role, position)
-    SELECT c.id, (p.v ->> 'organisation_id')::uuid, p.v ->> 'role', p.n
-      FROM jsonb_array_elements(p_case -> 'parties') WITH ORDINALITY p(v, n);
+    PERFORM case_parties_replace(c.id, p_case -> 'parties');
     INSERT INTO case_events (case_id, at, kind, actor_id, level)
     VALUES (c.id, p_now, 'registered', p_actor, 0);
     body := case_json(c, 'identity', p_now);
@@ -433,8 +446,9 @@ $$;
 -- If-Match, the declared transition, the action's own effect, its event and its audit entry,
 -- in one transaction. `result` as consultation_step's: 'ok', 'not_found', 'stale', 'conflict'
 -- (`detail` the status; `message` why, when it is not the status), 'forbidden' or 'invalid'
--- (`detail` the field, `message` why). `body` is the case, or for action_create/action_update, conference_create and
--- note_create the new or changed item. 'read' is the audited read of the whole case.
+-- (`detail` the field, `message` why). `body` is the case, or for action_create,
+-- action_update, conference_create and note_create the new or changed item. 'read' is the
+-- audited read of the whole case.
 CREATE FUNCTION case_step(
     p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_who principal, p_id uuid,
     p_versions bigint[], p_action text, p_args jsonb,
@@ -543,20 +557,14 @@ BEGIN
             c.treatment_on := (p_args -> 'waiting' ->> 'treatment_on')::date;
         END IF;
         IF p_args ? 'parties' THEN
-            SELECT min(p.n) INTO bad
-              FROM jsonb_array_elements(p_args -> 'parties') WITH ORDINALITY p(v, n)
-             WHERE NOT EXISTS (SELECT 1 FROM organisations o
-                                WHERE o.id = (p.v ->> 'organisation_id')::uuid);
+            bad := case_parties_missing(p_args -> 'parties');
             IF bad IS NOT NULL THEN
                 result := 'invalid';
-                detail := format('parties[%s].organisation_id', bad - 1);
+                detail := format('parties[%s].organisation_id', bad);
                 message := 'no such organisation';
                 RETURN;
             END IF;
-            DELETE FROM case_parties WHERE case_id = c.id;
-            INSERT INTO case_parties (case_id, organisation_id, role, position)
-            SELECT c.id, (p.v ->> 'organisation_id')::uuid, p.v ->> 'role', p.n
-              FROM jsonb_array_elements(p_args -> 'parties') WITH ORDINALITY p(v, n);
+            PERFORM case_parties_replace(c.id, p_args -> 'parties');
             IF c.regie_organisation_id IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM case_parties cp WHERE cp.case_id = c.id
                    AND cp.organisation_id = c.regie_organisation_id) THEN
