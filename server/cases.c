@@ -286,7 +286,7 @@ void cases_intake(struct req *r)
     static const struct jsonx_field fields[] = {
         {"work_done", JX_BOOL, JX_REQUIRED}, {"note", JX_STRING, JX_NULLABLE}, {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    fields_length(b, "note", 1, 10000, errors);
+    fields_text(b, "note", 10000, errors);
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:b}", "work_done", json_is_true(json_object_get(b, "work_done")));
@@ -377,7 +377,7 @@ void cases_action_update(struct req *r)
     static const char *const done[] = {"done", NULL};
     json_t *b = req_body(r), *errors = json_array();
     fields_enum(b, "status", done, errors);
-    fields_length(b, "result", 1, 10000, errors);
+    fields_text(b, "result", 10000, errors);
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s}", "action_id", req_param(r, 1));
@@ -457,7 +457,7 @@ void cases_close(struct req *r)
 {
     static const struct jsonx_field fields[] = {{"note", JX_STRING, JX_NULLABLE}, {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();
-    fields_length(b, "note", 1, 10000, errors);
+    fields_text(b, "note", 10000, errors);
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_object();

@@ -168,7 +168,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
- ('case', 'intake', '{registered}', NULL, '{coordinator}'),
+ ('case', 'intake', '{registered}', 'in_progress', '{coordinator}'), -- or 'returned'
  ('case', 'update', '{returned}', NULL, '{submitter}'),
  ('case', 'resubmit', '{returned}', 'registered', '{submitter}'),
  ('case', 'escalate', '{in_progress}', NULL, '{coordinator}'),
