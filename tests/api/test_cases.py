@@ -371,3 +371,400 @@ def test_anonymous_reads_have_no_patient_ref(w, admin_token):
     w.get_ok(c["id"], w.gp["token"])
     reads = [e for e in audit_entries(w.api, admin_token, subject_id=c["id"]) if e["action"] == "cases.read"]
     assert reads and all(e["patient_ref"] is None for e in reads), reads
+
+
+# ==== The walk through the four levels ====
+
+def test_intake_work_done_starts_at_level_one(w, admin_token):
+    c = w.create_ok()
+    got = w.act_ok(c["id"], "intake", w.coord["token"], {"work_done": True, "note": "Informatie compleet."})
+    assert set(got) == CASE_KEYS
+    assert got["status"] == "in_progress" and got["level"] == 1
+    assert got["intake_at"] is not None and parse_ts(got["intake_at"]) >= parse_ts(got["registered_at"])
+    assert kinds(got) == ["registered", "intake"]
+    e = got["timeline"][-1]
+    assert e["level"] == 1 and e["detail"] == "Informatie compleet."
+    assert e["actor"]["id"] == w.coord["id"] and e["actor"]["role"] == "coordinator"
+    assert got["version"] > c["version"]
+    actions = {e["action"] for e in audit_entries(w.api, admin_token, subject_id=c["id"])}
+    assert {"cases.create", "cases.intake"} <= actions, actions
+
+
+def test_walk_up_to_level_four_and_back_down(w, db):
+    c = w.in_state("in_progress")
+    cid = c["id"]
+    reasons = ["Partijen komen niet tot afspraken.", "Contractafspraken nodig met de verzekeraar.",
+               "Bestuurlijk overleg is nodig."]
+    for n, reason in enumerate(reasons, start=2):
+        c = w.act_ok(cid, "escalate", w.coord["token"], {"reason": reason})
+        assert c["status"] == "in_progress" and c["level"] == n
+        e = c["timeline"][-1]
+        assert e["kind"] == "escalated" and e["level"] == n and e["detail"] == reason
+        assert e["actor"]["id"] == w.coord["id"]
+    events = count_events(db, cid)
+    p = assert_problem(w.act(cid, "escalate", w.coord["token"], {"reason": "Nog hoger?"}), 409,
+                       "/problems/invalid-transition")
+    assert "4" in p["detail"]
+    assert count_events(db, cid) == events
+    assert w.get_ok(cid, w.coord["token"])["level"] == 4
+    for n in (3, 2, 1):
+        c = w.act_ok(cid, "deescalate", w.coord2["token"], {"reason": f"Afspraken gemaakt, terug naar {n}."})
+        assert c["level"] == n
+        e = c["timeline"][-1]
+        assert e["kind"] == "deescalated" and e["level"] == n and e["actor"]["id"] == w.coord2["id"]
+    assert_problem(w.act(cid, "deescalate", w.coord["token"], {"reason": "Nog lager?"}), 409,
+                   "/problems/invalid-transition")
+    final = w.get_ok(cid, w.coord["token"])
+    assert final["level"] == 1
+    assert kinds(final) == ["registered", "intake"] + ["escalated"] * 3 + ["deescalated"] * 3
+    assert [e["level"] for e in final["timeline"]] == [0, 1, 2, 3, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize("action", ["escalate", "deescalate"])
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": None}, {"reason": 3}],
+                         ids=["missing", "empty", "blank", "null", "number"])
+def test_level_change_needs_a_reason(w, db, action, body):
+    c = w.in_state("in_progress", level=2)
+    before = count_events(db, c["id"])
+    p = assert_problem(w.act(c["id"], action, w.coord["token"], body), 422, "/problems/validation")
+    assert "reason" in error_fields(p), p
+    assert count_events(db, c["id"]) == before
+    assert w.get_ok(c["id"], w.coord["token"])["level"] == 2
+
+
+def test_level_change_only_in_progress(w):
+    for state in ("registered", "returned", "resolved", "closed"):
+        c = w.in_state(state)
+        for action in ("escalate", "deescalate"):
+            assert_problem(w.act(c["id"], action, w.coord["token"], {"reason": "Waarom niet?"}), 409,
+                           "/problems/invalid-transition")
+
+
+def test_intake_validation(w):
+    c = w.create_ok()
+    for body, field in (({}, "work_done"), ({"work_done": "yes"}, "work_done"),
+                        ({"work_done": True, "extra": 1}, "extra")):
+        p = assert_problem(w.act(c["id"], "intake", w.coord["token"], body), 422, "/problems/validation")
+        assert field in error_fields(p), p
+    assert w.get_ok(c["id"], w.coord["token"])["status"] == "registered"
+
+
+def test_returned_edit_and_resubmit(w, db):
+    c = w.create_ok()
+    cid = c["id"]
+    back = w.act_ok(cid, "intake", w.coord["token"], {"work_done": False, "note": "Verwijsbrief ontbreekt."})
+    assert back["status"] == "returned" and back["level"] == 0 and back["intake_at"] is None
+    assert back["timeline"][-1]["kind"] == "returned"
+    assert back["timeline"][-1]["detail"] == "Verwijsbrief ontbreekt."
+    new_parties = [{"organisation_id": w.mhp["id"], "role": "GGZ-aanbieder"},
+                   {"organisation_id": w.municipality["id"], "role": "gemeente"}]
+    r = w.patch(cid, w.gp["token"], {"title": "Nieuwe titel met verwijsbrief", "parties": new_parties})
+    edited = assert_json(r)
+    assert edited["status"] == "returned"
+    assert edited["title"] == "Nieuwe titel met verwijsbrief"
+    assert edited["summary"] == c["summary"]  # merge patch: untouched fields stay
+    assert edited["parties"] == [{"organisation": org_ref(w.mhp), "role": "GGZ-aanbieder"},
+                                 {"organisation": org_ref(w.municipality), "role": "gemeente"}]
+    assert edited["timeline"][-1]["kind"] == "edited"
+    assert r.headers.get("ETag") == f'"{edited["version"]}"'
+    # the practice that is no longer a party loses sight of the case
+    assert_problem(w.get(cid, w.gp_p["token"]), 404)
+    again = w.act_ok(cid, "resubmit", w.poh["token"])
+    assert again["status"] == "registered" and again["level"] == 0
+    assert kinds(again) == ["registered", "returned", "edited", "resubmitted"]
+    assert parse_ts(again["registered_at"]) >= parse_ts(c["registered_at"])
+    # no edits once it is registered again
+    events = count_events(db, cid)
+    assert_problem(w.patch(cid, w.gp["token"], {"title": "Nog een titel"}), 409, "/problems/invalid-transition")
+    assert_problem(w.act(cid, "resubmit", w.gp["token"]), 409, "/problems/invalid-transition")
+    assert count_events(db, cid) == events
+    assert w.get_ok(cid, w.gp["token"])["title"] == "Nieuwe titel met verwijsbrief"
+
+
+def test_patch_validation_while_returned(w, db):
+    c = w.in_state("returned")
+    cid = c["id"]
+    for body, field in (({"proposed_solution": "  "}, "proposed_solution"),
+                        ({"parties": []}, "parties"),
+                        ({"parties": [{"organisation_id": new_id(), "role": "x"}]}, "parties[0].organisation_id"),
+                        ({"status": "registered"}, "status"),
+                        ({"summary": "Bel 0612345678"}, "summary")):
+        p = assert_problem(w.patch(cid, w.gp["token"], body), 422, "/problems/validation")
+        assert field in error_fields(p), (body, p)
+    got = w.get_ok(cid, w.gp["token"])
+    assert got["title"] == c["title"] and got["parties"] == c["parties"]
+    assert kinds(got) == ["registered", "returned"]
+
+
+def test_edit_and_resubmit_only_by_the_submitter(w):
+    c = w.in_state("returned")
+    for u in (w.c1, w.coord):
+        assert_problem(w.patch(c["id"], u["token"], {"title": "Van een ander"}), 403)
+        assert_problem(w.act(c["id"], "resubmit", u["token"]), 403)
+    assert_problem(w.patch(c["id"], w.gp_u["token"], {"title": "Van een ander"}), 404)
+    assert w.get_ok(c["id"], w.gp["token"])["title"] == c["title"]
+
+
+def test_intake_only_once(w, db):
+    c = w.in_state("in_progress")
+    events = count_events(db, c["id"])
+    p = assert_problem(w.act(c["id"], "intake", w.coord["token"], {"work_done": True}), 409,
+                       "/problems/invalid-transition")
+    assert "in_progress" in p["detail"]
+    assert count_events(db, c["id"]) == events
+    r = w.act(w.in_state("returned")["id"], "intake", w.coord["token"], {"work_done": True})
+    assert_problem(r, 409, "/problems/invalid-transition")
+
+
+# ==== Regie, resolve, close ====
+
+def test_regie_must_be_a_party(w, db):
+    c = w.in_state("in_progress")
+    for org in (w.unrelated, w.municipality):
+        p = assert_problem(w.act(c["id"], "regie", w.coord["token"], {"organisation_id": org["id"]},
+                                 method="PUT"), 422, "/problems/validation")
+        assert "organisation_id" in error_fields(p), p
+    p = assert_problem(w.act(c["id"], "regie", w.coord["token"], {"organisation_id": new_id()}, method="PUT"),
+                       422, "/problems/validation")
+    assert "organisation_id" in error_fields(p)
+    assert w.get_ok(c["id"], w.coord["token"])["regie_organisation"] is None
+
+
+def test_regie_set_by_coordinator(w):
+    c = w.in_state("in_progress")
+    got = w.act_ok(c["id"], "regie", w.coord["token"], {"organisation_id": w.insurer["id"]}, method="PUT")
+    assert set(got) == CASE_KEYS
+    assert got["regie_organisation"] == org_ref(w.insurer)
+    assert got["timeline"][-1]["kind"] == "regie_set"
+    got = w.set_regie(c["id"], w.mhp)
+    assert got["regie_organisation"] == org_ref(w.mhp)
+    # a registered case may get its regie holder before the intake too
+    r = w.create_ok()
+    assert w.set_regie(r["id"], w.practice_p)["regie_organisation"] == org_ref(w.practice_p)
+
+
+def test_regie_only_by_coordinator(w):
+    c = w.in_state("in_progress")
+    for u in (w.gp, w.c1):
+        assert_problem(w.act(c["id"], "regie", u["token"], {"organisation_id": w.mhp["id"]}, method="PUT"), 403)
+    assert w.get_ok(c["id"], w.coord["token"])["regie_organisation"] is None
+
+
+def test_resolve_needs_regie_then_close(w, db):
+    c = w.in_state("in_progress", level=2)
+    cid = c["id"]
+    body = {"solution": "GGZ start de behandeling; de gemeente regelt schuldhulp.", "follow_up_on": "2027-03-01"}
+    events = count_events(db, cid)
+    assert_problem(w.act(cid, "resolve", w.coord["token"], body), 409, "/problems/invalid-transition")
+    assert count_events(db, cid) == events
+    w.set_regie(cid)
+    done = w.act_ok(cid, "resolve", w.coord["token"], body)
+    assert done["status"] == "resolved" and done["level"] == 2
+    assert done["solution"] == body["solution"] and done["follow_up_on"] == "2027-03-01"
+    assert done["resolved_at"] is not None and done["closed_at"] is None
+    assert done["timeline"][-1]["kind"] == "resolved"
+    assert done["stalled"] == {"is_stalled": False, "reasons": []}
+    closed = w.act_ok(cid, "close", w.coord["token"], {"note": "Evaluatie goed verlopen."})
+    assert closed["status"] == "closed" and closed["closed_at"] is not None
+    assert closed["timeline"][-1]["kind"] == "closed"
+    assert closed["timeline"][-1]["detail"] == "Evaluatie goed verlopen."
+    events = count_events(db, cid)
+    assert_problem(w.act(cid, "notes", w.gp["token"], {"body": "Nog een aanvulling."}), 409,
+                   "/problems/invalid-transition")
+    assert_problem(w.act(cid, "close", w.coord["token"], {}), 409, "/problems/invalid-transition")
+    assert_problem(w.act(cid, "escalate", w.coord["token"], {"reason": "Opnieuw"}), 409,
+                   "/problems/invalid-transition")
+    assert count_events(db, cid) == events
+
+
+def test_close_only_from_resolved(w):
+    c = w.in_state("in_progress")
+    assert_problem(w.act(c["id"], "close", w.coord["token"], {"note": "Te vroeg."}), 409,
+                   "/problems/invalid-transition")
+    r = w.create_ok()
+    assert_problem(w.act(r["id"], "close", w.coord["token"], {}), 409, "/problems/invalid-transition")
+    assert w.get_ok(c["id"], w.coord["token"])["status"] == "in_progress"
+
+
+def test_resolve_validation_and_who(w):
+    c = w.in_state("in_progress")
+    w.set_regie(c["id"])
+    p = assert_problem(w.act(c["id"], "resolve", w.coord["token"], {"solution": "  "}), 422, "/problems/validation")
+    assert "solution" in error_fields(p)
+    p = assert_problem(w.act(c["id"], "resolve", w.coord["token"], {"solution": "Ok", "follow_up_on": "1-3-2027"}),
+                       422, "/problems/validation")
+    assert "follow_up_on" in error_fields(p)
+    assert_problem(w.act(c["id"], "resolve", w.c1["token"], {"solution": "Ok"}), 403)
+    assert_problem(w.act(c["id"], "resolve", w.gp["token"], {"solution": "Ok"}), 403)
+    assert w.get_ok(c["id"], w.coord["token"])["status"] == "in_progress"
+
+
+# ==== Actions ====
+
+def test_action_owner_must_be_a_party(w, db):
+    c = w.in_state("in_progress")
+    body = {"description": "Schuldhulp aanvragen.", "owner_organisation_id": w.unrelated["id"], "due_on": "2027-01-15"}
+    p = assert_problem(w.act(c["id"], "actions", w.coord["token"], body), 422, "/problems/validation")
+    assert "owner_organisation_id" in error_fields(p), p
+    assert sql_count(db, "SELECT count(*) FROM case_actions WHERE case_id = %s", c["id"]) == 0
+
+
+def test_action_validation(w):
+    c = w.in_state("in_progress")
+    good = {"description": "Intake plannen.", "owner_organisation_id": w.mhp["id"], "due_on": "2027-01-15"}
+    for over, field in (({"description": " "}, "description"), ({"due_on": "15-01-2027"}, "due_on"),
+                        ({"owner_organisation_id": "x"}, "owner_organisation_id"), ({"colour": "red"}, "colour")):
+        p = assert_problem(w.act(c["id"], "actions", w.coord["token"], {**good, **over}), 422,
+                           "/problems/validation")
+        assert field in error_fields(p), (over, p)
+    for missing in ("description", "owner_organisation_id", "due_on"):
+        b = dict(good)
+        del b[missing]
+        p = assert_problem(w.act(c["id"], "actions", w.coord["token"], b), 422, "/problems/validation")
+        assert missing in error_fields(p)
+    assert w.get_ok(c["id"], w.coord["token"])["actions"] == []
+
+
+def test_action_create_shape(w, db):
+    c = w.in_state("in_progress")
+    body = {"description": "Intake plannen binnen twee weken.", "owner_organisation_id": w.mhp["id"],
+            "due_on": "2027-01-15"}
+    r = w.act(c["id"], "actions", w.coord["token"], body)
+    a = assert_json(r, 201)
+    assert set(a) == ACTION_KEYS, set(a) ^ ACTION_KEYS
+    assert a["description"] == body["description"]
+    assert a["owner_organisation"] == org_ref(w.mhp)
+    assert a["due_on"] == "2027-01-15" and a["status"] == "open"
+    assert a["result"] is None and a["closed_at"] is None
+    assert abs((parse_ts(a["created_at"]) - utcnow()).total_seconds()) < 60
+    got = w.get_ok(c["id"], w.coord["token"])
+    assert got["actions"] == [a]
+    assert got["timeline"][-1]["kind"] == "action_created"
+    # only a coordinator creates actions, and only while in progress
+    assert_problem(w.act(c["id"], "actions", w.c1["token"], body), 403)
+    assert_problem(w.act(c["id"], "actions", w.gp["token"], body), 403)
+    assert_problem(w.act(w.create_ok()["id"], "actions", w.coord["token"], body), 409, "/problems/invalid-transition")
+    assert len(w.get_ok(c["id"], w.coord["token"])["actions"]) == 1
+
+
+def test_action_closed_by_member_of_owner(w, db):
+    c = w.in_state("in_progress")
+    a = w.add_action(c["id"], owner=w.mhp)
+    path = f"actions/{a['id']}"
+    # a member of another party organisation may not close it
+    assert_problem(w.act(c["id"], path, w.gp_p["token"], {"status": "done", "result": "Gedaan"}, method="PATCH"), 403)
+    # nor the submitter who is no party
+    assert_problem(w.act(c["id"], path, w.gp["token"], {"status": "done", "result": "Gedaan"}, method="PATCH"), 403)
+    got = w.act_ok(c["id"], path, w.c2["token"], {"status": "done", "result": "Intake op 12 januari."},
+                   method="PATCH")
+    assert set(got) == ACTION_KEYS
+    assert got["id"] == a["id"] and got["status"] == "done" and got["result"] == "Intake op 12 januari."
+    assert got["closed_at"] is not None
+    case = w.get_ok(c["id"], w.coord["token"])
+    assert case["actions"] == [got]
+    assert case["timeline"][-1]["kind"] == "action_done"
+    assert case["timeline"][-1]["actor"]["id"] == w.c2["id"]
+    # closing a done action
+    assert_problem(w.act(c["id"], path, w.c1["token"], {"status": "done"}, method="PATCH"), 409,
+                   "/problems/invalid-transition")
+    assert_problem(w.act(c["id"], path, w.coord["token"], {"status": "done"}, method="PATCH"), 409,
+                   "/problems/invalid-transition")
+
+
+def test_action_closed_by_region_coordinator(w):
+    c = w.in_state("in_progress")
+    a = w.add_action(c["id"], owner=w.insurer)
+    got = w.act_ok(c["id"], f"actions/{a['id']}", w.coord2["token"], {"status": "done", "result": "Afgehandeld."},
+                   method="PATCH")
+    assert got["status"] == "done"
+
+
+def test_action_unknown_and_validation(w):
+    c = w.in_state("in_progress")
+    a = w.add_action(c["id"])
+    assert_problem(w.act(c["id"], f"actions/{new_id()}", w.coord["token"], {"status": "done"}, method="PATCH"), 404)
+    # an action of another case is not found through this one
+    other = w.in_state("in_progress")
+    assert_problem(w.act(other["id"], f"actions/{a['id']}", w.coord["token"], {"status": "done"}, method="PATCH"),
+                   404)
+    assert_problem(w.act(c["id"], "actions/not-a-uuid", w.coord["token"], {"status": "done"}, method="PATCH"), 404)
+    for body, field in (({"status": "open"}, "status"), ({}, "status"), ({"status": "done", "x": 1}, "x")):
+        p = assert_problem(w.act(c["id"], f"actions/{a['id']}", w.c1["token"], body, method="PATCH"), 422,
+                           "/problems/validation")
+        assert field in error_fields(p)
+    assert w.get_ok(c["id"], w.coord["token"])["actions"][0]["status"] == "open"
+
+
+def test_action_closed_after_resolve(w):
+    c = w.in_state("in_progress")
+    a = w.add_action(c["id"])
+    w.set_regie(c["id"])
+    w.act_ok(c["id"], "resolve", w.coord["token"], {"solution": "Opgelost."})
+    got = w.act_ok(c["id"], f"actions/{a['id']}", w.c1["token"], {"status": "done"}, method="PATCH")
+    assert got["status"] == "done" and got["result"] is None
+
+
+# ==== Conferences ====
+
+def test_conference_participants_must_be_parties(w, db):
+    c = w.in_state("in_progress", level=2)
+    body = {"starts_at": "2027-01-20T09:00:00Z", "participants": [w.mhp["id"], w.unrelated["id"]],
+            "agenda": "Wie neemt de regie?"}
+    p = assert_problem(w.act(c["id"], "conferences", w.coord["token"], body), 422, "/problems/validation")
+    assert "participants[1]" in error_fields(p), p
+    body["participants"] = [w.municipality["id"], w.mhp["id"]]
+    p = assert_problem(w.act(c["id"], "conferences", w.coord["token"], body), 422, "/problems/validation")
+    assert "participants[0]" in error_fields(p), p
+    assert sql_count(db, "SELECT count(*) FROM case_conferences WHERE case_id = %s", c["id"]) == 0
+
+
+def test_conference_shape(w):
+    c = w.in_state("in_progress", level=2)
+    body = {"starts_at": "2027-01-20T09:00:00Z", "participants": [w.mhp["id"], w.insurer["id"]],
+            "agenda": "Wie neemt de regie? Afspraken over vergoeding."}
+    conf = assert_json(w.act(c["id"], "conferences", w.coord["token"], body), 201)
+    assert set(conf) == CONFERENCE_KEYS, set(conf) ^ CONFERENCE_KEYS
+    assert conf["starts_at"] == "2027-01-20T09:00:00Z"
+    assert conf["participants"] == [org_ref(w.mhp), org_ref(w.insurer)]
+    assert conf["agenda"] == body["agenda"]
+    parse_ts(conf["created_at"])
+    got = w.get_ok(c["id"], w.c1["token"])
+    assert got["conferences"] == [conf]
+    assert got["timeline"][-1]["kind"] == "conference_planned"
+    assert_problem(w.act(c["id"], "conferences", w.c1["token"], body), 403)
+    for bad, field in (({"participants": []}, "participants"), ({"starts_at": "morgen"}, "starts_at"),
+                       ({"agenda": ""}, "agenda"), ({"participants": [w.mhp["id"], w.mhp["id"]]}, "participants[1]")):
+        p = assert_problem(w.act(c["id"], "conferences", w.coord["token"], {**body, **bad}), 422,
+                           "/problems/validation")
+        assert field in error_fields(p), (bad, p)
+
+
+# ==== Notes ====
+
+@pytest.mark.parametrize("who", ["gp", "poh", "c1", "gp_p", "coord"])
+def test_note_by_submitter_party_and_coordinator(w, who):
+    u = getattr(w, who)
+    c = w.in_state("in_progress", level=2)
+    text = f"Aanvulling van {u['user']['role']}: patiënt staat nog op de wachtlijst."
+    e = assert_json(w.act(c["id"], "notes", u["token"], {"body": text}), 201)
+    assert set(e) == EVENT_KEYS, e
+    assert e["kind"] == "note" and e["detail"] == text and e["level"] == 2
+    assert e["actor"] == {"id": u["id"], "name": u["user"]["name"], "role": u["user"]["role"]}
+    got = w.get_ok(c["id"], w.coord["token"])
+    assert got["timeline"][-1] == e
+    assert got["level"] == 2
+
+
+def test_notes_in_every_open_status(w):
+    for state in ("registered", "returned", "resolved"):
+        c = w.in_state(state)
+        assert assert_json(w.act(c["id"], "notes", w.gp["token"], {"body": "Ter info."}), 201)["kind"] == "note"
+
+
+def test_note_validation_and_strangers(w):
+    c = w.in_state("in_progress")
+    for body in ({}, {"body": "  "}, {"body": "x", "to": "iedereen"}):
+        assert_problem(w.act(c["id"], "notes", w.gp["token"], body), 422, "/problems/validation")
+    assert_problem(w.act(c["id"], "notes", w.gp_u["token"], {"body": "Ik ken deze casus niet."}), 404)
+    assert_problem(w.act(c["id"], "notes", w.coord_b["token"], {"body": "Ik ook niet."}), 404)
+    assert kinds(w.get_ok(c["id"], w.gp["token"])) == ["registered", "intake"]
