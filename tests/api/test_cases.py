@@ -768,3 +768,203 @@ def test_note_validation_and_strangers(w):
     assert_problem(w.act(c["id"], "notes", w.gp_u["token"], {"body": "Ik ken deze casus niet."}), 404)
     assert_problem(w.act(c["id"], "notes", w.coord_b["token"], {"body": "Ik ook niet."}), 404)
     assert kinds(w.get_ok(c["id"], w.gp["token"])) == ["registered", "intake"]
+
+
+# ==== Who sees a case ====
+
+def _every_action(w, cid, action_id):
+    """(method, path suffix, body) of every action on a case."""
+    return [("GET", "", None),
+            ("PATCH", "", {"title": "Andere titel"}),
+            ("POST", "/intake", {"work_done": True}),
+            ("POST", "/resubmit", None),
+            ("POST", "/escalate", {"reason": "Van buiten de regio."}),
+            ("POST", "/deescalate", {"reason": "Van buiten de regio."}),
+            ("PUT", "/regie", {"organisation_id": w.mhp["id"]}),
+            ("POST", "/actions", {"description": "Iets doen.", "owner_organisation_id": w.mhp["id"],
+                                  "due_on": "2027-01-15"}),
+            ("PATCH", f"/actions/{action_id}", {"status": "done"}),
+            ("POST", "/conferences", {"starts_at": "2027-01-20T09:00:00Z", "participants": [w.mhp["id"]],
+                                      "agenda": "Overleg."}),
+            ("POST", "/notes", {"body": "Van buiten de regio."}),
+            ("POST", "/resolve", {"solution": "Opgelost."}),
+            ("POST", "/close", {"note": "Klaar."})]
+
+
+def test_coordinator_of_another_region_gets_404_everywhere(w, db, admin_token):
+    c = w.in_state("in_progress", level=2)
+    a = w.add_action(c["id"])
+    w.set_regie(c["id"])
+    before = w.get_ok(c["id"], w.coord["token"])
+    events = count_events(db, c["id"])
+    for method, suffix, body in _every_action(w, c["id"], a["id"]):
+        kw = {} if body is None else {"json": body}
+        r = w.api.request(method, f"/v1/cases/{c['id']}{suffix}", token=w.coord_b["token"], **kw)
+        assert_problem(r, 404, "/problems/not-found")
+    assert count_events(db, c["id"]) == events
+    assert w.get_ok(c["id"], w.coord["token"]) == before
+    denied = [e for e in audit_entries(w.api, admin_token, subject_id=c["id"], actor_id=w.coord_b["id"])
+              if e["outcome"] == "denied"]
+    assert any(e["action"] == "cases.read" for e in denied), denied
+
+
+def test_unrelated_practice_gets_404(w, db):
+    c = w.in_state("in_progress")
+    a = w.add_action(c["id"])
+    events = count_events(db, c["id"])
+    for method, suffix, body in _every_action(w, c["id"], a["id"]):
+        if suffix in ("/intake", "/escalate", "/deescalate", "/regie", "/actions", "/conferences", "/resolve",
+                      "/close"):
+            continue  # coordinator-only routes: a gp gets 403 there (below)
+        kw = {} if body is None else {"json": body}
+        r = w.api.request(method, f"/v1/cases/{c['id']}{suffix}", token=w.gp_u["token"], **kw)
+        assert_problem(r, 404, "/problems/not-found")
+    assert count_events(db, c["id"]) == events
+
+
+@pytest.mark.parametrize("who", ["billing", "admin"])
+def test_billing_and_admin_403(w, who):
+    c = w.in_state("in_progress")
+    tok = w.billing["token"] if who == "billing" else w.admin_token
+    assert_problem(w.api.get("/v1/cases", token=tok), 403, "/problems/forbidden")
+    assert_problem(w.get(c["id"], tok), 403, "/problems/forbidden")
+    assert_problem(w.get(new_id(), tok), 403, "/problems/forbidden")
+    assert_problem(w.act(c["id"], "notes", tok, {"body": "Hallo"}), 403, "/problems/forbidden")
+
+
+def test_coordinator_routes_refuse_other_roles(w, db):
+    c = w.create_ok()
+    events = count_events(db, c["id"])
+    assert_problem(w.act(c["id"], "intake", w.gp["token"], {"work_done": True}), 403, "/problems/forbidden")
+    assert_problem(w.act(c["id"], "intake", w.c1["token"], {"work_done": True}), 403, "/problems/forbidden")
+    p = w.in_state("in_progress")
+    assert_problem(w.act(p["id"], "escalate", w.c1["token"], {"reason": "Ik wil escaleren."}), 403,
+                   "/problems/forbidden")
+    assert_problem(w.act(p["id"], "escalate", w.gp["token"], {"reason": "Ik wil escaleren."}), 403,
+                   "/problems/forbidden")
+    assert count_events(db, c["id"]) == events
+    assert w.get_ok(p["id"], w.coord["token"])["level"] == 1
+
+
+def test_malformed_and_unknown_ids(w):
+    for path in ("/v1/cases/not-a-uuid", "/v1/cases/12345", f"/v1/cases/{new_id()}"):
+        assert_problem(w.api.get(path, token=w.coord["token"]), 404)
+    assert_problem(w.act("not-a-uuid", "notes", w.gp["token"], {"body": "x"}), 404)
+    assert_problem(w.act(new_id(), "escalate", w.coord["token"], {"reason": "x"}), 404)
+
+
+def test_party_sees_case_but_submitter_relation_is_by_organisation(w):
+    c = w.create_ok(token=w.poh["token"])
+    for u in (w.gp, w.poh, w.c1, w.c2, w.gp_p, w.coord, w.coord2):
+        assert w.get_ok(c["id"], u["token"])["id"] == c["id"]
+    for u in (w.gp_u, w.coord_b):
+        assert_problem(w.get(c["id"], u["token"]), 404)
+
+
+# ==== ETag / If-Match ====
+
+def test_etag_and_if_match(w, db):
+    c = w.in_state("in_progress")
+    r = w.get(c["id"], w.coord["token"])
+    got = assert_json(r)
+    etag = r.headers.get("ETag")
+    assert etag == f'"{got["version"]}"'
+    # someone else changes the case: the ETag read before is stale
+    w.act_ok(c["id"], "notes", w.gp["token"], {"body": "Tussendoor."}, status=201)
+    events = count_events(db, c["id"])
+    r = w.act(c["id"], "escalate", w.coord["token"], {"reason": "Te laat."}, headers={"If-Match": etag})
+    assert_problem(r, 412, "/problems/precondition-failed")
+    assert count_events(db, c["id"]) == events
+    r = w.get(c["id"], w.coord["token"])
+    fresh = r.headers.get("ETag")
+    assert fresh != etag
+    r = w.act(c["id"], "escalate", w.coord["token"], {"reason": "Nu wel."}, headers={"If-Match": fresh})
+    up = assert_json(r)
+    assert up["level"] == 2
+    assert r.headers.get("ETag") == f'"{up["version"]}"' != fresh
+    r = w.patch(w.in_state("returned")["id"], w.gp["token"], {"title": "Nieuw"}, headers={"If-Match": '"999999"'})
+    assert_problem(r, 412, "/problems/precondition-failed")
+
+
+# ==== Idempotency-Key ====
+
+def test_idempotent_registration(w, db):
+    key = f"case-{uid()}"
+    b = w.body()
+    before = count_cases(db)
+    r1 = w.create(body=b, headers={"Idempotency-Key": key})
+    c1 = assert_json(r1, 201)
+    assert r1.headers.get("Idempotent-Replayed") in (None, "false")
+    r2 = w.create(body=b, headers={"Idempotency-Key": key})
+    c2 = assert_json(r2, 201)
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert c2 == c1
+    assert count_cases(db) == before + 1
+    other = dict(b, title="Een andere titel")
+    assert_problem(w.create(body=other, headers={"Idempotency-Key": key}), 409, "/problems/idempotency-conflict")
+    # the same key of another user is another request
+    r3 = w.create(token=w.poh["token"], body=b, headers={"Idempotency-Key": key})
+    assert assert_json(r3, 201)["id"] != c1["id"]
+    assert count_cases(db) == before + 2
+
+
+# ==== Notifications ====
+
+def test_registration_notifies_region_coordinators(w):
+    c = w.create_ok()
+    for u in (w.coord, w.coord2):
+        assert w.note_kinds(u, c["id"]) == ["case_registered"], u["user"]["name"]
+        n = w.notes_for(u, c["id"])[0]
+        assert n["subject_type"] == "case" and n["read_at"] is None
+    for u in (w.coord_b, w.gp, w.c1, w.gp_p):
+        assert w.note_kinds(u, c["id"]) == []
+    # a coordinator who registers is not told of their own case
+    d = w.create_ok(token=w.coord["token"])
+    assert w.note_kinds(w.coord, d["id"]) == []
+    assert w.note_kinds(w.coord2, d["id"]) == ["case_registered"]
+
+
+def test_level_changes_notify_party_members(w):
+    c = w.create_ok()
+    w.intake(c["id"])
+    for u in (w.c1, w.c2, w.gp_p):
+        assert w.note_kinds(u, c["id"]) == ["case_level_changed"], u["user"]["name"]
+    for u in (w.gp, w.poh, w.gp_u, w.coord_b):
+        assert "case_level_changed" not in w.note_kinds(u, c["id"])
+    w.escalate(c["id"])
+    w.act_ok(c["id"], "deescalate", w.coord["token"], {"reason": "Toch niet nodig."})
+    assert w.note_kinds(w.c1, c["id"]).count("case_level_changed") == 3
+    # a return is no level change
+    r = w.create_ok()
+    w.intake(r["id"], work_done=False)
+    assert "case_level_changed" not in w.note_kinds(w.c1, r["id"])
+
+
+def test_level_change_not_notified_to_the_actor(w):
+    parties = [{"organisation_id": w.coord_org["id"], "role": "zorgconsul"},
+               {"organisation_id": w.mhp["id"], "role": "GGZ"}]
+    c = w.create_ok(parties=parties)
+    w.intake(c["id"], token=w.coord["token"])
+    assert "case_level_changed" not in w.note_kinds(w.coord, c["id"])
+    assert "case_level_changed" in w.note_kinds(w.coord2, c["id"])
+    assert "case_level_changed" in w.note_kinds(w.c1, c["id"])
+
+
+def test_action_assigned_notifies_owner_members(w):
+    c = w.in_state("in_progress")
+    w.add_action(c["id"], owner=w.mhp)
+    for u in (w.c1, w.c2):
+        assert w.note_kinds(u, c["id"]).count("case_action_assigned") == 1
+    for u in (w.gp_p, w.gp, w.coord):
+        assert "case_action_assigned" not in w.note_kinds(u, c["id"])
+    w.add_action(c["id"], owner=w.practice_p)
+    assert w.note_kinds(w.gp_p, c["id"]).count("case_action_assigned") == 1
+    assert w.note_kinds(w.c1, c["id"]).count("case_action_assigned") == 1
+
+
+def test_case_notifications_carry_no_clinical_text(w, consented_case):
+    c, _ = consented_case
+    text = str(w.api.list_all("/v1/notifications", w.coord["token"]))
+    assert c["id"] in text
+    for needle in (SURNAME, BSN, c["summary"], c["title"]):
+        assert needle not in text
