@@ -968,3 +968,150 @@ def test_case_notifications_carry_no_clinical_text(w, consented_case):
     assert c["id"] in text
     for needle in (SURNAME, BSN, c["summary"], c["title"]):
         assert needle not in text
+
+
+# ==== GET /v1/cases ====
+
+@pytest.fixture(scope="module")
+def lw(api, factory, admin_token):
+    return CaseWorld(api, factory, admin_token, prefix="cl")
+
+
+@pytest.fixture(scope="module")
+def listed(lw, factory):
+    """The cases of the list world, by name."""
+    x = {}
+    x["reg"] = lw.create_ok()
+    x["reg_coord"] = lw.create_ok(token=lw.coord["token"], reported_by="relative")
+    x["ret"] = lw.in_state("returned")
+    x["ip1"] = lw.in_state("in_progress")
+    x["ip2"] = lw.in_state("in_progress", level=2)
+    x["ip3"] = lw.in_state("in_progress", level=3)
+    x["res"] = lw.in_state("resolved")
+    x["insurer_only"] = lw.create_ok(token=lw.poh["token"],
+                                     parties=[{"organisation_id": lw.insurer["id"], "role": "zorgverzekeraar"}])
+    x["stalled"] = lw.create_ok(waiting={"registered_on": (today_ams() - timedelta(days=40)).isoformat()})
+    assert x["stalled"]["stalled"] == {"is_stalled": True, "reasons": ["treeknorm_intake"]}
+    elsewhere = factory.make_org("mental_health_provider", lw.other_region, name=f"GGZ elders {uid()}")
+    x["elsewhere"] = lw.create_ok(token=lw.coord_b["token"],
+                                  parties=[{"organisation_id": elsewhere["id"], "role": "GGZ"}])
+    return x
+
+
+def _ids(items):
+    return [i["id"] for i in items]
+
+
+def _list(lw, user, **params):
+    return lw.api.list_all("/v1/cases", user["token"], params=params)
+
+
+def test_list_coordinator_sees_their_region(lw, listed):
+    items = _list(lw, lw.coord)
+    region = {k: v["id"] for k, v in listed.items() if k != "elsewhere"}
+    assert set(_ids(items)) == set(region.values())
+    assert len(items) == len(set(_ids(items)))
+    assert all(i["region"] == lw.region for i in items)
+    assert set(_ids(_list(lw, lw.coord2))) == set(region.values())
+    assert _ids(_list(lw, lw.coord_b)) == [listed["elsewhere"]["id"]]
+
+
+def test_list_item_shape(lw, listed):
+    # SERVER BUG: docs/cases.md "Shapes": list items are the case without summary, stagnation,
+    # attempts, proposed_solution, patient, parties, actions, conferences and timeline, so they keep
+    # submitted_by, consultation, solution and follow_up_on; case_summary_json (sql/0004_cases.sql)
+    # leaves these four out.
+    items = _list(lw, lw.coord)
+    for i in items:
+        assert set(i) == LIST_KEYS, set(i) ^ LIST_KEYS
+
+
+def test_list_item_agrees_with_the_case(lw, listed):
+    items = {i["id"]: i for i in _list(lw, lw.coord)}
+    for name in ("ip2", "res", "stalled"):
+        full = lw.get_ok(listed[name]["id"], lw.coord["token"])
+        item = items[full["id"]]
+        for k in set(item) & CASE_KEYS:
+            assert item[k] == full[k], (name, k)
+        for k in ("summary", "patient", "timeline", "parties", "actions"):
+            assert k not in item
+
+
+def test_list_party_and_submitter(lw, listed):
+    with_mhp = {v["id"] for k, v in listed.items() if k not in ("insurer_only", "elsewhere")}
+    assert set(_ids(_list(lw, lw.c1))) == with_mhp
+    assert set(_ids(_list(lw, lw.gp_p))) == with_mhp
+    submitted = {v["id"] for k, v in listed.items() if k not in ("reg_coord", "elsewhere")}
+    assert set(_ids(_list(lw, lw.gp))) == submitted
+    assert set(_ids(_list(lw, lw.poh))) == submitted
+    assert _list(lw, lw.gp_u) == []
+
+
+def test_list_newest_first(lw, listed):
+    items = _list(lw, lw.coord)
+    stamps = [parse_ts(i["registered_at"]) for i in items]
+    assert stamps == sorted(stamps, reverse=True)
+    assert items[0]["id"] == listed["stalled"]["id"]
+
+
+def test_list_filters(lw, listed):
+    def ids(**p):
+        return set(_ids(_list(lw, lw.coord, **p)))
+    x = {k: v["id"] for k, v in listed.items()}
+    assert ids(status="registered") == {x["reg"], x["reg_coord"], x["insurer_only"], x["stalled"]}
+    assert ids(status="returned") == {x["ret"]}
+    assert ids(status="in_progress") == {x["ip1"], x["ip2"], x["ip3"]}
+    assert ids(status="resolved") == {x["res"]}
+    assert ids(status="closed") == set()
+    assert ids(level="0") == {x["reg"], x["reg_coord"], x["insurer_only"], x["stalled"], x["ret"]}
+    assert ids(level="1") == {x["ip1"], x["res"]}
+    assert ids(level="2") == {x["ip2"]}
+    assert ids(level="3") == {x["ip3"]}
+    assert ids(level="4") == set()
+    assert ids(stalled="true") == {x["stalled"]}
+    assert ids(stalled="false") == {v for k, v in x.items() if k not in ("stalled", "elsewhere")}
+    assert ids(status="in_progress", level="1") == {x["ip1"]}
+    assert ids(status="registered", stalled="false") == {x["reg"], x["reg_coord"], x["insurer_only"]}
+    assert set(_ids(_list(lw, lw.c1, level="2"))) == {x["ip2"]}
+
+
+@pytest.mark.parametrize("params", [{"level": "5"}, {"level": "-1"}, {"level": "one"}, {"level": ""},
+                                    {"stalled": "maybe"}, {"stalled": "1"}, {"status": "x"},
+                                    {"status": "open"}, {"limit": "0"}, {"limit": "101"},
+                                    {"cursor": "not-a-cursor"}, {"colour": "red"}],
+                         ids=["level5", "level-1", "level-word", "level-empty", "stalled-maybe", "stalled-1",
+                              "status-x", "status-open", "limit0", "limit101", "cursor", "unknown"])
+def test_list_bad_query(lw, params):
+    assert_problem(lw.api.get("/v1/cases", token=lw.coord["token"], params=params), 400)
+
+
+def test_list_paging(lw, listed):
+    everything = _ids(_list(lw, lw.coord))
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        body = assert_json(lw.api.get("/v1/cases", token=lw.coord["token"], params=params))
+        assert set(body) == {"items", "next_cursor"}
+        assert len(body["items"]) <= 2
+        seen.extend(_ids(body["items"]))
+        cursor = body["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == everything
+    assert len(seen) == len(set(seen)) == len(listed) - 1
+    assert pages >= 5
+    # a case registered between pages comes neither twice nor in the middle
+    first = assert_json(lw.api.get("/v1/cases", token=lw.coord["token"], params={"limit": 3}))
+    new = lw.create_ok()
+    rest = lw.api.list_all("/v1/cases", lw.coord["token"], params={"cursor": first["next_cursor"]})
+    later = _ids(first["items"]) + _ids(rest)
+    assert later == everything and new["id"] not in later
+
+
+def test_list_audited(lw, listed, admin_token):
+    _list(lw, lw.gp_p)
+    entries = audit_entries(lw.api, admin_token, actor_id=lw.gp_p["id"], action="cases.list")
+    assert entries and entries[0]["outcome"] == "success"
