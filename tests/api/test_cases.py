@@ -338,7 +338,7 @@ def test_identity_not_in_clear_in_the_database(w, db, consented_case):
         cur.execute("SELECT coalesce(string_agg(e::text, ' '), '') FROM case_events e WHERE e.case_id = %s",
                     (c["id"],))
         events = cur.fetchone()[0]
-    assert c["title"] in row  # sanity: this is the row
+    assert c["title"] in row  # sanity: this is the row (docs/api.md: only identities are encrypted today)
     for needle in (SURNAME, BSN, "1968-11-02"):
         assert needle not in row, f"{needle!r} in the cases row"
         assert needle not in events, f"{needle!r} in case_events"
@@ -364,6 +364,35 @@ def test_identity_reads_are_audited_with_patient_ref(w, consented_case, admin_to
         assert needle not in str(entries)
     created = [e for e in entries if e["action"] == "cases.create"]
     assert created and created[0]["actor"]["id"] == w.gp["id"]
+
+
+def test_transition_reply_shows_identity_to_coordinator_and_is_audited(w, admin_token):
+    p = consented_patient(name="Teun Overgangsman", birth_date="1975-04-04", bsn=BSN)
+    c = w.create_ok(patient=p)
+    got = w.intake(c["id"])
+    assert got["patient"]["name"] == "Teun Overgangsman" and got["patient"]["bsn"] == BSN
+    entries = audit_entries(w.api, admin_token, subject_id=c["id"], actor_id=w.coord["id"])
+    intake = [e for e in entries if e["action"] == "cases.intake"]
+    assert intake and intake[0]["patient_ref"], intake
+    # a party member's note answers the event, never the patient
+    r = w.act(c["id"], "notes", w.c1["token"], {"body": "Gezien."})
+    assert_json(r, 201)
+    assert "Overgangsman" not in r.text and BSN not in r.text
+
+
+def test_idempotent_replay_of_a_consented_case_hides_the_identity(w, db):
+    key = f"case-{uid()}"
+    b = w.body(patient=consented_patient(name="Rosa Herhaalster", birth_date="1991-09-09", bsn=BSN))
+    first = assert_json(w.create(body=b, headers={"Idempotency-Key": key}), 201)
+    assert first["patient"]["name"] == "Rosa Herhaalster"
+    r = w.create(body=b, headers={"Idempotency-Key": key})
+    again = assert_json(r, 201)
+    assert r.headers.get("Idempotent-Replayed") == "true"
+    assert again["id"] == first["id"] and again["patient"] == HIDDEN
+    with db.cursor() as cur:
+        cur.execute("SELECT coalesce(string_agg(k::text, ' '), '') FROM idempotency_keys k WHERE key = %s", (key,))
+        stored = cur.fetchone()[0]
+    assert stored and "Herhaalster" not in stored and BSN not in stored
 
 
 def test_anonymous_reads_have_no_patient_ref(w, admin_token):
@@ -1115,3 +1144,197 @@ def test_list_audited(lw, listed, admin_token):
     _list(lw, lw.gp_p)
     entries = audit_entries(lw.api, admin_token, actor_id=lw.gp_p["id"], action="cases.list")
     assert entries and entries[0]["outcome"] == "success"
+
+
+# ==== Stalled and Treeknorm under the test clock ====
+# Everything happens in June/July 2026, months before the real date of the suite's own tokens'
+# expiry, so the tokens of the world stay valid; no daylight-saving change falls in the windows.
+
+T0 = utc(2026, 6, 1, 10)  # a Monday, 12:00 in Amsterdam
+
+
+@pytest.fixture(scope="module")
+def tw(api, factory, admin_token):
+    return CaseWorld(api, factory, admin_token, prefix="ct")
+
+
+def _stalled(w, cid):
+    return w.get_ok(cid, w.coord["token"])["stalled"]
+
+
+def _reasons(w, cid):
+    return sorted(_stalled(w, cid)["reasons"])
+
+
+def test_intake_overdue_after_seven_days(tw, clock):
+    set_clock(tw.api, T0)
+    c = tw.create_ok()
+    assert abs((parse_ts(c["registered_at"]) - T0).total_seconds()) < 30
+    set_clock(tw.api, T0 + timedelta(days=6, hours=23))
+    assert _stalled(tw, c["id"]) == {"is_stalled": False, "reasons": []}
+    set_clock(tw.api, T0 + timedelta(days=7, minutes=1))
+    assert _stalled(tw, c["id"]) == {"is_stalled": True, "reasons": ["intake_overdue"]}
+    # the submitter and a party read the same
+    assert tw.get_ok(c["id"], tw.c1["token"])["stalled"]["reasons"] == ["intake_overdue"]
+    assert c["id"] in _ids(_list(tw, tw.coord, stalled="true"))
+    # the intake ends it
+    tw.intake(c["id"])
+    assert _stalled(tw, c["id"]) == {"is_stalled": False, "reasons": []}
+
+
+def test_intake_overdue_counts_from_the_last_registration(tw, clock):
+    set_clock(tw.api, T0)
+    c = tw.create_ok()
+    set_clock(tw.api, T0 + timedelta(days=1))
+    tw.intake(c["id"], work_done=False)
+    set_clock(tw.api, T0 + timedelta(days=8))
+    assert _reasons(tw, c["id"]) == []  # returned: the submitter's turn, not overdue
+    set_clock(tw.api, T0 + timedelta(days=9))
+    tw.act_ok(c["id"], "resubmit", tw.gp["token"])
+    set_clock(tw.api, T0 + timedelta(days=15, hours=23))
+    assert _reasons(tw, c["id"]) == []
+    set_clock(tw.api, T0 + timedelta(days=16, minutes=1))
+    assert _reasons(tw, c["id"]) == ["intake_overdue"]
+
+
+def test_action_overdue_when_today_in_amsterdam_is_after_due_on(tw, clock):
+    set_clock(tw.api, T0)
+    c = tw.in_state("in_progress")
+    early = tw.add_action(c["id"], owner=tw.mhp, due_on="2026-06-05")
+    tw.add_action(c["id"], owner=tw.insurer, due_on="2026-06-10")
+    set_clock(tw.api, utc(2026, 6, 5, 21, 59))  # 23:59 on the 5th in Amsterdam
+    assert _reasons(tw, c["id"]) == []
+    set_clock(tw.api, utc(2026, 6, 5, 22, 1))  # 00:01 on the 6th in Amsterdam, still the 5th in UTC
+    assert _stalled(tw, c["id"]) == {"is_stalled": True, "reasons": ["action_overdue"]}
+    # closing the overdue action leaves the later one, which is not due yet
+    tw.act_ok(c["id"], f"actions/{early['id']}", tw.c1["token"], {"status": "done", "result": "Gedaan."},
+              method="PATCH")
+    assert _reasons(tw, c["id"]) == []
+    set_clock(tw.api, utc(2026, 6, 10, 22, 1))
+    assert _reasons(tw, c["id"]) == ["action_overdue"]
+
+
+def test_no_progress_after_fourteen_days_and_a_note_clears_it(tw, clock):
+    set_clock(tw.api, T0)
+    c = tw.in_state("in_progress")
+    set_clock(tw.api, T0 + timedelta(days=13, hours=23))
+    assert _reasons(tw, c["id"]) == []
+    set_clock(tw.api, T0 + timedelta(days=14, minutes=1))
+    assert _stalled(tw, c["id"]) == {"is_stalled": True, "reasons": ["no_progress"]}
+    assert c["id"] in _ids(_list(tw, tw.coord, stalled="true"))
+    tw.act_ok(c["id"], "notes", tw.c1["token"], {"body": "De intake is gepland."}, status=201)
+    assert _stalled(tw, c["id"]) == {"is_stalled": False, "reasons": []}
+    assert c["id"] in _ids(_list(tw, tw.coord, stalled="false"))
+
+
+T1 = utc(2026, 7, 15, 10)  # "today" is 2026-07-15 in Amsterdam
+
+
+def _waiting(registered_days, intake_days=None, treatment_days=None, today=None):
+    today = today or T1.date()
+    w = {"registered_on": (today - timedelta(days=registered_days)).isoformat()}
+    if intake_days is not None:
+        w["intake_on"] = (today - timedelta(days=intake_days)).isoformat()
+    if treatment_days is not None:
+        w["treatment_on"] = (today - timedelta(days=treatment_days)).isoformat()
+    return w
+
+
+@pytest.mark.parametrize("days,weeks,exceeded", [(27, 3, False), (28, 4, False), (29, 4, True), (35, 5, True)])
+def test_treeknorm_intake_to_today(tw, clock, days, weeks, exceeded):
+    set_clock(tw.api, T1)
+    c = tw.create_ok(waiting=_waiting(days))
+    for got in (c, tw.get_ok(c["id"], tw.c1["token"])):
+        assert got["treeknorm"] == {"intake_weeks": weeks, "intake_exceeded": exceeded, "treatment_weeks": None,
+                                    "treatment_exceeded": None}
+        assert got["stalled"] == {"is_stalled": exceeded, "reasons": ["treeknorm_intake"] if exceeded else []}
+
+
+@pytest.mark.parametrize("reg,intake,weeks,exceeded", [(40, 12, 4, False), (60, 30, 4, True)])
+def test_treeknorm_intake_to_intake_on(tw, clock, reg, intake, weeks, exceeded):
+    set_clock(tw.api, T1)
+    c = tw.create_ok(waiting=_waiting(reg, intake))
+    tk = c["treeknorm"]
+    assert tk["intake_weeks"] == weeks and tk["intake_exceeded"] is exceeded
+    assert tk["treatment_weeks"] == intake // 7 and tk["treatment_exceeded"] is False
+    assert _reasons(tw, c["id"]) == (["treeknorm_intake"] if exceeded else [])
+
+
+@pytest.mark.parametrize("days,weeks,exceeded", [(69, 9, False), (70, 10, False), (71, 10, True)])
+def test_treeknorm_treatment_to_today(tw, clock, days, weeks, exceeded):
+    set_clock(tw.api, T1)
+    c = tw.create_ok(waiting=_waiting(days + 7, days))
+    assert c["treeknorm"] == {"intake_weeks": 1, "intake_exceeded": False, "treatment_weeks": weeks,
+                              "treatment_exceeded": exceeded}
+    assert _stalled(tw, c["id"]) == {"is_stalled": exceeded, "reasons": ["treeknorm_treatment"] if exceeded else []}
+
+
+def test_treeknorm_treatment_to_treatment_on(tw, clock):
+    set_clock(tw.api, T1)
+    c = tw.create_ok(waiting=_waiting(100, 93, 10))  # 83 days from intake to treatment
+    assert c["treeknorm"] == {"intake_weeks": 1, "intake_exceeded": False, "treatment_weeks": 11,
+                              "treatment_exceeded": True}
+    assert _reasons(tw, c["id"]) == ["treeknorm_treatment"]
+    d = tw.create_ok(waiting=_waiting(100, 93, 30))  # 63 days
+    assert d["treeknorm"]["treatment_exceeded"] is False and d["treeknorm"]["treatment_weeks"] == 9
+    assert _reasons(tw, d["id"]) == []
+
+
+def test_treeknorm_today_is_the_date_in_amsterdam(tw, clock):
+    late = utc(2026, 7, 15, 22, 30)  # 00:30 on 16 July in Amsterdam
+    set_clock(tw.api, T1)
+    c = tw.create_ok(waiting={"registered_on": "2026-06-18"})  # 27 days before 15 July
+    d = tw.create_ok(waiting={"registered_on": "2026-06-17"})  # 28 days before 15 July
+    assert c["treeknorm"]["intake_exceeded"] is False and d["treeknorm"]["intake_exceeded"] is False
+    set_clock(tw.api, late)
+    got_c, got_d = tw.get_ok(c["id"], tw.coord["token"]), tw.get_ok(d["id"], tw.coord["token"])
+    assert got_c["treeknorm"]["intake_exceeded"] is False and got_c["treeknorm"]["intake_weeks"] == 4
+    assert got_d["treeknorm"]["intake_exceeded"] is True
+    assert got_d["stalled"]["reasons"] == ["treeknorm_intake"]
+
+
+def test_treeknorm_stays_for_open_cases_only(tw, clock):
+    set_clock(tw.api, T1)
+    c = tw.in_state("resolved", waiting=_waiting(60))
+    assert c["treeknorm"]["intake_exceeded"] is True
+    assert c["stalled"] == {"is_stalled": False, "reasons": []}
+
+
+@pytest.fixture(scope="module")
+def sw(api, factory, admin_token):
+    return CaseWorld(api, factory, admin_token, prefix="cz")
+
+
+def test_stalled_filter_returns_exactly_the_stalled_cases(sw, clock):
+    set_clock(sw.api, T0)
+    x = {}
+    x["A"] = sw.create_ok()                                                   # intake overdue
+    x["B"] = sw.in_state("in_progress")                                       # action overdue
+    sw.add_action(x["B"]["id"], due_on="2026-06-05")
+    x["C"] = sw.in_state("in_progress", waiting={"registered_on": "2026-05-01"})  # Treeknorm intake
+    x["D"] = sw.in_state("in_progress")                                       # fine for 14 days
+    x["E"] = sw.in_state("resolved", waiting={"registered_on": "2026-04-01"})  # resolved: never stalled
+    x["G"] = sw.in_state("returned")                                          # returned: not intake overdue
+    set_clock(sw.api, T0 + timedelta(days=8) - timedelta(hours=1))
+    x["F"] = sw.create_ok()                                                   # registered just now
+    ids = {k: v["id"] for k, v in x.items()}
+    set_clock(sw.api, T0 + timedelta(days=8))
+    expected = {"A": ["intake_overdue"], "B": ["action_overdue"], "C": ["treeknorm_intake"], "D": [], "E": [],
+                "F": [], "G": []}
+    for k, reasons in expected.items():
+        assert _reasons(sw, ids[k]) == reasons, k
+    stalled = set(_ids(_list(sw, sw.coord, stalled="true")))
+    assert stalled == {ids["A"], ids["B"], ids["C"]}
+    assert set(_ids(_list(sw, sw.coord, stalled="false"))) == {ids[k] for k in "DEFG"}
+    assert set(_ids(_list(sw, sw.coord, stalled="true", status="registered"))) == {ids["A"]}
+    items = {i["id"]: i for i in _list(sw, sw.coord)}
+    assert all(items[ids[k]]["stalled"]["is_stalled"] == bool(r) for k, r in expected.items())
+    # a week later the quiet case has made no progress and the late one is overdue too
+    set_clock(sw.api, T0 + timedelta(days=15))
+    expected = {"A": ["intake_overdue"], "B": ["action_overdue", "no_progress"],
+                "C": ["no_progress", "treeknorm_intake"], "D": ["no_progress"], "E": [],
+                "F": ["intake_overdue"], "G": []}
+    for k, reasons in expected.items():
+        assert _reasons(sw, ids[k]) == reasons, k
+    assert set(_ids(_list(sw, sw.coord, stalled="true"))) == {ids[k] for k in "ABCDF"}
+    assert set(_ids(_list(sw, sw.coord, stalled="false"))) == {ids[k] for k in "EG"}
