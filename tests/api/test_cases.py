@@ -233,6 +233,35 @@ def test_linked_consultation_shows_pace_only(w, foreign_consultation):
         assert k["question"] not in r.text and k["subject"] not in r.text
 
 
+def test_coordinator_links_a_consultation_of_their_region(w, db, foreign_consultation):
+    # SERVER BUG: docs/cases.md: consultation_id must name a consultation the submitter
+    # may see, and API.md §8 lets a region's coordinator see a consultation's metadata; the case shows
+    # only that pace. case_register (sql/0004_cases.sql) accepts only consultation_access 'identity'
+    # or 'full', so a coordinator (access 'meta') is refused with 422.
+    k = foreign_consultation
+    invalid_create(w, db, w.body(consultation_id=k["id"]), "consultation_id", token=w.coord_b["token"])
+    c = w.create_ok(token=w.coord["token"], consultation_id=k["id"])
+    assert c["consultation"]["id"] == k["id"] and set(c["consultation"]) == LINKED_CONSULTATION_KEYS
+
+
+@pytest.mark.parametrize("patient,field", [
+    ({"mode": "anonymous", "age": 121, "sex": "m"}, "patient.age"),
+    ({"mode": "anonymous", "age": 40, "sex": "v"}, "patient.sex"),
+    ({"mode": "anonymous", "age": 40}, "patient.sex"),
+    ({"mode": "pseudonymous", "age": 40, "sex": "m"}, "patient.mode"),
+    ({"mode": "anonymous", "age": 40, "sex": "m", "name": "Jan"}, "patient.name"),
+], ids=["age", "sex", "no-sex", "mode", "name-in-anonymous"])
+def test_patient_validation(w, db, patient, field):
+    invalid_create(w, db, w.body(patient=patient), field)
+
+
+def test_consented_patient_validation(w, db):
+    r = w.create(patient=consented_patient(name="Karel Foutief", bsn="123456789"))
+    p = assert_problem(r, 422, "/problems/validation")
+    assert "patient.bsn" in error_fields(p)
+    assert "Foutief" not in r.text and "123456789" not in r.text
+
+
 def test_waiting_in_the_future(w, db):
     d = (today_ams() + timedelta(days=2)).isoformat()
     invalid_create(w, db, w.body(waiting={"registered_on": d}), "waiting.registered_on")
@@ -419,6 +448,12 @@ def test_intake_work_done_starts_at_level_one(w, admin_token):
     assert {"cases.create", "cases.intake"} <= actions, actions
 
 
+def test_intake_without_note(w):
+    c = w.create_ok()
+    got = w.act_ok(c["id"], "intake", w.coord2["token"], {"work_done": True})
+    assert got["status"] == "in_progress" and got["timeline"][-1]["detail"] is None
+
+
 def test_walk_up_to_level_four_and_back_down(w, db):
     c = w.in_state("in_progress")
     cid = c["id"]
@@ -523,6 +558,31 @@ def test_patch_validation_while_returned(w, db):
     got = w.get_ok(cid, w.gp["token"])
     assert got["title"] == c["title"] and got["parties"] == c["parties"]
     assert kinds(got) == ["registered", "returned"]
+
+
+def test_patch_waiting_is_a_merge_patch(w):
+    # SERVER BUG: docs/cases.md: PATCH is a JSON Merge Patch of the case's own fields
+    # (only `parties` replaces its list), so {"waiting": {"intake_on": ...}} keeps registered_on
+    # (RFC 7396); cases_update/waiting_field in server/cases.c requires waiting.registered_on in
+    # every PATCH, and case_step 'update' replaces all three dates.
+    t = today_ams()
+    reg = (t - timedelta(days=20)).isoformat()
+    c = w.in_state("returned", waiting={"registered_on": reg})
+    intake_on = (t - timedelta(days=3)).isoformat()
+    got = assert_json(w.patch(c["id"], w.gp["token"], {"waiting": {"intake_on": intake_on}}))
+    assert got["waiting"] == {"registered_on": reg, "intake_on": intake_on, "treatment_on": None}
+
+
+def test_patch_waiting_set_and_removed(w):
+    t = today_ams()
+    c = w.in_state("returned")
+    waiting = {"registered_on": (t - timedelta(days=20)).isoformat(), "intake_on": (t - timedelta(days=3)).isoformat(),
+               "treatment_on": None}
+    got = assert_json(w.patch(c["id"], w.gp["token"], {"waiting": waiting}))
+    assert got["waiting"] == waiting and got["treeknorm"]["intake_weeks"] == 2
+    got = assert_json(w.patch(c["id"], w.poh["token"], {"waiting": None}))
+    assert got["waiting"] is None
+    assert kinds(got) == ["registered", "returned", "edited", "edited"]
 
 
 def test_edit_and_resubmit_only_by_the_submitter(w):
@@ -731,6 +791,10 @@ def test_action_closed_after_resolve(w):
     w.act_ok(c["id"], "resolve", w.coord["token"], {"solution": "Opgelost."})
     got = w.act_ok(c["id"], f"actions/{a['id']}", w.c1["token"], {"status": "done"}, method="PATCH")
     assert got["status"] == "done" and got["result"] is None
+    b = w.add_action(w.in_state("in_progress")["id"])
+    done = w.in_state("closed")
+    assert_problem(w.act(done["id"], f"actions/{b['id']}", w.coord["token"], {"status": "done"}, method="PATCH"),
+                   409, "/problems/invalid-transition")
 
 
 # ==== Conferences ====
