@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from case_helpers import (ACTION_KEYS, CASE_KEYS, CONFERENCE_KEYS, EVENT_KEYS, HIDDEN, LINKED_CONSULTATION_KEYS,
-                          LIST_KEYS, TREEKNORM_KEYS, CaseWorld, ams_date, count_cases, count_events,
+                          LIST_KEYS, TREEKNORM_KEYS, CaseWorld, count_cases, count_events,
                           field_messages, invalid_create, kinds, new_id, org_ref, today_ams)
 from conftest import assert_json, assert_problem, audit_entries, error_fields, parse_ts, sql_count, uid, utcnow
 from consult_helpers import anonymous_patient, consented_patient, set_clock, utc
