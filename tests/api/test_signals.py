@@ -745,6 +745,24 @@ def test_bad_query_400(sig, params, field):
         assert field in error_fields(p), p
 
 
+def test_query_checks_in_pipeline_order(sig):
+    """docs/conventions.md, request pipeline: an unknown parameter is refused before authentication;
+    a bad filter value is the handler's to find, after authentication and the role check."""
+    assert_problem(sig.api.get("/v1/signals", params={"foo": "1"}), 400, "/problems/bad-query")
+    assert_problem(sig.api.get("/v1/signals", params={"status": "closed"}), 401, "/problems/unauthorized")
+    assert_problem(sig.api.get("/v1/signals", token=sig.tok(sig.w.gp), params={"kind": "nonsense"}), 403,
+                   "/problems/forbidden")
+
+
+def test_coordinator_pages_by_one(sig, listing):
+    w = sig.w
+    whole = sig.signals(w.coord)
+    paged = sig.api.list_all("/v1/signals", sig.tok(w.coord), limit=1, max_pages=10000)
+    assert [s["id"] for s in paged] == [s["id"] for s in whole]
+    paged = sig.api.list_all("/v1/signals", sig.tok(w.coord), params={"status": "open"}, limit=1, max_pages=10000)
+    assert [s["id"] for s in paged] == [s["id"] for s in whole if s["resolved_at"] is None]
+
+
 def test_kind_given_twice_400(sig):
     r = sig.api.get("/v1/signals?kind=treeknorm_intake&kind=treeknorm_treatment", token=sig.tok())
     assert_problem(r, 400, "/problems/bad-query")
