@@ -23,7 +23,7 @@ clock move the users sign in again (`Sig.tok`).
 
 import itertools
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -804,7 +804,6 @@ def test_clock_going_back_re_evaluates(sig, t0):
 def test_clock_reset_to_real_time_re_evaluates(sig):
     """DELETE /v1/admin/clock from a clock in the future: back to real time, the conditions that
     held only in the future are resolved."""
-    w = sig.w
     sig.reset_clock()
     real = sig.now
     cons = sig.consultation()
