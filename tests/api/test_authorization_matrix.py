@@ -10,7 +10,8 @@ Every route gets, without anyone writing a test for it:
 - every allowed role, on a GET route without parameters: 200 (the role really is let through).
 
 A route with an `{id}` must be classified: either FOREIGN_OBJECTS (below) names a fixture that makes an
-object the matrix's users may not see, or VISIBLE_BY_DESIGN says why there is no such object. A new
+object the matrix's users may not see (its id, or for a route with several ids a tuple of them in path
+order, e.g. a case and one of its actions), or VISIBLE_BY_DESIGN says why there is no such object. A new
 route with neither fails test_id_route_is_classified, so nobody forgets.
 
 The matrix's users (one per role) live in a World of their own (consult_helpers.World): gp, poh and
@@ -76,6 +77,11 @@ FOREIGN_OBJECTS = {
     "/v1/consultations/{id}": "foreign_consultation",
     # another user's notification
     "/v1/notifications/{id}": "foreign_notification",
+    # a case of another practice in the region, in progress, none of the matrix users' organisations
+    # a party to it; for the coordinator (of another region) it lies outside their region
+    "/v1/cases/{id}": "foreign_case",
+    # that case and its open action
+    "/v1/cases/{id}/actions/{action_id}": "foreign_case_action",
 }
 
 # Routes with an {id} whose objects are visible across organisations by design, so "another
@@ -106,6 +112,21 @@ VALID_BODIES = {
     ("POST", "/v1/consultations/{id}/messages"): lambda: {"body": "Hoe staat het ervoor?"},
     ("POST", "/v1/consultations/{id}/appointments"): _appointment,
     ("PATCH", "/v1/users/{id}"): lambda: {"active": True},
+    ("PATCH", "/v1/cases/{id}"): lambda: {"title": "Nieuwe titel"},
+    ("POST", "/v1/cases/{id}/intake"): lambda: {"work_done": True, "note": "Intake gedaan."},
+    ("POST", "/v1/cases/{id}/escalate"): lambda: {"reason": "Geen voortgang."},
+    ("POST", "/v1/cases/{id}/deescalate"): lambda: {"reason": "Weer op gang."},
+    ("PUT", "/v1/cases/{id}/regie"): lambda: {"organisation_id": str(uuid.uuid4())},
+    ("POST", "/v1/cases/{id}/actions"): lambda: {
+        "description": "Bellen met de wijkteamleider.", "owner_organisation_id": str(uuid.uuid4()),
+        "due_on": (utcnow() + timedelta(days=7)).date().isoformat()},
+    ("PATCH", "/v1/cases/{id}/actions/{action_id}"): lambda: {"status": "done", "result": "Gedaan."},
+    ("POST", "/v1/cases/{id}/conferences"): lambda: {
+        "starts_at": fmt_ts(utcnow() + timedelta(days=7)), "participants": [str(uuid.uuid4())],
+        "agenda": "Wie neemt de regie?"},
+    ("POST", "/v1/cases/{id}/notes"): lambda: {"body": "Hoe staat het ervoor?"},
+    ("POST", "/v1/cases/{id}/resolve"): lambda: {"solution": "Behandeling gestart."},
+    ("POST", "/v1/cases/{id}/close"): lambda: {"note": "Afgerond."},
     ("PUT", "/v1/consultants/{id}/profile"): lambda: {
         "discipline": "psychiater", "expertise": ["angst"], "regions": ["mx-elders"], "modes": ["video"],
         "accepting": True, "response_days": 3},
@@ -137,17 +158,15 @@ def id_params(rt):
 
 
 def path_for(rt, first_id=None):
-    """The route's path with every parameter filled in: the first id with `first_id` (a random UUID
-    when None), other ids random, other parameters from PARAM_SAMPLES."""
-    used = [False]
+    """The route's path with every parameter filled in: the ids from `first_id` (one id, or a tuple
+    of ids in path order; random UUIDs for the ids it does not give), other parameters from
+    PARAM_SAMPLES."""
+    given = list(first_id) if isinstance(first_id, (tuple, list)) else [first_id] if first_id else []
 
     def value(m):
         name, typ = m.group(1), m.group(2)
         if typ == "uuid" or _IS_ID.search(name):
-            if not used[0]:
-                used[0] = True
-                return first_id or str(uuid.uuid4())
-            return str(uuid.uuid4())
+            return given.pop(0) if given else str(uuid.uuid4())
         if name not in PARAM_SAMPLES:
             pytest.fail(f"{rid(rt)}: add a sample value for the path parameter {{{name}}} to PARAM_SAMPLES")
         return PARAM_SAMPLES[name]
@@ -223,6 +242,41 @@ def foreign_notification(mx, foreign_consultation):
     return notes[0]["id"]
 
 
+@pytest.fixture(scope="module")
+def case_party(mx, factory):
+    """The one party organisation of the foreign case: none of the matrix users belong to it."""
+    return factory.make_org("municipality", mx.region, name="Gemeente Matrixstad")
+
+
+@pytest.fixture(scope="module")
+def foreign_case(mx, case_party):
+    """Registered by another practice (gp_b), taken in by the region's coordinator: in progress at
+    level 1, so every case action is open on it."""
+    body = {"title": "Zorg loopt vast", "summary": "Wachtlijsten overal, niemand pakt de regie.",
+            "stagnation": "Verwijzingen over en weer.", "attempts": "Twee verwijzingen.",
+            "proposed_solution": "Casusoverleg.",
+            "parties": [{"organisation_id": case_party["id"], "role": "gemeente"}],
+            "patient": {"mode": "anonymous", "age": 40, "sex": "f"}}
+    c = assert_json(mx.api.post("/v1/cases", token=mx.gp_b["token"], json=body), 201)
+    c = assert_json(mx.api.post(f"/v1/cases/{c['id']}/intake", token=mx.coord["token"],
+                                json={"work_done": True}), 200)
+    assert c["status"] == "in_progress", c
+    for user in (mx.gp_b, mx.coord):
+        assert_json(mx.api.get(f"/v1/cases/{c['id']}", token=user["token"]), 200)
+    return c["id"]
+
+
+@pytest.fixture(scope="module")
+def foreign_case_action(mx, foreign_case, case_party):
+    """The foreign case and an open action of it, owned by its party."""
+    r = mx.api.post(f"/v1/cases/{foreign_case}/actions", token=mx.coord["token"],
+                    json={"description": "Wijkteam inschakelen.", "owner_organisation_id": case_party["id"],
+                          "due_on": (utcnow() + timedelta(days=14)).date().isoformat()})
+    a = assert_json(r, 201)
+    assert a["status"] == "open", a
+    return (foreign_case, a["id"])
+
+
 # ---- overlegd routes (the generator) ----
 
 def test_routes_command_prints_the_route_table():
@@ -245,6 +299,20 @@ def test_routes_command_prints_the_route_table():
     assert set(table[("GET", "/v1/consultations/{id}")]["roles"]) == {"gp", "poh", "consultant", "coordinator"}
     assert "body" in table[("POST", "/v1/consultations")]["flags"]
     assert "test_clock" in table[("PUT", "/v1/admin/clock")]["flags"]
+    # escalation cases and signals (API.md §9, §10; docs/cases.md "Who stands where")
+    workers = {"gp", "poh", "consultant", "coordinator"}
+    for m, path in [("POST", "/v1/cases"), ("GET", "/v1/cases"), ("GET", "/v1/cases/{id}"),
+                    ("PATCH", "/v1/cases/{id}"), ("POST", "/v1/cases/{id}/resubmit"),
+                    ("PATCH", "/v1/cases/{id}/actions/{action_id}"), ("POST", "/v1/cases/{id}/notes")]:
+        assert set(table[(m, path)]["roles"]) == workers, (m, path)
+    for m, path in [("POST", "/v1/cases/{id}/intake"), ("POST", "/v1/cases/{id}/escalate"),
+                    ("POST", "/v1/cases/{id}/deescalate"), ("PUT", "/v1/cases/{id}/regie"),
+                    ("POST", "/v1/cases/{id}/actions"), ("POST", "/v1/cases/{id}/conferences"),
+                    ("POST", "/v1/cases/{id}/resolve"), ("POST", "/v1/cases/{id}/close")]:
+        assert table[(m, path)]["roles"] == ["coordinator"], (m, path)
+    assert set(table[("GET", "/v1/signals")]["roles"]) == {"coordinator", "admin"}
+    assert table[("POST", "/v1/admin/jobs/run")]["roles"] == ["admin"]
+    assert len([k for k in table if k[1].startswith("/v1/cases")]) == 15
 
 
 def test_routes_command_takes_no_arguments():
@@ -323,10 +391,17 @@ def test_allowed_role_gets_200(api, tokens, rt, role):
 
 # ---- The refusals changed nothing ----
 
-def test_refused_requests_left_the_foreign_objects_alone(mx, foreign_consultation, foreign_notification):
+def test_refused_requests_left_the_foreign_objects_alone(mx, foreign_consultation, foreign_notification,
+                                                         foreign_case, foreign_case_action):
     c = assert_json(mx.get(foreign_consultation, mx.gp_b["token"]), 200)
     assert c["status"] == "accepted" and c["consultant"]["id"] == mx.c1["id"], c
     for path in ("messages", "appointments"):
         assert mx.api.list_all(f"/v1/consultations/{foreign_consultation}/{path}", mx.c1["token"]) == []
     note = [n for n in mx.notifications(mx.c1) if n["id"] == foreign_notification]
     assert note and note[0]["read_at"] is None, note
+    case = assert_json(mx.api.get(f"/v1/cases/{foreign_case}", token=mx.gp_b["token"]), 200)
+    assert case["status"] == "in_progress" and case["level"] == 1, case
+    assert case["title"] == "Zorg loopt vast" and case["regie_organisation"] is None, case
+    assert case["conferences"] == [], case
+    assert [e["kind"] for e in case["timeline"]] == ["registered", "intake", "action_created"], case["timeline"]
+    assert [(a["id"], a["status"]) for a in case["actions"]] == [(foreign_case_action[1], "open")], case["actions"]

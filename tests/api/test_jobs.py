@@ -61,8 +61,14 @@ def test_overdue_job(w, clock):
     assert r1["notifications_created"] >= 1, r1
     kinds = [n["kind"] for n in w.notes_for(w.c1, c["id"], token=k)]
     assert kinds.count("consultation_overdue") == 1, kinds
+    assert r1["signals_raised"] >= 2, r1  # c and a: one consultation_overdue signal each
+    for cid in (c["id"], a["id"]):
+        sigs = [s for s in w.api.list_all("/v1/signals", adm, params={"kind": "consultation_overdue"})
+                if s["subject_id"] == cid]
+        assert len(sigs) == 1 and sigs[0]["resolved_at"] is None, sigs
     r2 = assert_json(w.api.post("/v1/admin/jobs/run", token=adm))
     assert r2["notifications_created"] == 0, r2
+    assert r2["signals_raised"] == 0, r2
     kinds = [n["kind"] for n in w.notes_for(w.c1, c["id"], token=k)]
     assert kinds.count("consultation_overdue") == 1, kinds
     kinds = [n["kind"] for n in w.notes_for(w.c1, a["id"], token=k)]
@@ -87,8 +93,12 @@ def test_a_failing_pass_leaves_the_others_working(w, db, api, clock):
     try:
         c = w.in_state("accepted")
         with db.cursor() as cur:
-            cur.execute("UPDATE consultations SET due_at = %s::timestamptz - interval '1 hour' WHERE id = %s",
-                        (c["submitted_at"], c["id"]))
+            # The pass is incremental (docs/cases.md, Signals): it looks only at consultations whose
+            # signal_check_at has come, which every change through the API sets. A change made in
+            # SQL behind the API's back must set it too.
+            cur.execute("UPDATE consultations SET due_at = %s::timestamptz - interval '1 hour',"
+                        " signal_check_at = %s::timestamptz - interval '1 hour' WHERE id = %s",
+                        (c["submitted_at"], c["submitted_at"], c["id"]))
         db.commit()
         got = assert_json(api.post("/v1/admin/jobs/run", token=adm))
         assert got["notifications_created"] >= 1
@@ -104,4 +114,5 @@ def test_passes_are_registered(db):
     with db.cursor() as cur:
         cur.execute("SELECT name FROM scheduler_passes ORDER BY name")
         names = [r[0] for r in cur.fetchall()]
-    assert {"housekeeping", "consultation_overdue"} <= set(names)
+    # the overdue pass became consultation_signals (signals and the overdue notice); cases have theirs
+    assert {"housekeeping", "consultation_signals", "case_signals"} <= set(names)
