@@ -444,18 +444,34 @@ $$;
 CREATE TABLE scheduler_passes (
     name     text PRIMARY KEY,
     function regproc NOT NULL,
-    last_now timestamptz NOT NULL DEFAULT '-infinity' -- see scheduler_went_back()
+    last_now timestamptz NOT NULL DEFAULT '-infinity' -- see scheduler_pass_begin()
 );
 
--- Whether the clock went back since pass `name` last ran (the test clock reset), and it now ran
--- at `p_now`. The passes are incremental (each subject carries the next moment its signals can
--- change by time alone); a clock that went back makes them recheck every open subject once. The
--- update locks the pass's row to commit: one process at a time runs a pass that asks this.
-CREATE FUNCTION scheduler_went_back(name text, p_now timestamptz) RETURNS boolean
-LANGUAGE sql VOLATILE AS $$
-    UPDATE scheduler_passes p SET last_now = p_now FROM scheduler_passes old
-     WHERE p.name = scheduler_went_back.name AND old.name = p.name
-    RETURNING p_now < old.last_now
+-- How pass `name` should run at `p_now`, asked first by an incremental pass (each subject
+-- carries the next moment its signals can change by time alone):
+--   'busy'    another process runs this pass right now: skip it (it does the work; no waiting)
+--   'recheck' the clock went back more than five minutes since the pass last ran (the test
+--             clock was reset): recheck every open subject once
+--   'run'     take the subjects whose moment has come
+-- The pass's row stays locked until the run commits. Smaller steps back (clocks of several
+-- processes a little apart) are not a reason to recheck: what was due stays handled.
+CREATE FUNCTION scheduler_pass_begin(name text, p_now timestamptz) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    last timestamptz;
+    back boolean;
+BEGIN
+    SELECT p.last_now INTO last FROM scheduler_passes p
+     WHERE p.name = scheduler_pass_begin.name FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 'busy';
+    END IF;
+    back := p_now < last - interval '5 minutes';
+    UPDATE scheduler_passes p
+       SET last_now = CASE WHEN back THEN p_now ELSE greatest(last, p_now) END
+     WHERE p.name = scheduler_pass_begin.name;
+    RETURN CASE WHEN back THEN 'recheck' ELSE 'run' END;
+END
 $$;
 
 -- Runs every pass in name order and adds up their counts. Each pass in a subtransaction of its

@@ -618,12 +618,17 @@ BEGIN
     signals_raised := 0;
     signals_resolved := 0;
     notifications_created := 0;
-    IF scheduler_went_back('consultation_signals', p_now) THEN
+    CASE scheduler_pass_begin('consultation_signals', p_now)
+    WHEN 'busy' THEN
+        RETURN;
+    WHEN 'recheck' THEN
         UPDATE consultations SET signal_check_at = p_now
          WHERE status IN ('submitted', 'accepted')
             OR id IN (SELECT subject_id FROM signals
                        WHERE subject_type = 'consultation' AND resolved_at IS NULL);
-    END IF;
+    ELSE
+        NULL;
+    END CASE;
     FOR c IN SELECT * FROM consultations WHERE signal_check_at <= p_now
              FOR UPDATE SKIP LOCKED LOOP
         overdue := c.status IN ('submitted', 'accepted') AND c.due_at < p_now;

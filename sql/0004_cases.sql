@@ -724,12 +724,17 @@ BEGIN
     signals_raised := 0;
     signals_resolved := 0;
     notifications_created := 0;
-    IF scheduler_went_back('case_signals', p_now) THEN
+    CASE scheduler_pass_begin('case_signals', p_now)
+    WHEN 'busy' THEN
+        RETURN;
+    WHEN 'recheck' THEN
         UPDATE cases SET signal_check_at = p_now
          WHERE status IN ('registered', 'returned', 'in_progress')
             OR id IN (SELECT subject_id FROM signals
                        WHERE subject_type = 'case' AND resolved_at IS NULL);
-    END IF;
+    ELSE
+        NULL;
+    END CASE;
     FOR c IN SELECT * FROM cases WHERE signal_check_at <= p_now FOR UPDATE SKIP LOCKED LOOP
         reasons := case_stalled(c, p_now);
         s := signals_sync('case', c.id, c.region,

@@ -817,3 +817,34 @@ def test_clock_reset_to_real_time_re_evaluates(sig):
     assert run.resolved_for(cons["id"]) == ["consultation_overdue"]
     assert run.resolved_for(case["id"]) == ["case_intake_overdue"]
     assert sig.of(cons["id"], status="open") == [] and sig.of(case["id"], status="open") == []
+
+
+def test_pass_begin_skips_a_busy_pass_and_rechecks_only_when_the_clock_went_back(sig, pg, t0):
+    # scheduler_pass_begin: another process running the pass makes this one skip it ('busy',
+    # no waiting); only a step back of more than five minutes (a test-clock reset) is a reason to
+    # recheck every open subject, not the small differences between the clocks of processes.
+    holder = pg.connect(DB_NAME, autocommit=False)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT last_now FROM scheduler_passes WHERE name = 'case_signals'")
+            last = cur.fetchone()[0]
+            cur.execute("SELECT scheduler_pass_begin('case_signals', %s)", (last,))
+            assert cur.fetchone()[0] == "run"
+            with sig.conn.cursor() as other:
+                other.execute("SELECT scheduler_pass_begin('case_signals', %s)", (last,))
+                assert other.fetchone()[0] == "busy"
+        holder.rollback()
+        with sig.conn.cursor() as cur:
+            for back, want in ((timedelta(minutes=1), "run"), (timedelta(minutes=4), "run"),
+                               (timedelta(minutes=6), "recheck")):
+                cur.execute("BEGIN")
+                cur.execute("SELECT scheduler_pass_begin('case_signals', %s)", (last - back,))
+                got = cur.fetchone()[0]
+                cur.execute("SELECT last_now FROM scheduler_passes WHERE name = 'case_signals'")
+                kept = cur.fetchone()[0]
+                cur.execute("ROLLBACK")
+                assert got == want, back
+                # a small step back keeps the later time; a reset takes the earlier one
+                assert kept == (last - back if want == "recheck" else last)
+    finally:
+        holder.close()
