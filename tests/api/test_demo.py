@@ -1,7 +1,8 @@
 """The demo data of `make run` (sql/demo/*.sql, loaded by scripts/run.sh with psql): it loads on a
 freshly migrated database, loads again without change (scripts/run.sh runs it at every start),
-and gives what a user signing in expects: consultations with their timelines, and an inbox
-whose old notifications are read."""
+and gives what a user signing in expects: consultations with their timelines, escalation cases
+whose rows agree with their timelines (some of them stalled, so the coordinator's first scheduler
+pass raises every kind of case signal), and an inbox whose old notifications are read."""
 
 import os
 import subprocess
@@ -22,7 +23,8 @@ def load_demo(pg, db):
 
 def counts(conn):
     return {t: sql_count(conn, f"SELECT count(*) FROM {t}")
-            for t in ("organisations", "users", "consultations", "consultation_events", "notifications")}
+            for t in ("organisations", "users", "consultations", "consultation_events", "notifications",
+                      "cases", "case_parties", "case_actions", "case_conferences", "case_events")}
 
 
 def test_demo_loads_twice_and_tells_each_consultation_s_history(pg):
@@ -52,5 +54,107 @@ def test_demo_loads_twice_and_tells_each_consultation_s_history(pg):
                                " AND created_at < now() - interval '2 days'") == 0
         load_demo(pg, db)
         assert counts(conn) == first
+    finally:
+        conn.close()
+
+
+# One row per demo case that breaks a rule the steps of case_step() would keep; each query names
+# the broken rule, so a failure says which.
+CASE_RULES = {
+    "the timeline starts with its registration by the submitter, at created_at":
+        "SELECT c.id FROM cases c, LATERAL (SELECT e.kind, e.actor_id, e.at FROM case_events e"
+        " WHERE e.case_id = c.id ORDER BY e.seq LIMIT 1) f"
+        " WHERE f.kind <> 'registered' OR f.actor_id <> c.submitted_by OR f.at <> c.created_at",
+    "events are in time order":
+        "SELECT e.case_id FROM case_events e JOIN case_events n ON n.case_id = e.case_id"
+        " AND n.seq > e.seq WHERE n.at < e.at",
+    "level, highest level, last event and version follow from the timeline":
+        "SELECT c.id FROM cases c, LATERAL (SELECT (array_agg(e.level ORDER BY e.seq DESC))[1] AS last,"
+        " max(e.level) AS top, max(e.at) AS at, count(*) AS n FROM case_events e"
+        " WHERE e.case_id = c.id) t"
+        " WHERE c.level <> t.last OR c.max_level <> t.top OR c.last_event_at <> t.at OR c.version <> t.n",
+    "a level changes only by intake (to 1), escalation (+1) or deescalation (-1)":
+        "SELECT e.case_id FROM (SELECT e.*, lag(e.level) OVER (PARTITION BY e.case_id ORDER BY e.seq)"
+        " AS before FROM case_events e) e WHERE e.before IS NOT NULL AND CASE e.kind"
+        " WHEN 'intake' THEN e.before <> 0 OR e.level <> 1"
+        " WHEN 'escalated' THEN e.level <> e.before + 1 WHEN 'deescalated' THEN e.level <> e.before - 1"
+        " ELSE e.level <> e.before END",
+    "the status is that of the last event that sets one, with its time on the row":
+        "SELECT c.id FROM cases c, LATERAL (SELECT e.kind, e.at FROM case_events e WHERE e.case_id = c.id"
+        " AND e.kind IN ('registered', 'resubmitted', 'returned', 'intake', 'resolved', 'closed')"
+        " ORDER BY e.seq DESC LIMIT 1) s WHERE c.status <> CASE s.kind WHEN 'resubmitted'"
+        " THEN 'registered' WHEN 'intake' THEN 'in_progress' ELSE s.kind END"
+        " OR (s.kind IN ('registered', 'resubmitted') AND c.registered_at <> s.at)"
+        " OR (c.status = 'resolved' AND c.resolved_at IS DISTINCT FROM s.at)"
+        " OR (c.status = 'closed' AND c.closed_at IS DISTINCT FROM s.at)",
+    "intake_at is the intake event's time":
+        "SELECT c.id FROM cases c WHERE c.intake_at IS DISTINCT FROM (SELECT max(e.at) FROM case_events e"
+        " WHERE e.case_id = c.id AND e.kind = 'intake')",
+    "a resolved or closed case has a regie holder and a solution":
+        "SELECT id FROM cases WHERE status IN ('resolved', 'closed')"
+        " AND (regie_organisation_id IS NULL OR solution IS NULL)",
+    "regie is held by a party":
+        "SELECT c.id FROM cases c WHERE c.regie_organisation_id IS NOT NULL AND NOT EXISTS ("
+        " SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.organisation_id = c.regie_organisation_id)",
+    "actions are owned by parties, and each has its events":
+        "SELECT a.id FROM case_actions a WHERE NOT EXISTS (SELECT 1 FROM case_parties p"
+        " WHERE p.case_id = a.case_id AND p.organisation_id = a.owner_organisation_id)"
+        " OR (SELECT count(*) FROM case_events e WHERE e.subject = a.id)"
+        " <> CASE a.status WHEN 'done' THEN 2 ELSE 1 END",
+    "next_action_due is the earliest open action's due date":
+        "SELECT c.id FROM cases c WHERE c.next_action_due IS DISTINCT FROM (SELECT min(a.due_on)"
+        " FROM case_actions a WHERE a.case_id = c.id AND a.status = 'open')",
+    "conference participants are parties, and each conference has its event":
+        "SELECT f.id FROM case_conferences f WHERE EXISTS (SELECT 1 FROM unnest(f.participants) p"
+        " WHERE NOT EXISTS (SELECT 1 FROM case_parties cp WHERE cp.case_id = f.case_id"
+        " AND cp.organisation_id = p)) OR NOT EXISTS (SELECT 1 FROM case_events e"
+        " WHERE e.subject = f.id AND e.kind = 'conference_planned')",
+    "patients are anonymous":
+        "SELECT id FROM cases WHERE patient_mode <> 'anonymous' OR patient_age IS NULL",
+}
+
+
+def test_demo_cases_agree_with_their_timelines_and_raise_every_case_signal(pg):
+    db = new_db(pg)
+    load_demo(pg, db)
+    conn = pg.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT array_agg(DISTINCT status), array_agg(DISTINCT level) FROM cases")
+            statuses, levels = cur.fetchone()
+        assert set(statuses) == {"registered", "returned", "in_progress", "resolved", "closed"}
+        assert set(levels) == {0, 1, 2, 3, 4}
+        assert sql_count(conn, "SELECT count(*) FROM cases WHERE region <> 'noord-midden-limburg'") == 0
+        for rule, query in CASE_RULES.items():
+            assert sql_count(conn, f"SELECT count(*) FROM ({query}) x") == 0, rule
+        # a case conference ahead and one behind
+        assert sql_count(conn, "SELECT count(*) FROM case_conferences WHERE starts_at > now()") > 0
+        assert sql_count(conn, "SELECT count(*) FROM case_conferences WHERE starts_at < now()") > 0
+        # every case renders, in full and in a list
+        assert sql_count(conn, "SELECT count(*) FROM cases c WHERE case_json(c, 'identity', now())"
+                               " ->> 'id' IS NULL OR case_summary_json(c, now()) ->> 'id' IS NULL") == 0
+        # work waiting for the coordinator: every stalled reason on some open case...
+        with conn.cursor() as cur:
+            cur.execute("SELECT array_agg(DISTINCT r) FROM cases c, unnest(case_stalled(c, now())) r")
+            reasons = set(cur.fetchone()[0])
+        assert reasons == {"intake_overdue", "action_overdue", "no_progress", "treeknorm_intake",
+                           "treeknorm_treatment"}
+        # ...and every case due for the first scheduler pass, which raises their signals
+        assert sql_count(conn, "SELECT count(*) FROM cases WHERE signal_check_at IS NULL"
+                               " OR signal_check_at > now()") == 0
+        first = counts(conn)
+        load_demo(pg, db)
+        assert counts(conn) == first
+        assert sql_count(conn, "SELECT count(*) FROM notifications WHERE read_at IS NULL"
+                               " AND created_at < now() - interval '2 days'") == 0
+        with conn.cursor() as cur:
+            cur.execute("SELECT * FROM scheduler_run(now())")
+            cur.execute("SELECT array_agg(DISTINCT kind) FROM signals"
+                        " WHERE subject_type = 'case' AND resolved_at IS NULL")
+            kinds = set(cur.fetchone()[0])
+        assert kinds == {"case_intake_overdue", "case_action_overdue", "case_no_progress",
+                         "treeknorm_intake", "treeknorm_treatment"}
+        # every case now waits for its next mark, or for nothing
+        assert sql_count(conn, "SELECT count(*) FROM cases WHERE signal_check_at <= now()") == 0
     finally:
         conn.close()
