@@ -1,5 +1,6 @@
 #include "migrate.h"
 
+#include "crypto.h"
 #include "embedded.h"
 
 #include <libpq-fe.h>
@@ -51,25 +52,38 @@ static int applied(PGconn *c, int version)
     return yes;
 }
 
-/* Every migration the database records must be this build's file of that number. A database
- * migrated by another build of the schema (numbers reused for other files) is refused instead of
- * being left half-right. */
+/* The SHA-256 of a migration's text, as schema_migrations records it. */
+static void file_checksum(const struct embedded_file *f, char out[65])
+{
+    crypto_sha256_hex(f->data, strlen(f->data), out);
+}
+
+/* Every migration the database records must be this build's file of that number, with the same
+ * text. A database migrated by another build of the schema (numbers reused for other files, or a
+ * file changed after it was applied, against docs/migrations.md) is refused instead of being
+ * left half-right. */
 static int history_matches(PGconn *c)
 {
-    PGresult *r = PQexec(c, "SELECT version, name FROM schema_migrations ORDER BY version");
+    PGresult *r = PQexec(c, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     for (int i = 0; ok && i < PQntuples(r); i++) {
         int v = atoi(PQgetvalue(r, i, 0));
-        const char *name = PQgetvalue(r, i, 1), *ours = NULL;
+        const char *name = PQgetvalue(r, i, 1), *sum = PQgetvalue(r, i, 2);
+        const struct embedded_file *ours = NULL;
         for (const struct embedded_file *f = embedded_files; f->name; f++)
             if (version_of(f->name) == v)
-                ours = f->name;
-        if (!ours || strcmp(ours, name) != 0) {
+                ours = f;
+        char want[65] = "";
+        if (ours)
+            file_checksum(ours, want);
+        if (!ours || strcmp(ours->name, name) != 0 || strcmp(want, sum) != 0) {
             fprintf(stderr,
-                    "overlegd: migrate: the database records migration %d as %s, which this "
-                    "build does not have (%s): it was migrated by another build of the schema. "
-                    "Use a new database (for `make run`: make stop-db; rm -rf var/pg)\n",
-                    v, name, ours ? ours : "no such migration");
+                    "overlegd: migrate: the database records migration %d as %s (sha256 %.12s), "
+                    "which this build does not have (%s, sha256 %.12s): it was migrated by "
+                    "another build of the schema. Use a new database (for `make run`: make "
+                    "stop-db; rm -rf var/pg)\n",
+                    v, name, *sum ? sum : "not recorded", ours ? ours->name : "no such migration",
+                    want);
             ok = 0;
         }
     }
@@ -90,7 +104,8 @@ int migrate_run(const char *conninfo)
     if (!exec_ok(c, "SELECT pg_advisory_lock(" STR(MIGRATE_LOCK) ")", "lock") ||
         !exec_ok(c,
                  "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
-                 " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                 " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());"
+                 " ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
                  "schema_migrations") ||
         !history_matches(c))
         goto out;
@@ -104,12 +119,14 @@ int migrate_run(const char *conninfo)
             exec_ok(c, "ROLLBACK", "rollback");
             goto out;
         }
-        char v_s[16];
+        char v_s[16], sum[65];
         snprintf(v_s, sizeof v_s, "%d", v);
-        const char *p[] = {v_s, f->name};
-        PGresult *r =
-            PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
-                         NULL, p, NULL, NULL, 0);
+        file_checksum(f, sum);
+        const char *p[] = {v_s, f->name, sum};
+        PGresult *r = PQexecParams(c,
+                                   "INSERT INTO schema_migrations (version, name, checksum)"
+                                   " VALUES ($1, $2, $3)",
+                                   3, NULL, p, NULL, NULL, 0);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!ok || !exec_ok(c, "COMMIT", "commit"))

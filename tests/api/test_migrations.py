@@ -113,6 +113,10 @@ def test_migrate_is_idempotent(pg):
 @pytest.mark.parametrize("change", [
     "UPDATE schema_migrations SET name = 'sql/0002_something_else.sql' WHERE version = 2",
     "INSERT INTO schema_migrations (version, name) VALUES (9999, 'sql/9999_from_a_newer_build.sql')",
+    # a file changed after it was applied (migrations are append-only, docs/migrations.md)
+    "UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version = 1",
+    # a database migrated before checksums were recorded
+    "UPDATE schema_migrations SET checksum = NULL WHERE version = 3",
 ])
 def test_migrate_refuses_another_builds_history(pg, change):
     """A database whose recorded migrations are not this build's files (numbers reused by
