@@ -88,10 +88,12 @@ CASES_EMAIL=coordinator@cases.bench.example
 CASES_PASSWORD=$(openssl rand -hex 12)
 code=$(curl -sS --max-time 20 -o "$TMP/cases-user.json" -w '%{http_code}' -X POST "$BASE/v1/users" \
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    --data "{\"email\":\"$CASES_EMAIL\",\"name\":\"Coördinator Benchmark\",\"role\":\"coordinator\",\"organisation_id\":\"$CASES_ORG\",\"password\":\"$CASES_PASSWORD\"}")
+    --data "{\"email\":\"$CASES_EMAIL\",\"name\":\"Coördinator Benchmark\",\"role\":\"coordinator\",\"organisation_id\":\"$CASES_ORG\",\"password\":\"$CASES_PASSWORD\"}") \
+    || die "POST /v1/users (the coordinator): no answer"
 [[ $code == 201 ]] || { cat "$TMP/cases-user.json" >&2; die "POST /v1/users (the coordinator) answered $code"; }
 code=$(curl -sS --max-time 20 -o "$TMP/cases-login.json" -w '%{http_code}' -X POST "$BASE/v1/auth/login" \
-    -H 'Content-Type: application/json' --data "{\"email\":\"$CASES_EMAIL\",\"password\":\"$CASES_PASSWORD\"}")
+    -H 'Content-Type: application/json' --data "{\"email\":\"$CASES_EMAIL\",\"password\":\"$CASES_PASSWORD\"}") \
+    || die "the coordinator's login: no answer"
 [[ $code == 200 ]] || { cat "$TMP/cases-login.json" >&2; die "the coordinator's login answered $code"; }
 read -r CASES_TOKEN CASES_UID < <("$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["token"], d["user"]["id"])' "$TMP/cases-login.json")
 [[ -n "$CASES_TOKEN" && -n "$CASES_UID" ]] || die "no token in the coordinator's login response"
