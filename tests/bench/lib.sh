@@ -1,4 +1,4 @@
-# Helpers shared by tests/bench/me.sh, directory.sh and consultations.sh. Sourced by
+# Helpers shared by tests/bench/me.sh, directory.sh, consultations.sh and cases.sh. Sourced by
 # tests/bench/run.sh after the common setup and before the parts; the functions use what that
 # setup defines: TMP (server.log, the pgbench logs), TICK (clock ticks a second) and die.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` after the build. Two benchmarks against one throw-away PostgreSQL cluster and one
+# `make bench` after the build. Four benchmarks against one throw-away PostgreSQL cluster and one
 # overlegd, each with a section of docs/benchmarks.md that it rewrites:
 #
 # - me (tests/bench/me.sh): GET /v1/me throughput and p99 latency with wrk, the same SQL
@@ -13,12 +13,18 @@
 #   direct, anonymous group (notifying 50 consultants) and consented direct questions with wrk,
 #   the same statements through pgbench. Section <!-- bench:consultations:start --> ..
 #   <!-- bench:consultations:end -->.
+# - cases (tests/bench/cases.sh): a coordinator's GET /v1/cases?stalled=true on 200,000 generated
+#   cases and 1,000,000 consultations (tests/bench/cases_seed.sql) with wrk, the same statements
+#   through pgbench, EXPLAIN ANALYZE of the list; the scheduler's pass over that data, first and
+#   after 0, 100 and 1000 cases changed, with the plans of its candidate queries. Section
+#   <!-- bench:cases:start --> .. <!-- bench:cases:end -->.
 #
 # Everything runs on 127.0.0.1 and a Unix socket only, and is stopped and removed on exit. About
-# 60 s for "me", 90 s for "directory" and 60 s for "consultations" on an idle 2-core machine.
+# 60 s for "me", 90 s for "directory", 60 s for "consultations" and 3 minutes for "cases" on an
+# idle 2-core machine.
 #
 # Env (defaults in brackets):
-#   BENCH_ONLY []          me | directory | consultations: run only that benchmark
+#   BENCH_ONLY []          me | directory | consultations | cases: run only that benchmark
 #   BENCH_DURATION [15]   seconds of each measured wrk and pgbench run
 #   BENCH_WARMUP [3]      seconds of each wrk warm-up run
 #   BENCH_CONNS [64]      wrk connections (me)
@@ -28,6 +34,13 @@
 #                         BENCH_DURATION / rounds seconds each
 #   BENCH_DIR_PGB_WARM [2] seconds each directory pgbench run lasts longer, not counted
 #   BENCH_CONS_CONNS [threads x pool] wrk connections (consultations)
+#   BENCH_CASES_CONNS [16] wrk connections and pgbench clients (cases)
+#   BENCH_CASES [200000]  cases generated for the cases benchmark
+#   BENCH_CASES_CONSULTATIONS [1000000] consultations generated for it
+#   BENCH_CASES_DUE [200] cases, and as many consultations, due for the scheduler at the start
+#   BENCH_CASES_ROUNDS [2] the cases benchmark alternates wrk and pgbench this many times,
+#                         BENCH_DURATION / rounds seconds each
+#   BENCH_CASES_PGB_WARM [2] seconds each cases pgbench run lasts longer, not counted
 #   BENCH_IDLE_CONNS [1000] keep-alive connections held open for the memory figure
 #   BENCH_THREADS [2]     OVERLEG_THREADS (the benchmark machine has 2 cores)
 #   BENCH_POOL [8]        OVERLEG_DB_POOL (per thread); pgbench clients = threads x pool
@@ -40,8 +53,8 @@ cd "$(dirname "$0")/../.."
 trap 'echo "bench: failed (status $?) at ${BASH_SOURCE[0]##*/} line $LINENO: $BASH_COMMAND" >&2' ERR
 
 ONLY=${BENCH_ONLY:-}
-[[ -z $ONLY || $ONLY == me || $ONLY == directory || $ONLY == consultations ]] \
-    || { echo "bench: BENCH_ONLY must be me, directory or consultations" >&2; exit 2; }
+[[ -z $ONLY || $ONLY == me || $ONLY == directory || $ONLY == consultations || $ONLY == cases ]] \
+    || { echo "bench: BENCH_ONLY must be me, directory, consultations or cases" >&2; exit 2; }
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-64}
@@ -185,12 +198,14 @@ me_code=$(curl -sS --max-time 5 -o "$TMP/me.json" -w '%{http_code}' -H "Authoriz
 [[ $me_code == 200 ]] && grep -q "$EMAIL" "$TMP/me.json" \
     || { cat "$TMP/me.json" >&2; die "GET /v1/me answered $me_code"; }
 
-ME_GOALS_MET= DIR_GOALS_MET= CONS_GOALS_MET=
+ME_GOALS_MET= DIR_GOALS_MET= CONS_GOALS_MET= CASES_GOALS_MET=
 if [[ -z $ONLY || $ONLY == me ]]; then source tests/bench/me.sh; fi
 if [[ -z $ONLY || $ONLY == directory ]]; then source tests/bench/directory.sh; fi
 if [[ -z $ONLY || $ONLY == consultations ]]; then source tests/bench/consultations.sh; fi
+if [[ -z $ONLY || $ONLY == cases ]]; then source tests/bench/cases.sh; fi
 
-if [[ $STRICT == 1 && ( $ME_GOALS_MET == no || $DIR_GOALS_MET == no || $CONS_GOALS_MET == no ) ]]; then
+if [[ $STRICT == 1 && ( $ME_GOALS_MET == no || $DIR_GOALS_MET == no || $CONS_GOALS_MET == no
+                        || $CASES_GOALS_MET == no ) ]]; then
     die "a goal is not met (BENCH_STRICT=1)"
 fi
 exit 0
