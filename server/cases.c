@@ -216,7 +216,7 @@ void cases_get(struct req *r)
 }
 
 /* Lists show no patient and no texts but the title. case_visible is inlined, so each branch
- * uses its index, and the stalled filter is an expression over the row (case_stalled).
+ * uses its index, and the stalled filter compares a column (cases.stalled_from).
  * $5 the principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the limit. */
 DB_STMT(sql_list, 11,
         "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"
@@ -225,7 +225,7 @@ DB_STMT(sql_list, 11,
         " FROM case_visible($5::principal) c"
         " WHERE ($6::text IS NULL OR c.status = $6)"
         " AND ($7::int IS NULL OR c.level = $7)"
-        " AND ($8::boolean IS NULL OR (cardinality(case_stalled(c, $1::timestamptz)) > 0) = $8)"
+        " AND ($8::boolean IS NULL OR coalesce(c.stalled_from <= $1::timestamptz, false) = $8)"
         " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"
         " ORDER BY c.created_at DESC, c.id DESC LIMIT $11");
 

@@ -2,7 +2,64 @@
 -- state in `cases` (with its parties, actions and conferences), what happened in the append-only
 -- `case_events` (the timeline, and the hook that notifies), who may do what in `transitions` rows
 -- applied by case_step under a row lock. The stalled reasons and the Treeknorm are computed from
--- the case row alone, so a list filters on them inside its index scan.
+-- the case row alone (case_marks), so a list filters on them inside its index scan.
+
+-- ---------- the marks of stalled and Treeknorm (before the table: its generated column) ----------
+
+-- "Today" for the clock's `now`: the date in the Netherlands.
+CREATE FUNCTION nl_date(now timestamptz) RETURNS date LANGUAGE sql IMMUTABLE AS $$
+    SELECT (now AT TIME ZONE 'Europe/Amsterdam')::date
+$$;
+
+-- The moment `d` begins in the Netherlands.
+CREATE FUNCTION nl_midnight(d date) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT d::timestamp AT TIME ZONE 'Europe/Amsterdam'
+$$;
+
+-- `t` plus `i` counted in UTC: "7 days" is 168 hours whatever the session's time zone, and the
+-- sum is immutable (timestamptz + interval is not), so a generated column may use it.
+CREATE FUNCTION utc_add(t timestamptz, i interval) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ((t AT TIME ZONE 'UTC') + i) AT TIME ZONE 'UTC'
+$$;
+
+-- The one definition of the stalled reasons (API.md §9): for each, the first moment it holds,
+-- in the order of case_reason_names(); NULL when it cannot hold by time alone, '-infinity' when
+-- it holds whatever the time (Treeknorm dates already too far apart). Only open cases stall.
+--   intake_overdue       registered more than 7 days ago (from the last registration)
+--   action_overdue       an open action's due_on is before today (Netherlands)
+--   no_progress          in progress with no event for more than 14 days
+--   treeknorm_intake     more than 28 days from registered_on to intake_on (or today)
+--   treeknorm_treatment  more than 70 days from intake_on to treatment_on (or today)
+CREATE FUNCTION case_marks(status text, registered_at timestamptz, last_event_at timestamptz,
+                           next_action_due date, registered_on date, intake_on date,
+                           treatment_on date) RETURNS timestamptz[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN status IN ('registered', 'returned', 'in_progress') THEN ARRAY[
+        CASE WHEN status = 'registered'
+             THEN utc_add(registered_at, interval '7 days 1 microsecond') END,
+        nl_midnight(next_action_due + 1),
+        CASE WHEN status = 'in_progress'
+             THEN utc_add(last_event_at, interval '14 days 1 microsecond') END,
+        CASE WHEN intake_on IS NULL THEN nl_midnight(registered_on + 29)
+             WHEN intake_on - registered_on > 28 THEN '-infinity' END,
+        CASE WHEN treatment_on IS NULL THEN nl_midnight(intake_on + 71)
+             WHEN treatment_on - intake_on > 70 THEN '-infinity' END
+    ] ELSE '{NULL,NULL,NULL,NULL,NULL}'::timestamptz[] END
+$$;
+
+CREATE FUNCTION case_reason_names() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT '{intake_overdue,action_overdue,no_progress,treeknorm_intake,treeknorm_treatment}'::text[]
+$$;
+
+-- The first moment a case is stalled: the earliest of its marks (the generated column
+-- cases.stalled_from, which lists filter on).
+CREATE FUNCTION case_first_mark(marks timestamptz[]) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT least(marks[1], marks[2], marks[3], marks[4], marks[5])
+$$;
+
+-- ---------- the aggregate ----------
 
 CREATE TABLE cases (
     id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -40,6 +97,11 @@ CREATE TABLE cases (
     closed_at             timestamptz,
     last_event_at         timestamptz NOT NULL, -- no_progress
     next_action_due       date,                 -- the earliest due_on of an open action
+    -- The first moment the case is stalled (case_marks): `stalled_from <= now` is "stalled", a
+    -- column lists filter on inside their index scan.
+    stalled_from          timestamptz GENERATED ALWAYS AS (case_first_mark(case_marks(status,
+                              registered_at, last_event_at, next_action_due, registered_on,
+                              intake_on, treatment_on))) STORED,
     -- When the scheduler looks at its signals next: the next mark a stalled reason can pass by
     -- time alone, "now" after a change, NULL when no mark is ahead (scheduler_case_signals).
     signal_check_at       timestamptz,
@@ -145,26 +207,25 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The cases `who` may see, for lists: one branch per relation, each on its own index (see
--- consultation_visible). A case seen through two relations appears once.
+-- consultation_visible), and disjoint, so a case seen through two relations appears once: a
+-- coordinator's own region first, then (for everyone) the organisation's own cases and those it
+-- is a party to, outside that region for a coordinator.
 CREATE FUNCTION case_visible(who principal) RETURNS SETOF cases
 LANGUAGE sql STABLE AS $$
     SELECT c.* FROM cases c
      WHERE who.role = 'coordinator' AND c.region = who.region
     UNION ALL
     SELECT c.* FROM cases c
-     WHERE who.role IN ('gp', 'poh', 'consultant') AND c.organisation_id = who.organisation_id
+     WHERE who.role IN ('gp', 'poh', 'consultant', 'coordinator')
+       AND c.organisation_id = who.organisation_id
+       AND (who.role <> 'coordinator' OR c.region <> who.region)
     UNION ALL
     SELECT c.* FROM cases c
-     WHERE who.role IN ('gp', 'poh', 'consultant')
+     WHERE who.role IN ('gp', 'poh', 'consultant', 'coordinator')
        AND c.organisation_id <> who.organisation_id
+       AND (who.role <> 'coordinator' OR c.region <> who.region)
        AND c.id IN (SELECT cp.case_id FROM case_parties cp
                      WHERE cp.organisation_id = who.organisation_id)
-    UNION ALL
-    SELECT c.* FROM cases c -- a coordinator's own organisation's cases outside their region
-     WHERE who.role = 'coordinator' AND c.region <> who.region
-       AND (c.organisation_id = who.organisation_id
-            OR c.id IN (SELECT cp.case_id FROM case_parties cp
-                         WHERE cp.organisation_id = who.organisation_id))
 $$;
 
 INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
@@ -184,47 +245,24 @@ INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
 
 -- ---------- stalled and Treeknorm ----------
 
--- "Today" for the clock's `now`: the date in the Netherlands.
-CREATE FUNCTION nl_date(now timestamptz) RETURNS date LANGUAGE sql IMMUTABLE AS $$
-    SELECT (now AT TIME ZONE 'Europe/Amsterdam')::date
+CREATE FUNCTION case_marks_of(c cases) RETURNS timestamptz[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT case_marks(c.status, c.registered_at, c.last_event_at, c.next_action_due,
+                      c.registered_on, c.intake_on, c.treatment_on)
 $$;
 
--- The moment `d` begins in the Netherlands.
-CREATE FUNCTION nl_midnight(d date) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
-    SELECT d::timestamp AT TIME ZONE 'Europe/Amsterdam'
-$$;
-
--- Why an open case is stalled at `now` (API.md §9); empty when it is not, and for a resolved or
--- closed case. One expression over the row, inlined where it is called.
+-- Why `c` is stalled at `now`: the reasons whose mark has come, in their order.
 CREATE FUNCTION case_stalled(c cases, now timestamptz) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN c.status IN ('registered', 'returned', 'in_progress') THEN
-        array_remove(ARRAY[
-            CASE WHEN c.status = 'registered' AND c.registered_at < now - interval '7 days'
-                 THEN 'intake_overdue' END,
-            CASE WHEN c.next_action_due < nl_date(now) THEN 'action_overdue' END,
-            CASE WHEN c.status = 'in_progress' AND c.last_event_at < now - interval '14 days'
-                 THEN 'no_progress' END,
-            CASE WHEN coalesce(c.intake_on, nl_date(now)) - c.registered_on > 28
-                 THEN 'treeknorm_intake' END,
-            CASE WHEN coalesce(c.treatment_on, nl_date(now)) - c.intake_on > 70
-                 THEN 'treeknorm_treatment' END
-        ], NULL)
-    ELSE '{}'::text[] END
+    SELECT coalesce(array_agg(r.name ORDER BY r.n), '{}')
+      FROM unnest(case_reason_names(), case_marks_of(c)) WITH ORDINALITY r(name, mark, n)
+     WHERE r.mark <= now
 $$;
 
--- The next moment after `now` at which a stalled reason of `c` can begin by time alone (NULL:
--- none is ahead). The scheduler's pass looks at the case again then.
+-- The next moment after `now` at which a stalled reason of `c` begins (NULL: none is ahead).
+-- The scheduler's pass looks at the case again then.
 CREATE FUNCTION case_next_mark(c cases, now timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT min(t) FROM unnest(ARRAY[
-        CASE WHEN c.status = 'registered' THEN c.registered_at + interval '7 days' END,
-        CASE WHEN c.status = 'in_progress' THEN c.last_event_at + interval '14 days' END,
-        nl_midnight(c.next_action_due + 1),
-        CASE WHEN c.intake_on IS NULL THEN nl_midnight(c.registered_on + 29) END,
-        CASE WHEN c.treatment_on IS NULL THEN nl_midnight(c.intake_on + 71) END
-    ]) t
-     WHERE t >= now AND c.status IN ('registered', 'returned', 'in_progress')
+    SELECT min(m) FROM unnest(case_marks_of(c)) m WHERE m > now
 $$;
 
 CREATE FUNCTION case_treeknorm(c cases, now timestamptz) RETURNS jsonb
