@@ -216,18 +216,28 @@ void cases_get(struct req *r)
 }
 
 /* Lists show no patient and no texts but the title. case_visible is inlined, so each branch
- * uses its index, and the stalled filter compares a column (cases.stalled_from).
- * $5 the principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the limit. */
+ * uses its index. $5 the principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the
+ * limit. A coordinator's "what is stuck" (stalled=true) has a statement of its own whose filter
+ * an index serves (cases_stalled: only the stalled cases of the region are read); the other lists
+ * compare the same column, cases.stalled_from, in the scan. */
+/* clang-format off */
+#define CASES_LIST_FROM                                                                            \
+    "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"                   \
+    "  'cases.list', NULL, NULL, 'success'))"                                                      \
+    " SELECT case_summary_json(c, $1::timestamptz)::text, c.created_at::text, c.id"                \
+    " FROM case_visible($5::principal) c"                                                          \
+    " WHERE ($6::text IS NULL OR c.status = $6)"                                                   \
+    " AND ($7::int IS NULL OR c.level = $7)"
+#define CASES_LIST_PAGE                                                                            \
+    " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"       \
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT $11"
+/* clang-format on */
 DB_STMT(sql_list, 11,
-        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"
-        "  'cases.list', NULL, NULL, 'success'))"
-        " SELECT case_summary_json(c, $1::timestamptz)::text, c.created_at::text, c.id"
-        " FROM case_visible($5::principal) c"
-        " WHERE ($6::text IS NULL OR c.status = $6)"
-        " AND ($7::int IS NULL OR c.level = $7)"
+        CASES_LIST_FROM
         " AND ($8::boolean IS NULL OR coalesce(c.stalled_from <= $1::timestamptz, false) = $8)"
-        " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"
-        " ORDER BY c.created_at DESC, c.id DESC LIMIT $11");
+        CASES_LIST_PAGE);
+DB_STMT(sql_list_stalled, 11,
+        CASES_LIST_FROM " AND $8::boolean AND c.stalled_from <= $1::timestamptz" CASES_LIST_PAGE);
 
 void cases_list(struct req *r)
 {
@@ -249,7 +259,8 @@ void cases_list(struct req *r)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, level, stalled,
                        after[0], after[1], req_limit_param(r)};
-    req_db(r, &sql_list, p, req_reply_time_page);
+    req_db(r, stalled && !strcmp(stalled, "true") ? &sql_list_stalled : &sql_list, p,
+           req_reply_time_page);
 }
 
 /* ---------- actions ---------- */

@@ -111,6 +111,8 @@ CREATE TABLE cases (
     CHECK (treatment_on IS NULL OR intake_on IS NOT NULL)
 );
 CREATE INDEX cases_region ON cases (region, created_at DESC, id);
+-- A coordinator's stalled list (server/cases.c sql_list_stalled) reads only these.
+CREATE INDEX cases_stalled ON cases (region, stalled_from);
 CREATE INDEX cases_org ON cases (organisation_id, created_at DESC, id);
 CREATE INDEX cases_signal_check ON cases (signal_check_at) WHERE signal_check_at IS NOT NULL;
 

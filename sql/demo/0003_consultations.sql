@@ -42,7 +42,7 @@ INSERT INTO consultations (id, status, subject, question, patient_mode, patient_
     requester_id, organisation_id, region, consultant_id, expertise, mode, urgency,
     referral_contemplated, proposed_next_step, submitted_at, due_at, accepted_at, answered_at,
     closed_at, answer_advice, answer_recommendation, answer_minutes, outcome_referral,
-    outcome_value, outcome_note)
+    outcome_value, outcome_note, signal_check_at)
 SELECT r.id, r.status, r.subject, r.question,
        CASE WHEN r.i % 41 = 0 THEN 'revoked' ELSE 'anonymous' END,
        CASE WHEN r.i % 41 = 0 THEN NULL ELSE 18 + (r.i * 13) % 60 END,
@@ -65,7 +65,9 @@ SELECT r.id, r.status, r.subject, r.question,
             THEN (ARRAY['avoided', 'avoided', 'still_needed'])[1 + r.i % 3]
             ELSE (ARRAY['not_needed', 'not_needed', 'initiated'])[1 + r.i % 3] END END,
        CASE WHEN r.status = 'closed' THEN 3 + r.i % 3 END,
-       NULL
+       NULL,
+       -- open questions: the scheduler's first pass looks at them (the overdue ones are signalled)
+       CASE WHEN r.status IN ('submitted', 'accepted') THEN now() END
   FROM rows r
  WHERE r.consultant_id IS NOT NULL
 ON CONFLICT (id) DO NOTHING;

@@ -154,6 +154,12 @@ def test_demo_cases_agree_with_their_timelines_and_raise_every_case_signal(pg):
             kinds = set(cur.fetchone()[0])
         assert kinds == {"case_intake_overdue", "case_action_overdue", "case_no_progress",
                          "treeknorm_intake", "treeknorm_treatment"}
+        # the demo's open consultations past their due date are signalled by that first pass too
+        overdue = sql_count(conn, "SELECT count(*) FROM consultations"
+                                  " WHERE status IN ('submitted', 'accepted') AND due_at < now()")
+        assert overdue > 0
+        assert sql_count(conn, "SELECT count(*) FROM signals WHERE kind = 'consultation_overdue'"
+                               " AND resolved_at IS NULL") == overdue
         # every case now waits for its next mark, or for nothing
         assert sql_count(conn, "SELECT count(*) FROM cases WHERE signal_check_at <= now()") == 0
     finally:

@@ -3,18 +3,18 @@
 
   cases_bench.py pgbench OUTDIR
       OUTDIR/cases_list.sql: the statements overlegd runs for one GET /v1/cases?stalled=true
-      (sql_auth in server/session.c, then sql_list in server/cases.c), verbatim from the C
+      (sql_auth in server/session.c, then sql_list_stalled in server/cases.c), verbatim from the C
       source, NULL inlined where overlegd passes NULL (status, level, the cursor), every other
       parameter a pgbench variable: tok (sha256 hex of the bearer token), now, actor (the
       coordinator's user id), ip, rid (a request id), who (the principal as overlegd sends it,
       a row literal), stalled (true), lim (the page size + 1). Prints the pgbench arguments, one
       a line: "-f", "OUTDIR/cases_list.sql".
   cases_bench.py explain
-      A psql script (variables now, actor, who): PREPARE sql_list as overlegd does (parameter
+      A psql script (variables now, actor, who): PREPARE sql_list_stalled as overlegd does (parameter
       types inferred), then, in a transaction that is rolled back, six plain EXECUTEs (a pooled
       connection's plan cache has chosen between custom and generic plans by then) and
       EXPLAIN (ANALYZE, BUFFERS) EXECUTE of GET /v1/cases?stalled=true's first page; after a
-      line "### sql_list".
+      line "### sql_list_stalled".
   cases_bench.py candidates
       A psql script for inside a transaction the caller opens (and rolls back, after making
       some subjects due): EXPLAIN (ANALYZE, BUFFERS) of each scheduler pass's candidate query
@@ -29,7 +29,7 @@
       result row, psql's "Time: N ms"); prints one line per pass: "LABEL MS RAISED RESOLVED
       NOTIFIED".
 
-overlegd's parameters (server/cases.c, sql_list): $1 now, $2 actor, $3 ip, $4 request id,
+overlegd's parameters (server/cases.c, sql_list_stalled): $1 now, $2 actor, $3 ip, $4 request id,
 $5 principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the limit + 1.
 """
 import json
@@ -55,7 +55,7 @@ def stmt_sql(src, name, subs):
 
 
 def list_subs(values):
-    """sql_list's parameters for a first page of ?stalled=true: `values` gives now, actor, ip,
+    """sql_list_stalled's parameters for a first page of ?stalled=true: `values` gives now, actor, ip,
     rid, who, stalled and lim; status, level and the cursor are NULL, as overlegd sends them."""
     return {1: values["now"], 2: values["actor"], 3: values["ip"], 4: values["rid"],
             5: values["who"], 6: "NULL", 7: "NULL", 8: values["stalled"], 9: "NULL", 10: "NULL",
@@ -64,11 +64,11 @@ def list_subs(values):
 
 def cmd_pgbench(outdir):
     auth = stmt_sql("server/session.c", "sql_auth", {1: ":tok", 2: ":now"})
-    lst = stmt_sql("server/cases.c", "sql_list", list_subs(
+    lst = stmt_sql("server/cases.c", "sql_list_stalled", list_subs(
         {k: ":" + k for k in ("now", "actor", "ip", "rid", "who", "stalled", "lim")}))
     path = os.path.join(outdir, "cases_list.sql")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(f"-- GET /v1/cases?stalled=true: sql_auth, sql_list\n{auth};\n{lst};\n")
+        f.write(f"-- GET /v1/cases?stalled=true: sql_auth, sql_list_stalled\n{auth};\n{lst};\n")
     print("\n".join(["-f", path]))
 
 
@@ -79,11 +79,11 @@ def cmd_explain():
                                 "stalled": "'true'", "lim": f"'{LIMIT}'"})[i] for i in range(1, 12))
     print("\\set ON_ERROR_STOP 1")
     print("\\pset pager off")
-    print("PREPARE cases_list AS " + stmt_sql("server/cases.c", "sql_list", ident) + ";")
+    print("PREPARE cases_list AS " + stmt_sql("server/cases.c", "sql_list_stalled", ident) + ";")
     print("BEGIN;")
     for _ in range(6):
         print(f"EXECUTE cases_list({args}) \\g /dev/null")
-    print("\\echo '### sql_list'")
+    print("\\echo '### sql_list_stalled'")
     print(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE cases_list({args});")
     print("ROLLBACK;")
 
