@@ -217,27 +217,32 @@ void cases_get(struct req *r)
 
 /* Lists show no patient and no texts but the title. case_visible is inlined, so each branch
  * uses its index. $5 the principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the
- * limit. A coordinator's "what is stuck" (stalled=true) has a statement of its own whose filter
- * an index serves (cases_stalled: only the stalled cases of the region are read); the other lists
- * compare the same column, cases.stalled_from, in the scan. */
+ * limit. A coordinator's "what is stuck" (stalled=true) has a statement of its own: each part of
+ * what the caller sees (the region; their organisation's and its parties' cases) is ordered and
+ * limited on its own, so the region's part reads the newest of its cases that can be stalled
+ * (index cases_stalled) and stops after a page. */
 /* clang-format off */
-#define CASES_LIST_FROM                                                                            \
+#define CASES_LIST_SELECT                                                                          \
     "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"                   \
     "  'cases.list', NULL, NULL, 'success'))"                                                      \
-    " SELECT case_summary_json(c, $1::timestamptz)::text, c.created_at::text, c.id"                \
-    " FROM case_visible($5::principal) c"                                                          \
+    " SELECT case_summary_json(c, $1::timestamptz)::text, c.created_at::text, c.id"
+#define CASES_LIST_WHERE                                                                           \
     " WHERE ($6::text IS NULL OR c.status = $6)"                                                   \
-    " AND ($7::int IS NULL OR c.level = $7)"
-#define CASES_LIST_PAGE                                                                            \
-    " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"       \
-    " ORDER BY c.created_at DESC, c.id DESC LIMIT $11"
+    " AND ($7::int IS NULL OR c.level = $7)"                                                       \
+    " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"
+#define CASES_LIST_STALLED_PART                                                                    \
+    CASES_LIST_WHERE " AND $8::boolean AND c.stalled_from <= $1::timestamptz"                     \
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT $11)"
+#define CASES_LIST_ORDER " ORDER BY c.created_at DESC, c.id DESC LIMIT $11"
 /* clang-format on */
 DB_STMT(sql_list, 11,
-        CASES_LIST_FROM
+        CASES_LIST_SELECT " FROM case_visible($5::principal) c" CASES_LIST_WHERE
         " AND ($8::boolean IS NULL OR coalesce(c.stalled_from <= $1::timestamptz, false) = $8)"
-        CASES_LIST_PAGE);
+        CASES_LIST_ORDER);
 DB_STMT(sql_list_stalled, 11,
-        CASES_LIST_FROM " AND $8::boolean AND c.stalled_from <= $1::timestamptz" CASES_LIST_PAGE);
+        CASES_LIST_SELECT " FROM ((SELECT c.* FROM case_visible_in_region($5::principal) c"
+        CASES_LIST_STALLED_PART " UNION ALL (SELECT c.* FROM case_visible_to_members($5::principal) c"
+        CASES_LIST_STALLED_PART ") c" CASES_LIST_ORDER);
 
 void cases_list(struct req *r)
 {

@@ -111,8 +111,10 @@ CREATE TABLE cases (
     CHECK (treatment_on IS NULL OR intake_on IS NOT NULL)
 );
 CREATE INDEX cases_region ON cases (region, created_at DESC, id);
--- A coordinator's stalled list (server/cases.c sql_list_stalled) reads only these.
-CREATE INDEX cases_stalled ON cases (region, stalled_from);
+-- A coordinator's stalled list (server/cases.c sql_list_stalled): the region's cases that can
+-- be stalled at all (open, with a mark), newest first, so the scan stops after a page.
+CREATE INDEX cases_stalled ON cases (region, created_at DESC, id DESC)
+    WHERE stalled_from IS NOT NULL;
 CREATE INDEX cases_org ON cases (organisation_id, created_at DESC, id);
 CREATE INDEX cases_signal_check ON cases (signal_check_at) WHERE signal_check_at IS NOT NULL;
 
@@ -209,14 +211,17 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The cases `who` may see, for lists: one branch per relation, each on its own index (see
--- consultation_visible), and disjoint, so a case seen through two relations appears once: a
--- coordinator's own region first, then (for everyone) the organisation's own cases and those it
--- is a party to, outside that region for a coordinator.
-CREATE FUNCTION case_visible(who principal) RETURNS SETOF cases
+-- consultation_visible), and disjoint, so a case seen through two relations appears once. In
+-- two parts, so that a list can order and limit each on its own index (server/cases.c
+-- sql_list_stalled): a coordinator's own region, and the cases of the caller's organisation and
+-- those it is a party to (outside that region for a coordinator).
+CREATE FUNCTION case_visible_in_region(who principal) RETURNS SETOF cases
 LANGUAGE sql STABLE AS $$
-    SELECT c.* FROM cases c
-     WHERE who.role = 'coordinator' AND c.region = who.region
-    UNION ALL
+    SELECT c.* FROM cases c WHERE who.role = 'coordinator' AND c.region = who.region
+$$;
+
+CREATE FUNCTION case_visible_to_members(who principal) RETURNS SETOF cases
+LANGUAGE sql STABLE AS $$
     SELECT c.* FROM cases c
      WHERE who.role IN ('gp', 'poh', 'consultant', 'coordinator')
        AND c.organisation_id = who.organisation_id
@@ -228,6 +233,13 @@ LANGUAGE sql STABLE AS $$
        AND (who.role <> 'coordinator' OR c.region <> who.region)
        AND c.id IN (SELECT cp.case_id FROM case_parties cp
                      WHERE cp.organisation_id = who.organisation_id)
+$$;
+
+CREATE FUNCTION case_visible(who principal) RETURNS SETOF cases
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM case_visible_in_region(who)
+    UNION ALL
+    SELECT * FROM case_visible_to_members(who)
 $$;
 
 INSERT INTO transitions (aggregate, action, from_states, to_state, who) VALUES
