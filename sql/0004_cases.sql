@@ -265,11 +265,17 @@ CREATE FUNCTION case_marks_of(c cases) RETURNS timestamptz[] LANGUAGE sql IMMUTA
 $$;
 
 -- Why `c` is stalled at `now`: the reasons whose mark has come, in their order.
+-- One expression, so it is inlined where it is called (no executor per call, as a FROM
+-- would need).
 CREATE FUNCTION case_stalled(c cases, now timestamptz) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT coalesce(array_agg(r.name ORDER BY r.n), '{}')
-      FROM unnest(case_reason_names(), case_marks_of(c)) WITH ORDINALITY r(name, mark, n)
-     WHERE r.mark <= now
+    SELECT array_remove(ARRAY[
+        CASE WHEN (case_marks_of(c))[1] <= now THEN (case_reason_names())[1] END,
+        CASE WHEN (case_marks_of(c))[2] <= now THEN (case_reason_names())[2] END,
+        CASE WHEN (case_marks_of(c))[3] <= now THEN (case_reason_names())[3] END,
+        CASE WHEN (case_marks_of(c))[4] <= now THEN (case_reason_names())[4] END,
+        CASE WHEN (case_marks_of(c))[5] <= now THEN (case_reason_names())[5] END
+    ], NULL)
 $$;
 
 -- The next moment after `now` at which a stalled reason of `c` begins (NULL: none is ahead).
@@ -335,7 +341,7 @@ LANGUAGE sql STABLE AS $$
         'waiting', CASE WHEN c.registered_on IS NOT NULL THEN jsonb_build_object(
             'registered_on', c.registered_on, 'intake_on', c.intake_on,
             'treatment_on', c.treatment_on) END,
-        'stalled', jsonb_build_object('is_stalled', cardinality(case_stalled(c, now)) > 0,
+        'stalled', jsonb_build_object('is_stalled', coalesce(c.stalled_from <= now, false),
                                       'reasons', to_jsonb(case_stalled(c, now))),
         'treeknorm', CASE WHEN c.registered_on IS NOT NULL THEN case_treeknorm(c, now) END,
         'registered_at', ts(c.registered_at), 'intake_at', ts(c.intake_at),
