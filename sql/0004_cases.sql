@@ -730,8 +730,10 @@ BEGIN
         event_detail := p_args ->> 'note';
     END CASE;
 
-    c.next_action_due := (SELECT min(x.due_on) FROM case_actions x
-                           WHERE x.case_id = c.id AND x.status = 'open');
+    IF p_action IN ('action_create', 'action_update') THEN -- only these change the actions
+        c.next_action_due := (SELECT min(x.due_on) FROM case_actions x
+                               WHERE x.case_id = c.id AND x.status = 'open');
+    END IF;
     c.version := c.version + 1;
     UPDATE cases SET status = c.status, level = c.level, max_level = c.max_level,
         title = c.title, summary = c.summary, stagnation = c.stagnation, attempts = c.attempts,
