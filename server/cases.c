@@ -122,7 +122,8 @@ static void parties_field(json_t *b, json_t *errors)
             }
         }
         snprintf(field, sizeof field, "%srole", prefix);
-        if (role && (role[strspn(role, " \t\r\n")] == 0 || val_utf8_chars(role, strlen(role)) > 100))
+        if (role &&
+            (role[strspn(role, " \t\r\n")] == 0 || val_utf8_chars(role, strlen(role)) > 100))
             jsonx_error(errors, field, "must be 1 to 100 characters, not blank");
     }
 }
@@ -194,8 +195,7 @@ void cases_create(struct req *r)
         json_object_del(c, "waiting");
     char *s = json_dumps(c, JSON_COMPACT);
     json_decref(c);
-    const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), req_strdup(r, s),
-                       patient.sealed};
+    const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), req_strdup(r, s), patient.sealed};
     free(s);
     req_db(r, &sql_register, p, registered);
 }
@@ -215,34 +215,13 @@ void cases_get(struct req *r)
     aggregate_step(r, &kase, "read", json_object(), false, case_done);
 }
 
-/* Lists show no patient and no texts but the title. case_visible is inlined, so each branch
- * uses its index. $5 the principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the
- * limit. A coordinator's "what is stuck" (stalled=true) has a statement of its own: each part of
- * what the caller sees (the region; their organisation's and its parties' cases) is ordered and
- * limited on its own, so the region's part reads the newest of its cases that can be stalled
- * (index cases_stalled) and stops after a page. */
-/* clang-format off */
-#define CASES_LIST_SELECT                                                                          \
-    "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"                   \
-    "  'cases.list', NULL, NULL, 'success'))"                                                      \
-    " SELECT case_summary_json(c, $1::timestamptz)::text, c.created_at::text, c.id"
-#define CASES_LIST_WHERE                                                                           \
-    " WHERE ($6::text IS NULL OR c.status = $6)"                                                   \
-    " AND ($7::int IS NULL OR c.level = $7)"                                                       \
-    " AND ($9::timestamptz IS NULL OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))"
-#define CASES_LIST_STALLED_PART                                                                    \
-    CASES_LIST_WHERE " AND $8::boolean AND c.stalled_from <= $1::timestamptz"                     \
-    " ORDER BY c.created_at DESC, c.id DESC LIMIT $11)"
-#define CASES_LIST_ORDER " ORDER BY c.created_at DESC, c.id DESC LIMIT $11"
-/* clang-format on */
+/* Lists show no patient and no texts but the title (case_page). $5 the principal, $6 status,
+ * $7 level, $8 stalled, $9..$10 the cursor, $11 the limit. */
 DB_STMT(sql_list, 11,
-        CASES_LIST_SELECT " FROM case_visible($5::principal) c" CASES_LIST_WHERE
-        " AND ($8::boolean IS NULL OR coalesce(c.stalled_from <= $1::timestamptz, false) = $8)"
-        CASES_LIST_ORDER);
-DB_STMT(sql_list_stalled, 11,
-        CASES_LIST_SELECT " FROM ((SELECT c.* FROM case_visible_in_region($5::principal) c"
-        CASES_LIST_STALLED_PART " UNION ALL (SELECT c.* FROM case_visible_to_members($5::principal) c"
-        CASES_LIST_STALLED_PART ") c" CASES_LIST_ORDER);
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"
+        "  'cases.list', NULL, NULL, 'success'))"
+        " SELECT * FROM case_page($5::principal, $1::timestamptz, $6, $7::int, $8::boolean,"
+        "  $9::timestamptz, $10::uuid, $11::int)");
 
 void cases_list(struct req *r)
 {
@@ -262,10 +241,10 @@ void cases_list(struct req *r)
     }
     if (req_time_cursor(r, after) != 0)
         return;
-    const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, level, stalled,
-                       after[0], after[1], req_limit_param(r)};
-    req_db(r, stalled && !strcmp(stalled, "true") ? &sql_list_stalled : &sql_list, p,
-           req_reply_time_page);
+    const char *p[] = {
+        REQ_AUDIT_PARAMS(r), principal_param(r), status, level, stalled, after[0], after[1],
+        req_limit_param(r)};
+    req_db(r, &sql_list, p, req_reply_time_page);
 }
 
 /* ---------- actions ---------- */
@@ -446,8 +425,8 @@ void cases_note_add(struct req *r)
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     aggregate_step(r, &kase, "note_create",
-                   PII(json_pack("{s:s}", "body", jsonx_str(req_body(r), "body")), "body"),
-                   false, item_done);
+                   PII(json_pack("{s:s}", "body", jsonx_str(req_body(r), "body")), "body"), false,
+                   item_done);
 }
 
 void cases_resolve(struct req *r)

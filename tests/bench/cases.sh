@@ -14,12 +14,12 @@
 #      (tests/bench/cases.lua): requests per second and latency; a response of 400 or more fails
 #      the run (the warm-up before the first round reads every response: any status outside 2xx,
 #      or an empty page, fails it);
-#    - pgbench on the statements overlegd runs for it (sql_auth, sql_list_stalled, verbatim from the C
+#    - pgbench on the statements overlegd runs for it (sql_auth, sql_list, verbatim from the C
 #      source by cases_bench.py, NULL inlined where overlegd passes NULL, -M prepared), at the
 #      same concurrency; its first $BENCH_CASES_PGB_WARM (2) seconds are not counted.
 #    The rounds split $BENCH_DURATION between them; the figures sum the rounds.
-# 4. EXPLAIN (ANALYZE, BUFFERS) of sql_list_stalled as a pooled connection runs it (prepared, after six
-#    runs), in a transaction that is rolled back.
+# 4. EXPLAIN (ANALYZE, BUFFERS) of the statement sql_list's case_page runs for stalled = true, as it
+#    runs it (prepared, generic plan, after three runs).
 # 5. The scheduler, in one connection: the first pass (the due ones), then three passes each
 #    after 0, 100 and 1000 open cases were changed (signal_check_at set to now, as case_step
 #    does); EXPLAIN (ANALYZE, BUFFERS) of both passes' candidate queries with 1000 cases and
@@ -226,11 +226,11 @@ CASES_PGB_OTHER=$(other_pct "$CASES_PGB_BUSY" $((CASES_PGB_PG + CASES_PGB_CLIENT
 rm -f "$TMP"/casespgb.*
 
 # ---------- the list's plan ----------
-say "cases: EXPLAIN (ANALYZE, BUFFERS) of sql_list_stalled"
+say "cases: EXPLAIN (ANALYZE, BUFFERS) of case_page (stalled)"
 "$PY" tests/bench/cases_bench.py explain >"$TMP/cases-explain.sql"
 timeout 120 psql "$DATABASE_URL" -X -q -v now="$CASES_NOW" -v actor="$CASES_UID" -v who="$CASES_WHO" \
     -f "$TMP/cases-explain.sql" >"$TMP/cases-explain.out" 2>&1 \
-    || { tail -n 30 "$TMP/cases-explain.out" >&2; die "EXPLAIN of sql_list_stalled failed"; }
+    || { tail -n 30 "$TMP/cases-explain.out" >&2; die "EXPLAIN of case_page failed"; }
 
 # ---------- the scheduler ----------
 # One connection, as a server process runs its passes: the first pass takes what was due; then
@@ -317,7 +317,7 @@ cat <<EOF
 
 $CASES_ROUNDS rounds of wrk, then pgbench, ${CASES_ROUND_S} s measured each (the first round follows a ${WARMUP} s wrk
 warm-up that reads every response; each pgbench run lasts ${CASES_PGB_WARM_S} s longer, those seconds not counted;
-cases_list.sql is written by \`cases_bench.py pgbench\`: sql_auth and sql_list_stalled):
+cases_list.sql is written by \`cases_bench.py pgbench\`: sql_auth and sql_list):
 
 \`\`\`
 ${CASES_WRK_CMD[*]}
@@ -337,7 +337,7 @@ cat <<EOF
 | HTTP \`GET $CASES_PATH\`, $CASES_CONNS connections | $(fmt0 "$CASES_HTTP_RPS") req/s | | |
 | HTTP latency p50 / p99 | $CASES_HTTP_P50 / $CASES_HTTP_P99 ms | p99 < $GOAL_CASES_P99_MS ms | $G_CASES_P99_TXT |
 | the same inside overlegd (\`/metrics\` histogram) | p99 <= $CASES_SRV_P99_LE ms; $CASES_SRV_UNDER % under 25 ms | | |
-| pgbench, sql_auth + sql_list_stalled, $CASES_CONNS clients | $(fmt0 "$CASES_PG_TPS") tps | | |
+| pgbench, sql_auth + sql_list, $CASES_CONNS clients | $(fmt0 "$CASES_PG_TPS") tps | | |
 | pgbench latency p50 / p99 | $CASES_PG_P50 / $CASES_PG_P99 ms | | |
 | Ratio HTTP / pgbench | $CASES_RATIO % | >= $GOAL_CASES_RATIO % | $G_CASES_RATIO_TXT |
 | Scheduler, first pass ($CASES_DUE_NOW cases and $CASES_CONS_DUE_NOW consultations due; raised $CASES_PASS_FIRST_RAISED, resolved $CASES_PASS_FIRST_RESOLVED, notified $CASES_PASS_FIRST_NOTIFIED) | $CASES_PASS_FIRST_MS ms | < $GOAL_CASES_PASS_MS ms | $G_CASES_PASS |
@@ -373,9 +373,9 @@ import json, sys
 plans = json.load(open(sys.argv[1]))
 for name, p in plans.items():
     title = name.split(":")[0]
-    what = ("`sql_list_stalled` for the coordinator's first page of `?stalled=true`, prepared as overlegd "
-            "prepares it, after six runs on the same connection, in a transaction rolled back"
-            if title == "sql_list_stalled" else
+    what = ("The statement `case_page` (called by `sql_list`) runs for the coordinator's first page of "
+            "`?stalled=true`, prepared with a generic plan as the function runs it, after three runs"
+            if title == "case_page" else
             f"The candidate query of `{title}` (`{name.split(': ', 1)[1]}`, p_now as $1), with 1000 "
             "cases and 1000 consultations made due, in a transaction rolled back")
     ms = f"{p['ms']:.2f} ms" if p["ms"] is not None else "?"

@@ -3,18 +3,17 @@
 
   cases_bench.py pgbench OUTDIR
       OUTDIR/cases_list.sql: the statements overlegd runs for one GET /v1/cases?stalled=true
-      (sql_auth in server/session.c, then sql_list_stalled in server/cases.c), verbatim from the C
+      (sql_auth in server/session.c, then sql_list in server/cases.c), verbatim from the C
       source, NULL inlined where overlegd passes NULL (status, level, the cursor), every other
       parameter a pgbench variable: tok (sha256 hex of the bearer token), now, actor (the
       coordinator's user id), ip, rid (a request id), who (the principal as overlegd sends it,
       a row literal), stalled (true), lim (the page size + 1). Prints the pgbench arguments, one
       a line: "-f", "OUTDIR/cases_list.sql".
   cases_bench.py explain
-      A psql script (variables now, actor, who): PREPARE sql_list_stalled as overlegd does (parameter
-      types inferred), then, in a transaction that is rolled back, six plain EXECUTEs (a pooled
-      connection's plan cache has chosen between custom and generic plans by then) and
-      EXPLAIN (ANALYZE, BUFFERS) EXECUTE of GET /v1/cases?stalled=true's first page; after a
-      line "### sql_list_stalled".
+      A psql script (variables now, who): the statement case_page (sql/0004_cases.sql) runs for
+      stalled = true, read from the migration, prepared with its parameters as $N and planned
+      generically, as the function does; after three runs, EXPLAIN (ANALYZE, BUFFERS) EXECUTE of the first page of
+      GET /v1/cases?stalled=true, after a line "### case_page".
   cases_bench.py candidates
       A psql script for inside a transaction the caller opens (and rolls back, after making
       some subjects due): EXPLAIN (ANALYZE, BUFFERS) of each scheduler pass's candidate query
@@ -29,7 +28,7 @@
       result row, psql's "Time: N ms"); prints one line per pass: "LABEL MS RAISED RESOLVED
       NOTIFIED".
 
-overlegd's parameters (server/cases.c, sql_list_stalled): $1 now, $2 actor, $3 ip, $4 request id,
+overlegd's parameters (server/cases.c, sql_list): $1 now, $2 actor, $3 ip, $4 request id,
 $5 principal, $6 status, $7 level, $8 stalled, $9..$10 the cursor, $11 the limit + 1.
 """
 import json
@@ -55,7 +54,7 @@ def stmt_sql(src, name, subs):
 
 
 def list_subs(values):
-    """sql_list_stalled's parameters for a first page of ?stalled=true: `values` gives now, actor, ip,
+    """sql_list's parameters for a first page of ?stalled=true: `values` gives now, actor, ip,
     rid, who, stalled and lim; status, level and the cursor are NULL, as overlegd sends them."""
     return {1: values["now"], 2: values["actor"], 3: values["ip"], 4: values["rid"],
             5: values["who"], 6: "NULL", 7: "NULL", 8: values["stalled"], 9: "NULL", 10: "NULL",
@@ -64,28 +63,48 @@ def list_subs(values):
 
 def cmd_pgbench(outdir):
     auth = stmt_sql("server/session.c", "sql_auth", {1: ":tok", 2: ":now"})
-    lst = stmt_sql("server/cases.c", "sql_list_stalled", list_subs(
+    lst = stmt_sql("server/cases.c", "sql_list", list_subs(
         {k: ":" + k for k in ("now", "actor", "ip", "rid", "who", "stalled", "lim")}))
     path = os.path.join(outdir, "cases_list.sql")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(f"-- GET /v1/cases?stalled=true: sql_auth, sql_list_stalled\n{auth};\n{lst};\n")
+        f.write(f"-- GET /v1/cases?stalled=true: sql_auth, sql_list\n{auth};\n{lst};\n")
     print("\n".join(["-f", path]))
 
 
+# case_page's parameters, in order, with their types (sql/0004_cases.sql).
+PAGE_PARAMS = [("who", "principal"), ("now", "timestamptz"), ("p_status", "text"),
+               ("p_level", "int"), ("stalled", "boolean"), ("after_at", "timestamptz"),
+               ("after_id", "uuid"), ("lim", "int")]
+
+
+def page_stalled_query():
+    """The statement case_page runs for stalled = true (its first RETURN QUERY), each parameter as
+    $N in the order of PAGE_PARAMS, as PL/pgSQL passes them."""
+    src = open("sql/0004_cases.sql", encoding="utf-8").read()
+    m = re.search(r"CREATE FUNCTION case_page\(.*?\$\$(.*?)\$\$", src, re.S)
+    if not m:
+        sys.exit("cases_bench.py: no function case_page in sql/0004_cases.sql")
+    q = re.search(r"IF stalled THEN\s+RETURN QUERY\s+(SELECT\b.*?);", m.group(1), re.S)
+    if not q:
+        sys.exit("cases_bench.py: case_page has no RETURN QUERY under IF stalled THEN")
+    sql = " ".join(q.group(1).split())
+    for n, (name, _) in enumerate(PAGE_PARAMS, 1):
+        sql = re.sub(r"(?<![.\w])" + name + r"\b", f"${n}", sql)
+    return sql
+
+
 def cmd_explain():
-    ident = {i: f"${i}" for i in range(1, 12)}
-    args = ", ".join(list_subs({"now": ":'now'", "actor": ":'actor'", "ip": "'127.0.0.1'",
-                                "rid": "'00000000-0000-4000-8000-0000000ca5e5'", "who": ":'who'",
-                                "stalled": "'true'", "lim": f"'{LIMIT}'"})[i] for i in range(1, 12))
+    args = ", ".join([":'who'", ":'now'", "NULL", "NULL", "true", "NULL", "NULL", LIMIT])
+    types = ", ".join(t for _, t in PAGE_PARAMS)
     print("\\set ON_ERROR_STOP 1")
     print("\\pset pager off")
-    print("PREPARE cases_list AS " + stmt_sql("server/cases.c", "sql_list_stalled", ident) + ";")
-    print("BEGIN;")
-    for _ in range(6):
-        print(f"EXECUTE cases_list({args}) \\g /dev/null")
-    print("\\echo '### sql_list_stalled'")
-    print(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE cases_list({args});")
-    print("ROLLBACK;")
+    # as case_page runs it: a generic plan (its SET plan_cache_mode), kept by the connection
+    print("SET plan_cache_mode = force_generic_plan;")
+    print(f"PREPARE page_stalled({types}) AS {page_stalled_query()};")
+    for _ in range(3):   # warm: the connection's caches, as a pooled connection has them
+        print(f"EXECUTE page_stalled({args}) \\g /dev/null")
+    print("\\echo '### case_page'")
+    print(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE page_stalled({args});")
 
 
 def candidate(path, function):
