@@ -2,6 +2,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "billing.h"
 #include "cases.h"
 #include "consultations.h"
 #include "directory.h"
@@ -22,6 +23,8 @@ static const char *const q_status[] = {"status", NULL};
 static const char *const q_unread[] = {"unread", NULL};
 static const char *const q_cases[] = {"status", "level", "stalled", NULL};
 static const char *const q_signals[] = {"status", "kind", NULL};
+static const char *const q_billing_period[] = {"organisation_id", "from", "to", NULL};
+static const char *const q_billing_exports[] = {"organisation_id", NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
 /* Short names for the role masks of include/roles.h, so that a route fits on a line or two. */
@@ -32,6 +35,7 @@ static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from"
 #define CONSULT_PARTIES ROLES_CONSULT_PARTIES
 #define COORDINATOR ROLE_COORDINATOR
 #define CASE_WORKERS ROLES_CASE_WORKERS
+#define BILLING (ROLE_BILLING | ROLE_ADMIN)
 #define ANY ROLES_ANY
 
 const struct route routes[] = {
@@ -86,7 +90,8 @@ const struct route routes[] = {
      CONSULT_PARTIES, ROUTE_BODY | ROUTE_IDEM, NULL, consultations_appointment_add},
     {"GET", "/v1/consultations/{id:uuid}/appointments", "consultations.appointments_read",
      CONSULT_PARTIES, ROUTE_PAGED, NULL, consultations_appointments},
-    {"POST", "/v1/cases", "cases.create", CASE_WORKERS, ROUTE_BODY | ROUTE_IDEM, NULL, cases_create},
+    {"POST", "/v1/cases", "cases.create", CASE_WORKERS, ROUTE_BODY | ROUTE_IDEM, NULL,
+     cases_create},
     {"GET", "/v1/cases", "cases.list", CASE_WORKERS, ROUTE_PAGED, q_cases, cases_list},
     {"GET", "/v1/cases/{id:uuid}", "cases.read", CASE_WORKERS, 0, NULL, cases_get},
     {"PATCH", "/v1/cases/{id:uuid}", "cases.update", CASE_WORKERS, ROUTE_BODY, NULL, cases_update},
@@ -115,6 +120,19 @@ const struct route routes[] = {
 
     {"GET", "/v1/signals", "signals.list", COORDINATOR | ADMIN, ROUTE_PAGED, q_signals,
      signals_list},
+
+    {"PUT", "/v1/organisations/{id:uuid}/tariff", "billing.tariff_set", ADMIN, ROUTE_BODY, NULL,
+     billing_tariff_put},
+    {"PUT", "/v1/organisations/{id:uuid}/budgets/{year}", "billing.budget_set", BILLING, ROUTE_BODY,
+     NULL, billing_budget_put},
+    {"GET", "/v1/billing/preview", "billing.preview", BILLING, 0, q_billing_period,
+     billing_preview},
+    {"POST", "/v1/billing/exports", "billing.export_create", BILLING, ROUTE_BODY | ROUTE_IDEM, NULL,
+     billing_export_create},
+    {"GET", "/v1/billing/exports", "billing.exports_list", BILLING, ROUTE_PAGED, q_billing_exports,
+     billing_exports_list},
+    {"GET", "/v1/billing/exports/{id:uuid}", "billing.export_read", BILLING, 0, NULL,
+     billing_export_get},
 
     {"GET", "/v1/notifications", "notifications.list", ANY, ROUTE_PAGED, q_unread,
      notifications_list},

@@ -22,11 +22,12 @@ import json
 import re
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import BIN, assert_json, assert_problem, clean_env, fmt_ts, utcnow
+from conftest import BIN, assert_json, assert_problem, clean_env, fmt_ts, sql_count, utcnow
 from consult_helpers import ANSWER, World
 
 ROLES = ["gp", "poh", "consultant", "coordinator", "billing", "admin"]
@@ -82,6 +83,11 @@ FOREIGN_OBJECTS = {
     "/v1/cases/{id}": "foreign_case",
     # that case and its open action
     "/v1/cases/{id}/actions/{action_id}": "foreign_case_action",
+    # an export of another practice (practice_b), made by the admin; the matrix's billing user
+    # belongs to mx.practice
+    "/v1/billing/exports/{id}": "foreign_export",
+    # another practice (practice_b): its budgets are not the matrix billing user's to set
+    "/v1/organisations/{id}/budgets": "foreign_practice",
 }
 
 # Routes with an {id} whose objects are visible across organisations by design, so "another
@@ -94,6 +100,15 @@ VISIBLE_BY_DESIGN = {
         "(test_directory.py, test_put_other_consultant_403_audited)",
     ("GET", "/v1/users/{id}"): "admin only, and the admin administers every organisation",
     ("PATCH", "/v1/users/{id}"): "admin only, and the admin administers every organisation",
+    ("PUT", "/v1/organisations/{id}/tariff"): "admin only, and the admin administers every organisation",
+}
+
+# (method, template) -> {roles} that see every organisation's objects of a route in FOREIGN_OBJECTS,
+# so "404 for another organisation's object" does not apply to them there (they get the object).
+# The other allowed roles keep the 404 case. -> why.
+SEES_EVERY_ORGANISATION = {
+    ("GET", "/v1/billing/exports/{id}"): ({"admin"}, "the admin reads every practice's exports"),
+    ("PUT", "/v1/organisations/{id}/budgets/{year}"): ({"admin"}, "the admin sets every practice's budgets"),
 }
 
 # Bodies valid enough to reach the object lookup, for routes whose handler validates the body before
@@ -130,6 +145,18 @@ VALID_BODIES = {
     ("PUT", "/v1/consultants/{id}/profile"): lambda: {
         "discipline": "psychiater", "expertise": ["angst"], "regions": ["mx-elders"], "modes": ["video"],
         "accepting": True, "response_days": 3},
+    ("PUT", "/v1/organisations/{id}/tariff"): lambda: {"hourly_cents": 6000, "valid_from": "2026-01-01"},
+    ("PUT", "/v1/organisations/{id}/budgets/{year}"): lambda: {"amount_cents": 100000},
+}
+
+# Query strings for GET routes without path parameters that answer 400 without one (`mx` -> params).
+def _billing_period(mx):
+    year = datetime.now(ZoneInfo("Europe/Amsterdam")).year
+    return {"organisation_id": mx.practice["id"], "from": f"{year}-01-01", "to": f"{year}-12-31"}
+
+
+LIST_QUERIES = {
+    ("GET", "/v1/billing/preview"): _billing_period,
 }
 
 # Cases where the server answers other than API.md says, each a finding to fix in the server (then
@@ -192,7 +219,8 @@ PUBLIC = [rt for rt in ROUTES if not rt["roles"]]
 PROTECTED = [rt for rt in ROUTES if rt["roles"]]
 FORBIDDEN = [(rt, role) for rt in PROTECTED for role in ROLES if role not in rt["roles"]]
 ALLOWED_WITH_ID = [(rt, role) for rt in PROTECTED if id_params(rt) for role in rt["roles"]]
-ALLOWED_FOREIGN = [(rt, role) for rt, role in ALLOWED_WITH_ID if foreign_fixture(rt)]
+ALLOWED_FOREIGN = [(rt, role) for rt, role in ALLOWED_WITH_ID if foreign_fixture(rt)
+                   and role not in SEES_EVERY_ORGANISATION.get(key(rt), (set(), ""))[0]]
 ALLOWED_LISTS = [(rt, role) for rt in PROTECTED if rt["method"] == "GET" and not params(rt)
                  for role in rt["roles"]]
 ID_ROUTES = [rt for rt in ROUTES if params(rt)]
@@ -277,6 +305,35 @@ def foreign_case_action(mx, foreign_case, case_party):
     return (foreign_case, a["id"])
 
 
+@pytest.fixture(scope="module")
+def foreign_practice(mx):
+    """Another practice of the region (practice_b)."""
+    return mx.practice_b["id"]
+
+
+@pytest.fixture(scope="module")
+def foreign_export_made(mx, admin_token):
+    """An export of practice_b, made by the admin: one consultation of gp_b, answered by c1 (mx.mhp
+    has a tariff). The export as created, without its `unpriced`."""
+    r = mx.api.put(f"/v1/organisations/{mx.mhp['id']}/tariff", token=admin_token,
+                   json={"hourly_cents": 6000, "valid_from": "2000-01-01"})
+    assert_json(r, 200)
+    c = mx.create_ok(token=mx.gp_b["token"], to=mx.c1)
+    mx.act_ok(c["id"], "accept", mx.c1["token"])
+    mx.act_ok(c["id"], "answer", mx.c1["token"], dict(ANSWER))
+    period = _billing_period(mx)
+    period["organisation_id"] = mx.practice_b["id"]
+    e = assert_json(mx.api.post("/v1/billing/exports", token=admin_token, json=period), 201)
+    assert [x["consultation_id"] for x in e["lines"]] == [c["id"]], e
+    e.pop("unpriced")
+    return e
+
+
+@pytest.fixture(scope="module")
+def foreign_export(foreign_export_made):
+    return foreign_export_made["id"]
+
+
 # ---- overlegd routes (the generator) ----
 
 def test_routes_command_prints_the_route_table():
@@ -313,6 +370,15 @@ def test_routes_command_prints_the_route_table():
     assert set(table[("GET", "/v1/signals")]["roles"]) == {"coordinator", "admin"}
     assert table[("POST", "/v1/admin/jobs/run")]["roles"] == ["admin"]
     assert len([k for k in table if k[1].startswith("/v1/cases")]) == 15
+    # billing (API.md §11, docs/billing.md "Who")
+    assert table[("PUT", "/v1/organisations/{id}/tariff")]["roles"] == ["admin"]
+    for m, path in [("PUT", "/v1/organisations/{id}/budgets/{year}"), ("GET", "/v1/billing/preview"),
+                    ("POST", "/v1/billing/exports"), ("GET", "/v1/billing/exports"),
+                    ("GET", "/v1/billing/exports/{id}")]:
+        assert set(table[(m, path)]["roles"]) == {"billing", "admin"}, (m, path)
+    assert "idempotent" in table[("POST", "/v1/billing/exports")]["flags"]
+    assert "paged" in table[("GET", "/v1/billing/exports")]["flags"]
+    assert len([k for k in table if k[1].startswith("/v1/billing")]) == 4
 
 
 def test_routes_command_takes_no_arguments():
@@ -385,11 +451,35 @@ def test_404_for_another_organisations_object(api, request, tokens, rt, role):
 # ---- Allowed roles are let through (GET routes without parameters: no side effects) ----
 
 @pytest.mark.parametrize("rt,role", cases("allowed", ALLOWED_LISTS))
-def test_allowed_role_gets_200(api, tokens, rt, role):
-    assert_json(api.get(path_for(rt), token=tokens[role]), 200)
+def test_allowed_role_gets_200(api, mx, tokens, rt, role):
+    query = LIST_QUERIES.get(key(rt))
+    assert_json(api.get(path_for(rt), token=tokens[role], params=query(mx) if query else None), 200)
+
+
+@pytest.mark.parametrize("rt,role", [pytest.param(rt, role, id=rid(rt, role))
+                                     for rt, role in ALLOWED_WITH_ID if foreign_fixture(rt)
+                                     and role in SEES_EVERY_ORGANISATION.get(key(rt), (set(), ""))[0]])
+def test_role_seeing_every_organisation_gets_the_foreign_object(api, request, tokens, rt, role):
+    """The other side of SEES_EVERY_ORGANISATION: those roles really are let through."""
+    obj = request.getfixturevalue(foreign_fixture(rt))
+    r = send(api, rt, path_for(rt, obj), token=tokens[role], body=valid_body(rt))
+    assert_json(r, 200)
 
 
 # ---- The refusals changed nothing ----
+
+def test_refused_requests_left_the_billing_objects_alone(mx, db, admin_token, foreign_export_made,
+                                                         foreign_practice):
+    made = dict(foreign_export_made)
+    got = assert_json(mx.api.get(f"/v1/billing/exports/{made['id']}", token=admin_token), 200)
+    # the budget's amount may have been set by the admin's own (allowed) request above; not its use
+    assert got.pop("budget")["used_cents"] == made.pop("budget")["used_cents"] == made["total_cents"], got
+    assert got == made, (got, made)
+    assert sql_count(db, "SELECT count(*) FROM billing_exports WHERE organisation_id = %s", foreign_practice) == 1
+    assert sql_count(db, "SELECT count(*) FROM billing_exports WHERE organisation_id = %s", mx.practice["id"]) == 0
+    assert sql_count(db, "SELECT count(*) FROM budgets WHERE organisation_id = %s AND set_by <> %s",
+                     foreign_practice, assert_json(mx.api.get("/v1/me", token=admin_token))["id"]) == 0
+
 
 def test_refused_requests_left_the_foreign_objects_alone(mx, foreign_consultation, foreign_notification,
                                                          foreign_case, foreign_case_action):

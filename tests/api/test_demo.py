@@ -2,7 +2,8 @@
 freshly migrated database, loads again without change (scripts/run.sh runs it at every start),
 and gives what a user signing in expects: consultations with their timelines, escalation cases
 whose rows agree with their timelines (some of them stalled, so the coordinator's first scheduler
-pass raises every kind of case signal), and an inbox whose old notifications are read."""
+pass raises every kind of case signal), an inbox whose old notifications are read, and a billing
+user's practice with a budget in use, past exports and answers still to export."""
 
 import os
 import subprocess
@@ -24,7 +25,8 @@ def load_demo(pg, db):
 def counts(conn):
     return {t: sql_count(conn, f"SELECT count(*) FROM {t}")
             for t in ("organisations", "users", "consultations", "consultation_events", "notifications",
-                      "cases", "case_parties", "case_actions", "case_conferences", "case_events")}
+                      "cases", "case_parties", "case_actions", "case_conferences", "case_events",
+                      "tariffs", "budgets", "billing_exports", "billing_lines")}
 
 
 def test_demo_loads_twice_and_tells_each_consultation_s_history(pg):
@@ -162,5 +164,32 @@ def test_demo_cases_agree_with_their_timelines_and_raise_every_case_signal(pg):
                                " AND resolved_at IS NULL") == overdue
         # every case now waits for its next mark, or for nothing
         assert sql_count(conn, "SELECT count(*) FROM cases WHERE signal_check_at <= now()") == 0
+    finally:
+        conn.close()
+
+
+def test_demo_billing_user_sees_a_budget_in_use_and_something_to_export(pg):
+    db = new_db(pg)
+    load_demo(pg, db)
+    conn = pg.connect(db)
+    try:
+        practice = "(SELECT organisation_id FROM users WHERE email = 'administratie@demo.overleg.nl')"
+        who = f"(SELECT ROW(u.id, u.role, u.organisation_id, NULL)::principal FROM users u" \
+              f" WHERE u.email = 'administratie@demo.overleg.nl')"
+        assert sql_count(conn, f"SELECT count(*) FROM billing_exports WHERE organisation_id = {practice}") >= 2
+        # every exported line is priced as the tariff of its day says
+        assert sql_count(conn, "SELECT count(*) FROM billing_lines WHERE amount_cents <>"
+                               " round(minutes * hourly_cents / 60.0)") == 0
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT billing_budget_json({practice}, extract(year FROM now())::int)")
+            budget = cur.fetchone()[0]
+            assert 0 < budget["used_cents"] < budget["amount_cents"], budget
+            cur.execute(f"SELECT (billing_preview({who}, {practice}, date_trunc('year', now())::date,"
+                        f" (date_trunc('year', now()) + interval '1 year - 1 day')::date)).body")
+            preview = cur.fetchone()[0]
+        assert preview["lines"] and preview["total_cents"] > 0, preview
+        # a provider's tariff changed this year, and exported lines keep the tariff of their day
+        assert sql_count(conn, "SELECT count(DISTINCT hourly_cents) FROM billing_lines") >= 2 or \
+            sql_count(conn, "SELECT count(*) FROM tariffs WHERE valid_from > date_trunc('year', now())") > 0
     finally:
         conn.close()
