@@ -3,6 +3,7 @@
 /* Field checks shared by the domain modules: each appends {"field","message"} to `errors` when
  * the value (already known to be a string, or absent) breaks the rule. */
 #include <jansson.h>
+#include <stdbool.h>
 
 extern const char *const org_kinds[];
 
@@ -17,6 +18,10 @@ void fields_int(json_t *body, const char *key, long long lo, long long hi, json_
 void fields_length(json_t *body, const char *key, long min, long max, json_t *errors);
 /* A text (or absent) of 1 to `max` characters that is not only white space. */
 void fields_text(json_t *body, const char *key, long max, json_t *errors);
+/* A period of days `from` to `to` (query values or NULL): both dates YYYY-MM-DD, `from` not after
+ * `to`, in the years 2000 to 2100, and with `same_year` in one calendar year. Errors are
+ * appended under "from" and "to". */
+void fields_period(const char *from, const char *to, bool same_year, json_t *errors);
 /* Optional string fields: the value, or NULL when absent or null. */
 const char *fields_opt(json_t *body, const char *key);
 #endif

@@ -101,26 +101,6 @@ static const char *practice_of(struct req *r, const char *given)
     return u->role == ROLE_BILLING ? u->organisation_id : NULL;
 }
 
-/* A period: `from` and `to` dates, from <= to, within one calendar year (a budget is per year).
- * Appends errors under the given field names. */
-static void period_check(const char *from, const char *to, json_t *errors)
-{
-    int y1, m1, d1, y2, m2, d2;
-    int ok1 = from && val_date(from, &y1, &m1, &d1), ok2 = to && val_date(to, &y2, &m2, &d2);
-    if (!ok1)
-        jsonx_error(errors, "from", "must be a date YYYY-MM-DD");
-    if (!ok2)
-        jsonx_error(errors, "to", "must be a date YYYY-MM-DD");
-    if (!ok1 || !ok2)
-        return;
-    if (strcmp(from, to) > 0)
-        jsonx_error(errors, "to", "must not be before from");
-    else if (y1 != y2)
-        jsonx_error(errors, "to", "must be in the same calendar year as from");
-    else if (y1 < 2000 || y1 > 2100)
-        jsonx_error(errors, "from", "must be in the years 2000 to 2100");
-}
-
 /* ---------- tariffs and budgets ---------- */
 
 void billing_tariff_put(struct req *r)
@@ -183,7 +163,7 @@ void billing_preview(struct req *r)
         jsonx_error(errors, "organisation_id", "must be a UUID");
     else if (!practice_of(r, org))
         jsonx_error(errors, "organisation_id", "is required");
-    period_check(from, to, errors);
+    fields_period(from, to, true, errors); /* a budget is per year */
     if (json_array_size(errors)) {
         req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
         return;
@@ -234,7 +214,7 @@ void billing_export_create(struct req *r)
     else if (!practice_of(r, org) && !jsonx_has(b, "organisation_id"))
         jsonx_error(errors, "organisation_id", "is required");
     if (jsonx_has(b, "from") && jsonx_has(b, "to") && from && to)
-        period_check(from, to, errors);
+        fields_period(from, to, true, errors); /* a budget is per year */
     if (json_array_size(errors)) {
         req_invalid(r, errors);
         return;

@@ -93,3 +93,23 @@ void fields_text(json_t *body, const char *key, long max, json_t *errors)
     else
         fields_length(body, key, 1, max, errors);
 }
+
+void fields_period(const char *from, const char *to, bool same_year, json_t *errors)
+{
+    int y1, m1, d1, y2, m2, d2;
+    int ok1 = from && val_date(from, &y1, &m1, &d1), ok2 = to && val_date(to, &y2, &m2, &d2);
+    if (!ok1)
+        jsonx_error(errors, "from", "must be a date YYYY-MM-DD");
+    if (!ok2)
+        jsonx_error(errors, "to", "must be a date YYYY-MM-DD");
+    if (!ok1 || !ok2)
+        return;
+    if (strcmp(from, to) > 0)
+        jsonx_error(errors, "to", "must not be before from");
+    else if (same_year && y1 != y2)
+        jsonx_error(errors, "to", "must be in the same calendar year as from");
+    else if (y1 < 2000 || y1 > 2100)
+        jsonx_error(errors, "from", "must be in the years 2000 to 2100");
+    else if (y2 > 2100)
+        jsonx_error(errors, "to", "must be in the years 2000 to 2100");
+}

@@ -10,6 +10,7 @@
 #include "notifications.h"
 #include "ops.h"
 #include "organisations.h"
+#include "reports.h"
 #include "signals.h"
 #include "users.h"
 #include "validate.h"
@@ -25,6 +26,7 @@ static const char *const q_cases[] = {"status", "level", "stalled", NULL};
 static const char *const q_signals[] = {"status", "kind", NULL};
 static const char *const q_billing_period[] = {"organisation_id", "from", "to", NULL};
 static const char *const q_billing_exports[] = {"organisation_id", NULL};
+static const char *const q_reports[] = {"from", "to", "region", NULL};
 static const char *const q_audit[] = {"subject_id", "actor_id", "action", "from", "to", NULL};
 
 /* Short names for the role masks of include/roles.h, so that a route fits on a line or two. */
@@ -133,6 +135,9 @@ const struct route routes[] = {
      billing_exports_list},
     {"GET", "/v1/billing/exports/{id:uuid}", "billing.export_read", BILLING, 0, NULL,
      billing_export_get},
+
+    {"GET", "/v1/reports/summary", "reports.summary", COORDINATOR | ADMIN, 0, q_reports,
+     reports_summary},
 
     {"GET", "/v1/notifications", "notifications.list", ANY, ROUTE_PAGED, q_unread,
      notifications_list},

@@ -8,6 +8,48 @@ CREATE FUNCTION ts(t timestamptz) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
 
+-- ---------- working days ----------
+-- The Dutch working-day calendar that due dates follow (API.md §8: Monday to Friday, no public
+-- holiday), for the reports' response times. server/workdays.c computes due dates with the same
+-- calendar; tests/api/test_reports.py checks that the two agree on every day of 2000-2100.
+
+-- Easter Sunday of year `y` (the anonymous Gregorian computus).
+CREATE FUNCTION easter(y int) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT make_date(y, (h + l - 7 * m + 114) / 31, (h + l - 7 * m + 114) % 31 + 1)
+      FROM (SELECT h, l, (y % 19 + 11 * h + 22 * l) / 451 AS m
+              FROM (SELECT h, (32 + 2 * (b % 4) + 2 * (c / 4) - h - c % 4) % 7 AS l
+                      FROM (SELECT b, c, (19 * (y % 19) + b - b / 4 - (b - (b + 8) / 25 + 1) / 3
+                                          + 15) % 30 AS h
+                              FROM (SELECT y / 100 AS b, y % 100 AS c) bc) hx) lx) mx
+$$;
+
+-- Whether day `d` is a working day: Monday to Friday, and not New Year's Day, Easter Monday,
+-- King's Day (27 April, the 26th when the 27th is a Sunday), Liberation Day (5 May, in years
+-- divisible by 5), Ascension Day, Whit Monday, Christmas Day or Boxing Day.
+CREATE FUNCTION is_workday(d date) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT extract(isodow FROM d) < 6
+       AND to_char(d, 'MM-DD') NOT IN ('01-01', '12-25', '12-26')
+       AND NOT (to_char(d, 'MM-DD') = '05-05' AND extract(year FROM d)::int % 5 = 0)
+       AND d <> CASE WHEN extract(isodow FROM make_date(extract(year FROM d)::int, 4, 27)) = 7
+                     THEN make_date(extract(year FROM d)::int, 4, 26)
+                     ELSE make_date(extract(year FROM d)::int, 4, 27) END
+       AND d - easter(extract(year FROM d)::int) NOT IN (1, 39, 50)
+$$;
+
+-- The working hours from `a` to `b`: the time between them less what falls on days that are
+-- not working days. Days are counted in UTC, as due dates are (workdays_add), so an answer
+-- exactly at a due date of N working days has taken 24 × N working hours. NULL when either is.
+CREATE FUNCTION working_hours(a timestamptz, b timestamptz) RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT round((extract(epoch FROM b - a) - coalesce(sum(extract(epoch FROM
+               least(b, (d + 1)::timestamp AT TIME ZONE 'UTC')
+               - greatest(a, d::timestamp AT TIME ZONE 'UTC'))), 0)) / 3600, 4)
+      FROM generate_series(0, greatest((b AT TIME ZONE 'UTC')::date
+                                       - (a AT TIME ZONE 'UTC')::date, -1)) k,
+           LATERAL (SELECT (a AT TIME ZONE 'UTC')::date + k AS d) x
+     WHERE NOT is_workday(d)
+$$;
+
 CREATE TABLE organisations (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),

@@ -38,6 +38,10 @@ CREATE TABLE consultations (
     -- When the scheduler looks at its signal next: its due date while open, "now" after a change
     -- (scheduler_consultation_signals), NULL when nothing can change by time alone.
     signal_check_at       timestamptz,
+    -- Working hours from submission to answer, as due dates count them (working_hours): the
+    -- reports' median response time reads it from an index rather than computing it per row.
+    response_hours        numeric GENERATED ALWAYS AS (working_hours(submitted_at, answered_at))
+                              STORED,
     CHECK ((patient_mode = 'consented') = (patient_identity IS NOT NULL))
 );
 CREATE INDEX consultations_org ON consultations (organisation_id, submitted_at DESC, id);

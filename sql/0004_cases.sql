@@ -643,6 +643,7 @@ BEGIN
         IF (p_args ->> 'work_done')::boolean THEN
             c.status := 'in_progress';
             c.level := 1;
+            c.max_level := greatest(c.max_level, 1);
             c.intake_at := p_now;
             event_kind := 'intake';
         ELSE

@@ -35,7 +35,9 @@ WITH subjects(n, subject, question, expertise) AS (VALUES
               WHEN s.i % 2 = 0 THEN '00000000-0000-4000-b000-000000000002'::uuid
               ELSE '00000000-0000-4000-b000-000000000001'::uuid END AS requester_id,
          (s.i % 5 < 3) AS referral_contemplated,
-         interval '1 hour' * (2 + (s.i * 7) % 70) AS response_time
+         -- every ninth answer late (the reports' "answered within target" is not 100 %)
+         interval '1 hour' * (2 + (s.i * 7) % 70 + CASE WHEN s.i % 9 = 0 THEN 60 ELSE 0 END)
+             AS response_time
     FROM series s JOIN subjects sub ON sub.n = s.i % 12
 )
 INSERT INTO consultations (id, status, subject, question, patient_mode, patient_age, patient_sex,

@@ -155,8 +155,14 @@ def _billing_period(mx):
     return {"organisation_id": mx.practice["id"], "from": f"{year}-01-01", "to": f"{year}-12-31"}
 
 
+def _report_period(mx):
+    # no region: the coordinator gets their own, the admin every region
+    return {"from": "2025-01-01", "to": "2025-12-31"}
+
+
 LIST_QUERIES = {
     ("GET", "/v1/billing/preview"): _billing_period,
+    ("GET", "/v1/reports/summary"): _report_period,
 }
 
 # Cases where the server answers other than API.md says, each a finding to fix in the server (then
@@ -379,6 +385,9 @@ def test_routes_command_prints_the_route_table():
     assert "idempotent" in table[("POST", "/v1/billing/exports")]["flags"]
     assert "paged" in table[("GET", "/v1/billing/exports")]["flags"]
     assert len([k for k in table if k[1].startswith("/v1/billing")]) == 4
+    # reports (API.md "Reports", docs/reports.md "Who")
+    assert set(table[("GET", "/v1/reports/summary")]["roles"]) == {"coordinator", "admin"}
+    assert len([k for k in table if k[1].startswith("/v1/reports")]) == 1
 
 
 def test_routes_command_takes_no_arguments():
