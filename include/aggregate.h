@@ -42,6 +42,5 @@ int aggregate_body_ok(struct req *r, const struct jsonx_field *fields, json_t *e
 
 /* An action whose body is {"reason"} (required, not blank, at most 2000 characters, guarded as
  * the patient's mode asks), If-Match honoured: decline, withdraw, escalate, deescalate. */
-void aggregate_reason(struct req *r, const struct aggregate *a, const char *action,
-                      req_db_cb done);
+void aggregate_reason(struct req *r, const struct aggregate *a, const char *action, req_db_cb done);
 #endif

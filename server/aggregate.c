@@ -55,8 +55,7 @@ int aggregate_refused(struct req *r, const struct aggregate *a, struct db_result
             snprintf(msg, sizeof msg, "No such %s.", a->noun);
         req_problem(r, 404, "not-found", *message ? message : msg);
     } else if (!strcmp(result, "stale")) {
-        snprintf(msg, sizeof msg, "The %s was changed since you read it (ETag mismatch).",
-                 a->noun);
+        snprintf(msg, sizeof msg, "The %s was changed since you read it (ETag mismatch).", a->noun);
         req_problem(r, 412, "precondition-failed", msg);
     } else if (!strcmp(result, "conflict")) {
         if (!*message)
@@ -130,8 +129,7 @@ int aggregate_body_ok(struct req *r, const struct jsonx_field *fields, json_t *e
     return 0;
 }
 
-void aggregate_reason(struct req *r, const struct aggregate *a, const char *action,
-                      req_db_cb done)
+void aggregate_reason(struct req *r, const struct aggregate *a, const char *action, req_db_cb done)
 {
     static const struct jsonx_field fields[] = {{"reason", JX_STRING, JX_REQUIRED}, {NULL, 0, 0}};
     json_t *b = req_body(r), *errors = json_array();

@@ -54,7 +54,7 @@ static void created(struct req *r, struct db_result *res)
      * nothing outlives a revocation of consent. */
     req_replay_body(r, PQgetvalue(res->res, 0, 0));
     aggregate_reply(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
-                       PQgetvalue(res->res, 0, 2));
+                    PQgetvalue(res->res, 0, 2));
 }
 
 static void target_checked(struct req *r, struct db_result *res)
@@ -161,7 +161,7 @@ static void read_done(struct req *r, struct db_result *res)
     }
     int meta = !strcmp(PQgetvalue(res->res, 0, 0), "meta");
     aggregate_reply(r, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
-                       meta ? NULL : PQgetvalue(res->res, 0, 3));
+                    meta ? NULL : PQgetvalue(res->res, 0, 3));
 }
 
 void consultations_get(struct req *r)
@@ -252,9 +252,9 @@ void consultations_answer(struct req *r)
         return;
     transition_run(r, "answer",
                    aggregate_with_pii(json_pack("{s:s, s:s, s:I}", "advice", jsonx_str(b, "advice"),
-                                      "recommendation", jsonx_str(b, "recommendation"),
-                                      "minutes_spent", (json_int_t)json_integer_value(m)),
-                            b, "advice"));
+                                                "recommendation", jsonx_str(b, "recommendation"),
+                                                "minutes_spent", (json_int_t)json_integer_value(m)),
+                                      b, "advice"));
 }
 
 void consultations_close(struct req *r)
@@ -342,7 +342,8 @@ void consultations_message_add(struct req *r)
     if (aggregate_body_ok(r, fields, errors) != 0)
         return;
     json_t *args = json_pack("{s:s}", "body", jsonx_str(b, "body"));
-    aggregate_step(r, &consultation, "message_create", aggregate_with_pii(args, b, "body"), false, item_added);
+    aggregate_step(r, &consultation, "message_create", aggregate_with_pii(args, b, "body"), false,
+                   item_added);
 }
 
 struct listing {
@@ -408,5 +409,6 @@ void consultations_appointment_add(struct req *r)
                              "duration_minutes", (json_int_t)json_integer_value(d));
     if (location)
         json_object_set_new(args, "location", json_string(location));
-    aggregate_step(r, &consultation, "appointment_create", aggregate_with_pii(args, b, "location"), false, item_added);
+    aggregate_step(r, &consultation, "appointment_create", aggregate_with_pii(args, b, "location"),
+                   false, item_added);
 }

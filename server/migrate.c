@@ -64,7 +64,8 @@ static void file_checksum(const struct embedded_file *f, char out[65])
  * left half-right. */
 static int history_matches(PGconn *c)
 {
-    PGresult *r = PQexec(c, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    PGresult *r =
+        PQexec(c, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     for (int i = 0; ok && i < PQntuples(r); i++) {
         int v = atoi(PQgetvalue(r, i, 0));

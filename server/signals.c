@@ -8,9 +8,12 @@
 
 #include <string.h>
 
-static const char *const kinds[] = {"consultation_overdue", "case_intake_overdue",
-                                    "case_action_overdue",  "case_no_progress",
-                                    "treeknorm_intake",     "treeknorm_treatment",
+static const char *const kinds[] = {"consultation_overdue",
+                                    "case_intake_overdue",
+                                    "case_action_overdue",
+                                    "case_no_progress",
+                                    "treeknorm_intake",
+                                    "treeknorm_treatment",
                                     NULL};
 
 /* $1 the principal, $2 open/resolved, $3 kind, $4..$5 the cursor, $6 the limit. */
