@@ -103,12 +103,15 @@ RETURNS SETOF billing_lines LANGUAGE sql STABLE AS $$
        AND NOT EXISTS (SELECT 1 FROM billing_lines l WHERE l.consultation_id = c.id)
 $$;
 
+-- The line JSON functions are STABLE, as jsonb_build_object is: a function declared more
+-- strictly than its body is not inlined, and an export calls them 15,000 times (690-890 against
+-- 520-600 ms for 5,000 lines).
 CREATE FUNCTION billing_party_json(id uuid, name text, agb text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', id, 'name', name, 'agb_code', agb)
 $$;
 
-CREATE FUNCTION billing_line_json(l billing_lines) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION billing_line_json(l billing_lines) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('consultation_id', l.consultation_id, 'answered_on', l.answered_on,
         'provider', billing_party_json(l.provider_id, l.provider_name, l.provider_agb),
         'consultant', billing_party_json(l.consultant_id, l.consultant_name, l.consultant_agb),
@@ -117,7 +120,7 @@ CREATE FUNCTION billing_line_json(l billing_lines) RETURNS jsonb LANGUAGE sql IM
 $$;
 
 -- A candidate line without a tariff (API.md: `unpriced`).
-CREATE FUNCTION billing_unpriced_json(l billing_lines) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION billing_unpriced_json(l billing_lines) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('consultation_id', l.consultation_id, 'answered_on', l.answered_on,
         'provider', billing_party_json(l.provider_id, l.provider_name, l.provider_agb),
         'minutes', l.minutes)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` after the build. Four benchmarks against one throw-away PostgreSQL cluster and one
+# `make bench` after the build. Six benchmarks against one throw-away PostgreSQL cluster and one
 # overlegd, each with a section of docs/benchmarks.md that it rewrites:
 #
 # - me (tests/bench/me.sh): GET /v1/me throughput and p99 latency with wrk, the same SQL
@@ -18,13 +18,25 @@
 #   through pgbench, EXPLAIN ANALYZE of the list; the scheduler's pass over that data, first and
 #   after 0, 100 and 1000 cases changed, with the plans of its candidate queries. Section
 #   <!-- bench:cases:start --> .. <!-- bench:cases:end -->.
+# - reports (tests/bench/reports.sh): a coordinator's GET /v1/reports/summary of the last full
+#   calendar year on the cases benchmark's data (generated again when "cases" did not run) with
+#   wrk, the same statements through pgbench, the plan of every statement report_summary runs;
+#   the admin's report over every region alone. Section <!-- bench:reports:start --> ..
+#   <!-- bench:reports:end -->.
+# - billing (tests/bench/billing.sh): POST /v1/billing/exports of practice-years of 5,000
+#   answered consultations (tests/bench/billing_seed.sql), one at a time with curl, the same
+#   statements through pgbench for other practices, EXPLAIN ANALYZE of the candidate query and
+#   the time of each statement of an export. Section <!-- bench:billing:start --> ..
+#   <!-- bench:billing:end -->.
 #
 # Everything runs on 127.0.0.1 and a Unix socket only, and is stopped and removed on exit. About
-# 60 s for "me", 90 s for "directory", 60 s for "consultations" and 3 minutes for "cases" on an
-# idle 2-core machine.
+# 60 s for "me", 90 s for "directory", 60 s for "consultations", 3 minutes for "cases", 1 minute
+# for "reports" after "cases" (3 alone: it generates the cases data first) and 1 minute for
+# "billing" on an idle 2-core machine.
 #
 # Env (defaults in brackets):
-#   BENCH_ONLY []          me | directory | consultations | cases: run only that benchmark
+#   BENCH_ONLY []          me | directory | consultations | cases | reports | billing: run only
+#                         that benchmark
 #   BENCH_DURATION [15]   seconds of each measured wrk and pgbench run
 #   BENCH_WARMUP [3]      seconds of each wrk warm-up run
 #   BENCH_CONNS [64]      wrk connections (me)
@@ -41,6 +53,15 @@
 #   BENCH_CASES_ROUNDS [2] the cases benchmark alternates wrk and pgbench this many times,
 #                         BENCH_DURATION / rounds seconds each
 #   BENCH_CASES_PGB_WARM [2] seconds each cases pgbench run lasts longer, not counted
+#   BENCH_REPORTS_CONNS [8] wrk connections and pgbench clients (reports; the data is the cases
+#                         benchmark's: BENCH_CASES, BENCH_CASES_CONSULTATIONS)
+#   BENCH_REPORTS_ROUNDS [2] the reports benchmark alternates wrk and pgbench this many times,
+#                         BENCH_DURATION / rounds seconds each
+#   BENCH_REPORTS_PGB_WARM [2] seconds each reports pgbench run lasts longer, not counted
+#   BENCH_BILLING_ROUNDS [5] exports through HTTP, and as many through pgbench (2 x rounds + 1
+#                         practices are generated)
+#   BENCH_BILLING_LINES [5000] billable consultations of each practice-year
+#   BENCH_BILLING_BACKGROUND [300000] consultations of other practices
 #   BENCH_IDLE_CONNS [1000] keep-alive connections held open for the memory figure
 #   BENCH_THREADS [2]     OVERLEG_THREADS (the benchmark machine has 2 cores)
 #   BENCH_POOL [8]        OVERLEG_DB_POOL (per thread); pgbench clients = threads x pool
@@ -53,8 +74,9 @@ cd "$(dirname "$0")/../.."
 trap 'echo "bench: failed (status $?) at ${BASH_SOURCE[0]##*/} line $LINENO: $BASH_COMMAND" >&2' ERR
 
 ONLY=${BENCH_ONLY:-}
-[[ -z $ONLY || $ONLY == me || $ONLY == directory || $ONLY == consultations || $ONLY == cases ]] \
-    || { echo "bench: BENCH_ONLY must be me, directory, consultations or cases" >&2; exit 2; }
+[[ -z $ONLY || $ONLY == me || $ONLY == directory || $ONLY == consultations || $ONLY == cases
+   || $ONLY == reports || $ONLY == billing ]] \
+    || { echo "bench: BENCH_ONLY must be me, directory, consultations, cases, reports or billing" >&2; exit 2; }
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-64}
@@ -198,14 +220,19 @@ me_code=$(curl -sS --max-time 5 -o "$TMP/me.json" -w '%{http_code}' -H "Authoriz
 [[ $me_code == 200 ]] && grep -q "$EMAIL" "$TMP/me.json" \
     || { cat "$TMP/me.json" >&2; die "GET /v1/me answered $me_code"; }
 
-ME_GOALS_MET= DIR_GOALS_MET= CONS_GOALS_MET= CASES_GOALS_MET=
+ME_GOALS_MET= DIR_GOALS_MET= CONS_GOALS_MET= CASES_GOALS_MET= REPORTS_GOALS_MET= BILL_GOALS_MET=
 if [[ -z $ONLY || $ONLY == me ]]; then source tests/bench/me.sh; fi
 if [[ -z $ONLY || $ONLY == directory ]]; then source tests/bench/directory.sh; fi
 if [[ -z $ONLY || $ONLY == consultations ]]; then source tests/bench/consultations.sh; fi
 if [[ -z $ONLY || $ONLY == cases ]]; then source tests/bench/cases.sh; fi
+# reports after cases: it reuses that data (cases.sh leaves CASES_REGION and CASES_ORG set)
+if [[ -z $ONLY || $ONLY == reports ]]; then source tests/bench/reports.sh; fi
+# billing last: its practices add consultations the reports would count over every region
+if [[ -z $ONLY || $ONLY == billing ]]; then source tests/bench/billing.sh; fi
 
 if [[ $STRICT == 1 && ( $ME_GOALS_MET == no || $DIR_GOALS_MET == no || $CONS_GOALS_MET == no
-                        || $CASES_GOALS_MET == no ) ]]; then
+                        || $CASES_GOALS_MET == no || $REPORTS_GOALS_MET == no
+                        || $BILL_GOALS_MET == no ) ]]; then
     die "a goal is not met (BENCH_STRICT=1)"
 fi
 exit 0
