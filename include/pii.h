@@ -29,7 +29,8 @@ enum pii_kind { PII_NONE = 0, PII_BSN, PII_EMAIL, PII_PHONE, PII_POSTCODE, PII_D
  *             separator '-', '/' or '.' (1-2-1990, 01.02.1990, 1990-02-01), or a day, a Dutch
  *             or English month name or abbreviation and a year (3 maart 1990, 3 mrt. 1990).
  * Month-year ("03-2024", "maart 2024"), years, times, ages, doses, percentages and codes such
- * as "F32.1" or "PHQ-9" pass. */
+ * as "F32.1" or "PHQ-9" pass, and so do UUIDs (8-4-4-4-12 hex digits standing alone), whose
+ * digit groups would otherwise read as phone numbers or dates. */
 enum pii_kind pii_scan(const char *text, size_t len);
 
 /* "bsn", "email", "phone", "postcode", "date"; "none" for PII_NONE, "unknown" otherwise. */

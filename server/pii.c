@@ -418,12 +418,44 @@ static int pii_email_at(const unsigned char *s, size_t len, size_t i)
     return labels >= 2 && last >= 2 && last_letters;
 }
 
+static int pii_hex(unsigned char c)
+{
+    return pii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Byte length of a UUID (8-4-4-4-12 hex digits) standing alone at s[i], or 0. An id copied into
+ * a text is no identifier of a patient, but its digit groups look like a phone number
+ * ("-0915-4825-") or a date to the matchers. */
+static size_t pii_uuid_at(const unsigned char *s, size_t len, size_t i)
+{
+    static const size_t groups[] = {8, 4, 4, 4, 12};
+    if (pii_word_before(s, i))
+        return 0;
+    size_t j = i;
+    for (size_t g = 0; g < 5; g++) {
+        if (g > 0) {
+            if (j >= len || s[j] != '-')
+                return 0;
+            j++;
+        }
+        for (size_t k = 0; k < groups[g]; k++, j++)
+            if (j >= len || !pii_hex(s[j]))
+                return 0;
+    }
+    return pii_word_at(s, len, j) ? 0 : j - i;
+}
+
 enum pii_kind pii_scan(const char *text, size_t len)
 {
     if (text == NULL)
         return PII_NONE;
     const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < len; i++) {
+        size_t uuid = pii_uuid_at(s, len, i);
+        if (uuid > 0) {
+            i += uuid - 1;
+            continue;
+        }
         if (pii_email_at(s, len, i))
             return PII_EMAIL;
         if (!pii_digit(s[i]) && s[i] != '+' && s[i] != '(')

@@ -459,6 +459,35 @@ static void test_long_inputs(void **state)
     free(buf);
 }
 
+/* UUIDs pass: in 300 random ones the digit groups read as phone numbers 4 times before. */
+static void test_uuids_harmless(void **state)
+{
+    (void)state;
+    EXPECT("Zie consultatie 3f2a9c1e-0915-4825-a1b2-0612345678ab voor de eerdere vraag.", PII_NONE);
+    EXPECT("8d1e8c2a-0612-3456-7890-123456782abc", PII_NONE);
+    EXPECT("(3F2A9C1E-0915-4825-A1B2-0612345678AB)", PII_NONE);
+    EXPECT("zie 00000000-0000-4000-a000-000000000001, en 2c1b0d3e-1990-0201-8000-000000000000.",
+           PII_NONE);
+    /* random UUIDs, none of them read as an identifier */
+    srand(7513);
+    for (int n = 0; n < 2000; n++) {
+        char u[64];
+        unsigned v[8];
+        for (int k = 0; k < 8; k++)
+            v[k] = (unsigned)rand() & 0xffffu;
+        snprintf(u, sizeof u, "id %04x%04x-%04x-4%03x-%04x-%04x%04x%04x.", v[0], v[1], v[2],
+                 v[3] & 0xfffu, (v[4] & 0x3fffu) | 0x8000u, v[5], v[6], v[7]);
+        EXPECT(u, PII_NONE);
+    }
+    /* what stands beside a UUID is still looked at */
+    EXPECT("3f2a9c1e-0915-4825-a1b2-0612345678ab 0612345678", PII_PHONE);
+    EXPECT("3f2a9c1e-0915-4825-a1b2-0612345678ab, BSN 123456782", PII_BSN);
+    /* only a whole UUID passes: a longer or glued run is read as it stands */
+    EXPECT("3f2a9c1e-0915-4825-a1b2-0612345678abc 06-12345678", PII_PHONE);
+    EXPECT("x3f2a9c1e-0915-4825-a1b2-0612345678ab", PII_PHONE);
+    EXPECT("0915-4825 06-12345678", PII_PHONE);
+}
+
 int test_pii_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,7 +499,7 @@ int test_pii_run(void)
         cmocka_unit_test(test_postcode_harmless), cmocka_unit_test(test_date_caught),
         cmocka_unit_test(test_date_harmless),     cmocka_unit_test(test_harmless_clinical),
         cmocka_unit_test(test_text_order),        cmocka_unit_test(test_odd_bytes),
-        cmocka_unit_test(test_long_inputs),
+        cmocka_unit_test(test_long_inputs),       cmocka_unit_test(test_uuids_harmless),
     };
     return cmocka_run_group_tests_name("pii", tests, NULL, NULL);
 }
