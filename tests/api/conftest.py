@@ -430,6 +430,44 @@ COMPATIBLE_KIND = {
 }
 
 
+class ClockedSession:
+    """Signs users in on a server whose test clock a module moves. Tokens live 12 h of application
+    time and the scheduler deletes expired sessions, so after every clock move each user signs in
+    again (`tok`). `now` is the application clock as last set (None: never set)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.api = Api(server.base)
+        self.now = None
+        self._tokens = {}
+
+    def at(self, dt):
+        """Sets the application clock; every token is signed for again afterwards."""
+        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        r = self.api.put("/v1/admin/clock", token=tok, json={"now": fmt_ts(dt)})
+        assert r.status_code == 200, f"PUT /v1/admin/clock: {r.status_code} {r.text}"
+        got = parse_ts(r.json()["now"])
+        assert abs((got - dt).total_seconds()) < 5, (got, dt)
+        self.now = dt
+        self._tokens = {}
+
+    def real_time(self):
+        """Back to real time."""
+        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        r = self.api.delete("/v1/admin/clock", token=tok)
+        assert r.status_code == 200, f"DELETE /v1/admin/clock: {r.status_code} {r.text}"
+        self.now = parse_ts(r.json()["now"])
+        self._tokens = {}
+
+    def tok(self, user=None):
+        """A token valid at the current application time; None: the admin."""
+        k = "admin" if user is None else user["id"]
+        if k not in self._tokens:
+            self._tokens[k] = (self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD) if user is None
+                               else self.api.login(user["email"], user["password"]))
+        return self._tokens[k]
+
+
 class Factory:
     def __init__(self, api, admin_token):
         self.api = api

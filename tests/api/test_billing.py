@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Factory, Server, assert_json, assert_problem,
-                      error_fields, fmt_ts, migrated_server, parse_ts, sql_count, valid_password)
+from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, ClockedSession, Factory, Server, assert_json, assert_problem,
+                      error_fields, migrated_server, parse_ts, sql_count, valid_password)
 from consult_helpers import World, anonymous_patient, tag
 
 DB_NAME = "t_billing"
@@ -61,38 +61,14 @@ def agb():
 
 # ---- the harness ----
 
-class Bill:
+class Bill(ClockedSession):
     def __init__(self, server, conn):
-        self.server = server
+        super().__init__(server)
         self.conn = conn
-        self.api = Api(server.base)
         admin = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         self.factory = Factory(self.api, admin)
         # the other roles (and the region the practices and providers below live in)
         self.w = World(self.api, self.factory, admin, prefix="bl")
-        self._tokens = {}
-
-    # -- clock and tokens --
-
-    def at(self, dt):
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.put("/v1/admin/clock", token=tok, json={"now": fmt_ts(dt)})
-        assert r.status_code == 200, f"PUT /v1/admin/clock: {r.status_code} {r.text}"
-        assert abs((parse_ts(r.json()["now"]) - dt).total_seconds()) < 5, r.json()
-        self._tokens = {}
-
-    def real_time(self):
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.delete("/v1/admin/clock", token=tok)
-        assert r.status_code == 200, f"DELETE /v1/admin/clock: {r.status_code} {r.text}"
-        self._tokens = {}
-
-    def tok(self, user=None):
-        k = "admin" if user is None else user["id"]
-        if k not in self._tokens:
-            self._tokens[k] = (self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD) if user is None
-                               else self.api.login(user["email"], user["password"]))
-        return self._tokens[k]
 
     # -- organisations and users --
 

@@ -39,7 +39,7 @@ except ImportError:  # not installed for every interpreter: Oudin's algorithm (T
         month = 3 + (i - j + 40) // 44
         return date(y, month, i - j + 28 - 31 * (month // 4))
 
-from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Factory, assert_json, assert_problem, error_fields,
+from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, ClockedSession, Factory, assert_json, assert_problem, error_fields,
                       fmt_ts, migrated_server, parse_ts, valid_password)
 from consult_helpers import ANSWER, World, anonymous_patient, tag
 
@@ -197,12 +197,10 @@ def assert_shape(rep):
 
 # ---- the harness ----
 
-class Rep:
+class Rep(ClockedSession):
     def __init__(self, server, conn):
-        self.server = server
+        super().__init__(server)
         self.conn = conn
-        self.api = Api(server.base)
-        self._tokens = {}
         admin = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         self.factory = Factory(self.api, admin)
         self.w = World(self.api, self.factory, admin, prefix="rp")
@@ -217,26 +215,6 @@ class Rep:
                 "password": valid_password()}
         u = assert_json(self.api.post("/v1/users", token=self.tok(), json=body), 201)
         return {"id": u["id"], "email": email, "password": body["password"], "user": u}
-
-    def at(self, dt):
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.put("/v1/admin/clock", token=tok, json={"now": fmt_ts(dt)})
-        assert r.status_code == 200, f"PUT /v1/admin/clock: {r.status_code} {r.text}"
-        assert abs((parse_ts(r.json()["now"]) - dt).total_seconds()) < 5, r.json()
-        self._tokens = {}
-
-    def real_time(self):
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.delete("/v1/admin/clock", token=tok)
-        assert r.status_code == 200, f"DELETE /v1/admin/clock: {r.status_code} {r.text}"
-        self._tokens = {}
-
-    def tok(self, user=None):
-        k = "admin" if user is None else user["id"]
-        if k not in self._tokens:
-            self._tokens[k] = (self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD) if user is None
-                               else self.api.login(user["email"], user["password"]))
-        return self._tokens[k]
 
     def report(self, user=None, **params):
         return self.api.get(PATH, token=self.tok(user), params=params)

@@ -27,8 +27,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, Api, Factory, assert_json, assert_problem, error_fields,
-                      fmt_ts, migrated_server, parse_ts, sql_count)
+from conftest import (ADMIN_EMAIL, ADMIN_PASSWORD, ClockedSession, Factory, assert_json, assert_problem, error_fields,
+                      migrated_server, parse_ts, sql_count)
 from consult_helpers import ANSWER, NOTIFICATION_KEYS, World, anonymous_patient, tag
 
 SIGNAL_KEYS = {"id", "kind", "subject_type", "subject_id", "region", "raised_at", "resolved_at", "detail"}
@@ -55,43 +55,13 @@ class Run:
         return sorted(s["kind"] for s in self.resolved if s["subject_id"] == subject_id)
 
 
-class Sig:
+class Sig(ClockedSession):
     def __init__(self, server, conn):
-        self.server = server
+        super().__init__(server)
         self.conn = conn
-        self.api = Api(server.base)
         admin = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         self.factory = Factory(self.api, admin)
         self.w = World(self.api, self.factory, admin, prefix="sg")
-        self.now = None
-        self._tokens = {}
-
-    # -- clock and tokens --
-
-    def at(self, dt):
-        """Sets the application clock; every token is signed for again afterwards."""
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.put("/v1/admin/clock", token=tok, json={"now": fmt_ts(dt)})
-        assert r.status_code == 200, f"PUT /v1/admin/clock: {r.status_code} {r.text}"
-        got = parse_ts(r.json()["now"])
-        assert abs((got - dt).total_seconds()) < 5, (got, dt)
-        self.now = dt
-        self._tokens = {}
-
-    def reset_clock(self):
-        tok = self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        r = self.api.delete("/v1/admin/clock", token=tok)
-        assert r.status_code == 200, f"DELETE /v1/admin/clock: {r.status_code} {r.text}"
-        self.now = parse_ts(r.json()["now"])
-        self._tokens = {}
-
-    def tok(self, user=None):
-        """A token valid at the current application time; None: the admin."""
-        k = "admin" if user is None else user["id"]
-        if k not in self._tokens:
-            self._tokens[k] = (self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD) if user is None
-                               else self.api.login(user["email"], user["password"]))
-        return self._tokens[k]
 
     # -- signals and the scheduler --
 
@@ -804,7 +774,7 @@ def test_clock_going_back_re_evaluates(sig, t0):
 def test_clock_reset_to_real_time_re_evaluates(sig):
     """DELETE /v1/admin/clock from a clock in the future: back to real time, the conditions that
     held only in the future are resolved."""
-    sig.reset_clock()
+    sig.real_time()
     real = sig.now
     cons = sig.consultation()
     case = sig.case()
@@ -812,7 +782,7 @@ def test_clock_reset_to_real_time_re_evaluates(sig):
     run = sig.run()
     assert run.raised_for(cons["id"]) == ["consultation_overdue"]
     assert run.raised_for(case["id"]) == ["case_intake_overdue"]
-    sig.reset_clock()
+    sig.real_time()
     run = sig.run()
     assert run.resolved_for(cons["id"]) == ["consultation_overdue"]
     assert run.resolved_for(case["id"]) == ["case_intake_overdue"]
