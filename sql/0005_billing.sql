@@ -229,6 +229,7 @@ DECLARE
     eid uuid := gen_random_uuid();
     n int;
     total bigint;
+    unpriced jsonb;
     e billing_exports;
 BEGIN
     outcome := billing_practice_check(who, org);
@@ -236,20 +237,25 @@ BEGIN
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock(7515, hashtext(org::text));
-    WITH added AS (
+    -- One read of the candidates: the priced ones become lines, the others are reported.
+    WITH candidates AS MATERIALIZED (SELECT * FROM billing_candidates(org, p_from, p_to)),
+    added AS (
         INSERT INTO billing_lines
-        SELECT eid, (b).consultation_id, (b).organisation_id, (b).answered_on, (b).provider_id,
-               (b).provider_name, (b).provider_agb, (b).consultant_id, (b).consultant_name,
-               (b).consultant_agb, (b).mode, (b).minutes, (b).hourly_cents, (b).amount_cents
-          FROM billing_candidates(org, p_from, p_to) b
+        SELECT eid, b.consultation_id, b.organisation_id, b.answered_on, b.provider_id,
+               b.provider_name, b.provider_agb, b.consultant_id, b.consultant_name,
+               b.consultant_agb, b.mode, b.minutes, b.hourly_cents, b.amount_cents
+          FROM candidates b
          WHERE b.hourly_cents IS NOT NULL
         ON CONFLICT (consultation_id) DO NOTHING
         RETURNING amount_cents)
-    SELECT count(*), sum(amount_cents) INTO n, total FROM added;
+    SELECT (SELECT count(*) FROM added), (SELECT sum(amount_cents) FROM added),
+           (SELECT coalesce(jsonb_agg(billing_unpriced_json(b) ORDER BY b.answered_on,
+                                      b.consultation_id), '[]')
+              FROM candidates b WHERE b.hourly_cents IS NULL)
+      INTO n, total, unpriced;
     IF n = 0 THEN
         outcome := 'empty';
-        body := jsonb_build_object('unpriced',
-            (SELECT count(*) FROM billing_candidates(org, p_from, p_to)));
+        body := jsonb_build_object('unpriced', jsonb_array_length(unpriced));
         RETURN;
     END IF;
     INSERT INTO billing_exports (id, organisation_id, period_from, period_to, created_at,
@@ -257,10 +263,7 @@ BEGIN
     VALUES (eid, org, p_from, p_to, at, who.id, n, total) RETURNING * INTO e;
     PERFORM audit_write(at, who.id, ip, request_id, 'billing.export_create', 'billing_export',
                         eid, 'success');
-    body := billing_export_json(e) || jsonb_build_object('unpriced',
-        (SELECT coalesce(jsonb_agg(billing_unpriced_json(b) ORDER BY b.answered_on,
-                                   b.consultation_id), '[]')
-           FROM billing_candidates(org, p_from, p_to) b));
+    body := billing_export_json(e) || jsonb_build_object('unpriced', unpriced);
 END
 $$;
 
