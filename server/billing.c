@@ -156,12 +156,13 @@ void billing_budget_put(struct req *r)
 
 void billing_preview(struct req *r)
 {
-    const char *org = req_query(r, "organisation_id"), *from = req_query(r, "from"),
+    const char *given = req_query(r, "organisation_id"), *from = req_query(r, "from"),
                *to = req_query(r, "to");
+    const char *org = practice_of(r, given);
     json_t *errors = json_array();
-    if (org && !val_uuid(org))
+    if (given && !val_uuid(given))
         jsonx_error(errors, "organisation_id", "must be a UUID");
-    else if (!practice_of(r, org))
+    else if (!org)
         jsonx_error(errors, "organisation_id", "is required");
     fields_period(from, to, true, errors); /* a budget is per year */
     if (json_array_size(errors)) {
@@ -169,8 +170,8 @@ void billing_preview(struct req *r)
         return;
     }
     json_decref(errors);
-    req_set_ctx(r, (void *)practice_of(r, org));
-    const char *p[] = {principal_param(r), practice_of(r, org), from, to};
+    req_set_ctx(r, (void *)org);
+    const char *p[] = {principal_param(r), org, from, to};
     req_db(r, &sql_preview, p, outcome_ok);
 }
 
@@ -207,21 +208,20 @@ void billing_export_create(struct req *r)
     json_t *b = req_body(r), *errors = json_array();
     jsonx_check(b, fields, "", errors);
     fields_uuid(b, "organisation_id", errors);
-    const char *org = jsonx_str(b, "organisation_id"), *from = jsonx_str(b, "from"),
+    const char *given = jsonx_str(b, "organisation_id"), *from = jsonx_str(b, "from"),
                *to = jsonx_str(b, "to");
-    if (org && !val_uuid(org))
-        org = NULL;
-    else if (!practice_of(r, org) && !jsonx_has(b, "organisation_id"))
+    const char *org = practice_of(r, given && val_uuid(given) ? given : NULL);
+    if (!org && !jsonx_has(b, "organisation_id")) /* an admin names the practice */
         jsonx_error(errors, "organisation_id", "is required");
-    if (jsonx_has(b, "from") && jsonx_has(b, "to") && from && to)
+    if (from && to)
         fields_period(from, to, true, errors); /* a budget is per year */
     if (json_array_size(errors)) {
         req_invalid(r, errors);
         return;
     }
     json_decref(errors);
-    req_set_ctx(r, (void *)practice_of(r, org));
-    const char *p[] = {WRITE_PARAMS(r), practice_of(r, org), from, to};
+    req_set_ctx(r, (void *)org);
+    const char *p[] = {WRITE_PARAMS(r), org, from, to};
     req_db(r, &sql_export, p, exported);
 }
 
