@@ -377,8 +377,9 @@ def test_deactivated_consultant_404_everywhere(api, d, db):
     assert profile_row(db, c["id"]) == row
     assert_problem(d.get(c["id"]), 404, "/problems/not-found")
     assert d.ids(region=reg) == []
-    assert d.ids(q=surname) == []
-    assert d.ids(q=f"{surname} marloes") == [] and d.ids(q=surname, region=reg) == []
+    # not found by name; another module's consultant may come near a random word (typo tolerance)
+    assert c["id"] not in d.ids(q=surname)
+    assert c["id"] not in d.ids(q=f"{surname} marloes") and d.ids(q=surname, region=reg) == []
     # reactivated, they are found again, by every kind of search
     assert_json(api.patch(f"/v1/users/{c['id']}", token=d.admin, json={"active": True}))
     assert d.ids(q=surname) == [c["id"]] and d.ids(q=f"{surname} marloes") == [c["id"]]
