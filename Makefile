@@ -5,7 +5,7 @@ PKGS      := libevent libevent_pthreads libevent_openssl jansson libpq openssl
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Ibuild \
              -DOVERLEG_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -largon2 -lpthread -lm
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -largon2 -lunistring -lpthread -lm
 
 SRCS      := $(wildcard server/*.c)
 OBJS      := $(SRCS:server/%.c=build/obj/%.o) build/obj/embedded_data.o

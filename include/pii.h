@@ -1,6 +1,6 @@
 /* pii - "anonymous means anonymous": spots text that looks like a direct identifier of a
- * patient (API.md §8). Pure: no allocation, no state, and the value found is never copied or
- * returned, so callers cannot echo it by accident. */
+ * patient (API.md §8). Pure: no state, and the value found is never copied or returned, so
+ * callers cannot echo it by accident. */
 #ifndef OVERLEG_PII_H
 #define OVERLEG_PII_H
 
@@ -9,13 +9,19 @@
 enum pii_kind { PII_NONE = 0, PII_BSN, PII_EMAIL, PII_PHONE, PII_POSTCODE, PII_DATE };
 
 /* Scans UTF-8 text for what looks like a direct identifier; returns the first kind found
- * (in text order) or PII_NONE. Never allocates. NULL text is PII_NONE. Invalid UTF-8 and NUL
- * bytes are scanned like any other non-letter byte.
+ * (in text order) or PII_NONE. NULL text is PII_NONE. Invalid UTF-8 and NUL bytes are scanned
+ * like any other non-letter byte.
+ *
+ * The text is read as normalised: Unicode NFKC, then every decimal digit of any script as its
+ * ASCII digit, every dash as '-' and every space as ' ' ("１１１２２２３３３", "١١١٢٢٢٣٣٣" and
+ * "111‐222‐333" are BSNs as "111222333" and "111-222-333" are). The only allocation is that
+ * working copy, for non-ASCII text only.
  *
  * Numbers are standalone when not glued to more digits, nor to a decimal part ("1,5", "3.25").
  * Spaces may be ' ', U+00A0 or U+202F.
- *   bsn       9 digits passing the elfproef, plain or grouped by one repeated separator
- *             ('.', '-', space) into groups of 2-4 digits: 123456782, 1234.56.782, 123 456 782.
+ *   bsn       9 digits passing the elfproef, plain or grouped by separators
+ *             ('.', '-', space; mixed too) into groups of 2-4 digits: 123456782, 1234.56.782,
+ *             123 456 782, 111 222.333.
  *   email     local@domain.tld: local part of letters, digits and .!#$%&'*+/=?^_`{|}~- ,
  *             dot-separated labels, a top-level label of 2+ letters. Accented letters count.
  *   phone     0 + 9 digits (second digit not 0), as 0612345678 or an area code of 2-4 digits,

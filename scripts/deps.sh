@@ -7,7 +7,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
-      libargon2-dev postgresql postgresql-contrib"
+      libargon2-dev libunistring-dev postgresql postgresql-contrib"
 for extra in "$@"; do
     case "$extra" in
         test)  pkgs="$pkgs libcmocka-dev python3-pytest python3-requests python3-psycopg2 valgrind openssl" ;;

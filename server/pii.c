@@ -1,9 +1,14 @@
 /* pii - direct-identifier detector for anonymous consultations. Every matcher looks only at the
- * bytes it is given and keeps digits in small stack buffers: nothing is allocated or copied out,
- * so the value found cannot leak into an error or a log. */
+ * bytes it is given and keeps digits in small stack buffers; the one working copy is the text
+ * folded to ASCII digits, dashes and spaces (pii_fold), freed before pii_scan returns, so the
+ * value found cannot leak into an error or a log. */
 #include "pii.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include "validate.h"
 
@@ -171,7 +176,8 @@ static size_t pii_grouped(const unsigned char *s, size_t len, size_t i, size_t w
 
 static int pii_bsn_at(const unsigned char *s, size_t len, size_t i)
 {
-    static const struct pii_grouping g = {2, 4, 4, ".- ", 1};
+    /* Separators may differ ("111 222.333"): a BSN typed by hand is grouped as it comes. */
+    static const struct pii_grouping g = {2, 4, 4, ".- ", 0};
     char digits[10];
     if (!pii_digit(s[i]) || !pii_num_start(s, i) || pii_grouped(s, len, i, 9, &g, digits) == 0)
         return 0;
@@ -445,11 +451,60 @@ static size_t pii_uuid_at(const unsigned char *s, size_t len, size_t i)
     return pii_word_at(s, len, j) ? 0 : j - i;
 }
 
+/* The text as the matchers read it: Unicode NFKC (full-width digits and letters, ligatures and
+ * compatibility spaces become their plain forms), then every other decimal digit (Arabic-Indic,
+ * Devanagari, ...) as its ASCII digit, every dash as '-' and every space as ' '. Malloc'd;
+ * NULL when the text is ASCII (nothing to fold) or not valid UTF-8 (scanned as it is). */
+static unsigned char *pii_fold(const unsigned char *s, size_t len, size_t *outlen)
+{
+    size_t i = 0;
+    while (i < len && s[i] < 0x80)
+        i++;
+    if (i == len || u8_check(s, len) != NULL)
+        return NULL;
+    size_t nlen = 0;
+    uint8_t *n = u8_normalize(UNINORM_NFKC, s, len, NULL, &nlen);
+    if (!n)
+        return NULL;
+    /* Folding only shortens: each character becomes one ASCII byte or stays as it is. */
+    size_t o = 0;
+    for (size_t j = 0; j < nlen;) {
+        ucs4_t c;
+        int cl = u8_mbtouc(&c, n + j, nlen - j);
+        int d = c >= 0x80 ? uc_decimal_value(c) : -1;
+        if (d >= 0)
+            n[o++] = (uint8_t)('0' + d);
+        else if (c >= 0x80 && uc_is_general_category(c, UC_DASH_PUNCTUATION))
+            n[o++] = '-';
+        else if (c >= 0x80 && uc_is_property_space(c))
+            n[o++] = ' ';
+        else {
+            memmove(n + o, n + j, (size_t)cl);
+            o += (size_t)cl;
+        }
+        j += (size_t)cl;
+    }
+    *outlen = o;
+    return n;
+}
+
+static enum pii_kind pii_scan_folded(const unsigned char *s, size_t len);
+
 enum pii_kind pii_scan(const char *text, size_t len)
 {
     if (text == NULL)
         return PII_NONE;
-    const unsigned char *s = (const unsigned char *)text;
+    size_t flen = 0;
+    unsigned char *folded = pii_fold((const unsigned char *)text, len, &flen);
+    if (!folded)
+        return pii_scan_folded((const unsigned char *)text, len);
+    enum pii_kind k = pii_scan_folded(folded, flen);
+    free(folded);
+    return k;
+}
+
+static enum pii_kind pii_scan_folded(const unsigned char *s, size_t len)
+{
     for (size_t i = 0; i < len; i++) {
         size_t uuid = pii_uuid_at(s, len, i);
         if (uuid > 0) {

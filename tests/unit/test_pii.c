@@ -132,7 +132,6 @@ static void test_bsn_harmless(void **state)
     EXPECT("123456782,5", PII_NONE); /* a measurement */
     EXPECT("0,123456782", PII_NONE);
     EXPECT("1.123456782", PII_NONE);
-    EXPECT("1234.56 782", PII_NONE);       /* mixed separators */
     EXPECT("1 2 3 4 5 6 7 8 2", PII_NONE); /* single digits are not groups */
     EXPECT("12345678 2", PII_NONE);
     EXPECT("1 23456782", PII_NONE);
@@ -488,6 +487,41 @@ static void test_uuids_harmless(void **state)
     EXPECT("0915-4825 06-12345678", PII_PHONE);
 }
 
+/* Other forms of the same digits, dashes and spaces are read as their plain forms. */
+static void test_other_digit_forms(void **state)
+{
+    (void)state;
+    /* full-width 111222333 */
+    EXPECT("Mevrouw, BSN \xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x92\xef\xbc\x92"
+           "\xef\xbc\x92\xef\xbc\x93\xef\xbc\x93\xef\xbc\x93.",
+           PII_BSN);
+    /* Arabic-Indic */
+    EXPECT("\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa2\xd9\xa2\xd9\xa2\xd9\xa3\xd9\xa3\xd9\xa3", PII_BSN);
+    EXPECT("\xf0\x9d\x9f\x8f\xf0\x9d\x9f\x8f\xf0\x9d\x9f\x8f"
+           "222333",
+           PII_BSN); /* mathematical bold 1 */
+    EXPECT("111\xe2\x80\x90"
+           "222\xe2\x80\x90"
+           "333",
+           PII_BSN); /* U+2010 hyphens */
+    EXPECT("111\xe2\x80\x89"
+           "222\xe2\x80\x89"
+           "333",
+           PII_BSN);                /* thin spaces */
+    EXPECT("111 222.333", PII_BSN); /* mixed separators, as typed by hand */
+    EXPECT("1234.56 782", PII_BSN);
+    EXPECT("06\xe2\x80\x91"
+           "12345678",
+           PII_PHONE);                                      /* non-breaking hyphen */
+    EXPECT("\xef\xbc\x90\xef\xbc\x96-12345678", PII_PHONE); /* full-width 06 */
+    EXPECT("jan\xef\xbc\xa0"
+           "example.nl",
+           PII_EMAIL); /* full-width @ */
+    /* text that only looks unusual stays harmless */
+    EXPECT("Caf\xc3\xa9, \xef\xbc\x93 jaar, \xef\xac\x81ne dosis \xc2\xbd tablet", PII_NONE);
+    EXPECT("\xff\xfe 111222333", PII_BSN); /* not UTF-8: read as it stands */
+}
+
 int test_pii_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +534,7 @@ int test_pii_run(void)
         cmocka_unit_test(test_date_harmless),     cmocka_unit_test(test_harmless_clinical),
         cmocka_unit_test(test_text_order),        cmocka_unit_test(test_odd_bytes),
         cmocka_unit_test(test_long_inputs),       cmocka_unit_test(test_uuids_harmless),
+        cmocka_unit_test(test_other_digit_forms),
     };
     return cmocka_run_group_tests_name("pii", tests, NULL, NULL);
 }
