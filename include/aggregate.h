@@ -11,14 +11,16 @@
 #include <stdbool.h>
 
 struct aggregate {
-    const char *noun;     /* "consultation", "case": in messages */
+    const char *noun;     /* "consultation", "case": in messages, and the associated data of its
+                             sealed texts ("<noun>:<id>", datakeys.h) */
     struct db_stmt *step; /* SELECT result, detail, message, access, body::text, identity,
                              body->>'version' FROM <aggregate>_step(9 parameters) */
+    const char *const *sealed; /* the args aggregate_step seals (NULL-terminated) */
 };
 
 /* Runs `action` on the object of the path (path parameter 0) with `args` (a JSON object,
- * stolen), then `done`. With `if_match`, the versions If-Match names are compared under the
- * step's row lock (a malformed If-Match: 400). */
+ * stolen; its texts named in a->sealed sealed to that object), then `done`. With `if_match`, the
+ * versions If-Match names are compared under the step's row lock (a malformed If-Match: 400). */
 void aggregate_step(struct req *r, const struct aggregate *a, const char *action, json_t *args,
                     bool if_match, req_db_cb done);
 
@@ -27,10 +29,11 @@ void aggregate_step(struct req *r, const struct aggregate *a, const char *action
  * message, or "Not possible while the <noun> is <detail>."), 403 forbidden, 422 invalid. */
 int aggregate_refused(struct req *r, const struct aggregate *a, struct db_result *res);
 
-/* Replies an object: `json` as it is, or, when `sealed` is a sealed identity the viewer may see,
- * with its "patient" replaced by the opened identity. `version` (may be NULL) makes the ETag. */
-void aggregate_reply(struct req *r, int status, const char *json, const char *sealed,
-                     const char *version);
+/* Replies an object of `a`: `json` as it is, or, when `sealed` is a sealed identity the viewer
+ * may see, with its "patient" replaced by the opened identity. `version` (may be NULL) makes
+ * the ETag. Sealed texts in `json` are opened as the reply leaves (reply.c). */
+void aggregate_reply(struct req *r, const struct aggregate *a, int status, const char *json,
+                     const char *sealed, const char *version);
 
 /* Adds {"pii": {"field", "kind"}} to `args` when body[key] looks like it holds an identifier
  * (the first such field only): the step refuses it unless the patient consented. Returns args. */

@@ -7,8 +7,6 @@ struct config {
     const char *database_url;
     char listen_host[256];
     int listen_port;
-    unsigned char data_key[32];
-    bool has_data_key;
     int threads;
     int db_pool;
     int jobs_interval;

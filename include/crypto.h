@@ -7,12 +7,13 @@
 int crypto_new_token(char out[64]);
 /* Lower-case hex SHA-256 of `len` bytes. */
 void crypto_sha256_hex(const void *data, size_t len, char out[65]);
-/* AES-256-GCM with a fresh 96-bit nonce; output is base64url(nonce | ciphertext | tag),
- * malloc'd. Returns NULL on failure. */
-char *crypto_seal(const unsigned char key[32], const void *plain, size_t len);
+/* AES-256-GCM with a fresh 96-bit nonce and `ad` (NULL or a string) as associated data; output
+ * is base64url(nonce | ciphertext | tag), malloc'd. Returns NULL on failure. The key ring
+ * (datakeys.h) is what the rest of the server uses. */
+char *crypto_seal(const unsigned char key[32], const char *ad, const void *plain, size_t len);
 /* Reverses crypto_seal; returns a malloc'd NUL-terminated plaintext or NULL when the text was
- * tampered with or the key is wrong. */
-char *crypto_open(const unsigned char key[32], const char *sealed, size_t *len);
+ * tampered with, the key is wrong or `ad` is not the one it was sealed with. */
+char *crypto_open(const unsigned char key[32], const char *ad, const char *sealed, size_t *len);
 /* argon2id with parameters at or above OWASP's minimum (19 MiB, t=2, p=1). */
 int crypto_password_hash(const char *password, size_t len, char out[128]);
 /* 1 when the password matches, 0 when not. */

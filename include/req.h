@@ -67,8 +67,9 @@ void req_reply_empty(struct req *r, int status);
 void req_problem(struct req *r, int status, const char *slug, const char *detail);
 void req_problem_errors(struct req *r, int status, const char *slug, const char *detail,
                         json_t *errors);
-/* With Idempotency-Key: store `json` (copied) for replays instead of the reply itself, e.g. a
- * reply without the patient's identity, which a replay must not hand out unaudited. */
+/* With Idempotency-Key: store `json` (copied, its sealed texts opened) for replays instead of
+ * the reply itself, e.g. a reply without the patient's identity, which a replay must not hand
+ * out unaudited. */
 void req_replay_body(struct req *r, const char *json);
 /* 400 /problems/bad-query naming one query parameter. */
 void req_bad_query(struct req *r, const char *param, const char *message);

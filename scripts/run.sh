@@ -28,6 +28,12 @@ for f in sql/demo/*.sql; do   # glob order is name order (LC_COLLATE=C below)
     # client_min_messages: keep the idempotent scripts' "already exists, skipping" notices quiet.
     PGOPTIONS='-c client_min_messages=warning' psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -q -f "$f"
 done
+# The demo texts are written in clear; rekey seals them (and anything sealed under an older key)
+# under the current data key. Quiet unless it fails.
+if ! out=$(build/overlegd rekey 2>&1); then
+    echo "$out" >&2
+    exit 1
+fi
 
 listen=${OVERLEG_LISTEN:-127.0.0.1:8080}
 url="http://${listen/#0.0.0.0:/127.0.0.1:}"   # a wildcard listen address is not a URL to paste

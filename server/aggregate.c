@@ -2,8 +2,7 @@
  * (include/aggregate.h). */
 #include "aggregate.h"
 
-#include "config.h"
-#include "crypto.h"
+#include "datakeys.h"
 #include "etag.h"
 #include "fields.h"
 #include "log.h"
@@ -14,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void aggregate_reply(struct req *r, int status, const char *json, const char *sealed,
-                     const char *version)
+void aggregate_reply(struct req *r, const struct aggregate *a, int status, const char *json,
+                     const char *sealed, const char *version)
 {
     if (version && *version) {
         char etag[ETAG_LEN];
@@ -26,12 +25,19 @@ void aggregate_reply(struct req *r, int status, const char *json, const char *se
         req_reply_raw(r, status, json, strlen(json));
         return;
     }
-    char *plain = crypto_open(cfg.data_key, sealed, NULL);
-    json_t *o = json_loads(json, 0, NULL), *identity = plain ? json_loads(plain, 0, NULL) : NULL;
-    free(plain);
+    json_t *o = json_loads(json, 0, NULL), *identity = NULL;
+    const char *id = jsonx_str(o, "id");
+    if (id) {
+        char ad[DATAKEYS_AD_MAX];
+        datakeys_ad(ad, a->noun, id);
+        char *plain = datakeys_open(ad, sealed, NULL);
+        identity = plain ? json_loads(plain, 0, NULL) : NULL;
+        free(plain);
+    }
     if (!o || !identity) {
         json_decref(o);
         json_decref(identity);
+        log_error("%s: a sealed patient identity does not open request_id=%s", a->noun, req_id(r));
         req_problem(r, 500, "internal", "The patient's identity cannot be read.");
         return;
     }
@@ -85,9 +91,32 @@ json_t *aggregate_with_pii(json_t *args, json_t *body, const char *key)
     return args;
 }
 
+/* Seals the texts of `args` the aggregate keeps sealed, bound to the object of the path. */
+static int seal_args(struct req *r, const struct aggregate *a, json_t *args)
+{
+    char ad[DATAKEYS_AD_MAX];
+    datakeys_ad(ad, a->noun, req_param(r, 0));
+    for (const char *const *k = a->sealed; k && *k; k++) {
+        json_t *v = json_object_get(args, *k);
+        if (!json_is_string(v))
+            continue;
+        char *s = datakeys_seal(ad, json_string_value(v), json_string_length(v));
+        if (!s)
+            return -1;
+        json_object_set_new(args, *k, json_string(s));
+        free(s);
+    }
+    return 0;
+}
+
 void aggregate_step(struct req *r, const struct aggregate *a, const char *action, json_t *args,
                     bool if_match, req_db_cb done)
 {
+    if (seal_args(r, a, args) != 0) {
+        json_decref(args);
+        req_problem(r, 500, "internal", "The text could not be sealed.");
+        return;
+    }
     char *s = json_dumps(args, JSON_COMPACT);
     json_decref(args);
     const char *args_text = req_strdup(r, s);

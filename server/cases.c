@@ -8,6 +8,8 @@
 
 #include "aggregate.h"
 #include "clock.h"
+#include "crypto.h"
+#include "datakeys.h"
 #include "fields.h"
 #include "jsonx.h"
 #include "patient.h"
@@ -33,7 +35,11 @@ DB_STMT(sql_step, 9,
         "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
         " FROM case_step($1, $2, $3, $4, $5::principal, $6::uuid, $7::bigint[], $8, $9::jsonb)");
 
-static const struct aggregate kase = {"case", &sql_step};
+/* The texts of a case's actions, sealed to it (datakeys.h). */
+static const char *const sealed_args[] = {
+    "title",       "summary", "stagnation", "attempts", "proposed_solution", "note", "reason",
+    "description", "result",  "agenda",     "body",     "solution",          NULL};
+static const struct aggregate kase = {"case", &sql_step, sealed_args};
 
 /* ---------- field checks ---------- */
 
@@ -140,7 +146,7 @@ static void registered(struct req *r, struct db_result *res)
         return;
     /* A replay shows the patient hidden, as for consultations. */
     req_replay_body(r, PQgetvalue(res->res, 0, 4));
-    aggregate_reply(r, 201, PQgetvalue(res->res, 0, 4), PQgetvalue(res->res, 0, 5),
+    aggregate_reply(r, &kase, 201, PQgetvalue(res->res, 0, 4), PQgetvalue(res->res, 0, 5),
                     PQgetvalue(res->res, 0, 6));
 }
 
@@ -170,8 +176,12 @@ void cases_create(struct req *r)
         jsonx_error(errors, "reported_by",
                     "only a coordinator registers a case for a patient or relative");
     waiting_field(b, errors);
+    /* The id is chosen here: the identity and the texts are sealed to it. */
+    char id[37], ad[DATAKEYS_AD_MAX];
+    crypto_uuid_v4(id);
+    datakeys_ad(ad, kase.noun, id);
     struct patient patient;
-    if (patient_check(r, b, texts, &patient, errors) != 0) {
+    if (patient_check(r, b, texts, ad, &patient, errors) != 0) {
         json_decref(errors);
         req_problem(r, 500, "internal", "The patient's identity cannot be sealed.");
         return;
@@ -193,6 +203,18 @@ void cases_create(struct req *r)
         json_object_del(c, "consultation_id");
     if (json_is_null(json_object_get(c, "waiting")))
         json_object_del(c, "waiting");
+    json_object_set_new(c, "id", json_string(id));
+    for (int i = 0; texts[i]; i++) {
+        const char *v = jsonx_str(c, texts[i]);
+        char *sealed = datakeys_seal(ad, v, strlen(v));
+        if (!sealed) {
+            json_decref(c);
+            req_problem(r, 500, "internal", "The case's texts cannot be sealed.");
+            return;
+        }
+        json_object_set_new(c, texts[i], json_string(sealed));
+        free(sealed);
+    }
     char *s = json_dumps(c, JSON_COMPACT);
     json_decref(c);
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), req_strdup(r, s), patient.sealed};
@@ -207,7 +229,8 @@ static void case_done(struct req *r, struct db_result *res)
     if (aggregate_refused(r, &kase, res))
         return;
     PGresult *pr = res->res;
-    aggregate_reply(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5), PQgetvalue(pr, 0, 6));
+    aggregate_reply(r, &kase, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5),
+                    PQgetvalue(pr, 0, 6));
 }
 
 void cases_get(struct req *r)

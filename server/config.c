@@ -1,6 +1,11 @@
 #include "config.h"
 
+#include "datakeys.h"
 #include "log.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -61,20 +66,73 @@ static int p_listen(const char *v, const char **why)
     return parse_int(colon + 1, 1, 65535, &cfg.listen_port);
 }
 
+/* The data keys (include/datakeys.h) come from exactly one of three settings. */
+static const char *key_setting;
+
+static int key_source(const char *name, const char **why)
+{
+    if (key_setting) {
+        static char msg[96];
+        snprintf(msg, sizeof msg, "cannot be set together with %s: give the keys once",
+                 key_setting);
+        *why = msg;
+        return -1;
+    }
+    key_setting = name;
+    return 0;
+}
+
+/* One key, 64 hex characters: the ring of one key with id "1". */
 static int p_data_key(const char *v, const char **why)
 {
     *why = "must be 64 hexadecimal characters (32 bytes)";
-    if (strlen(v) != 64)
+    if (strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
         return -1;
-    for (int i = 0; i < 32; i++) {
-        unsigned hi, lo;
-        if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]))
-            return -1;
-        sscanf(v + 2 * i, "%1x%1x", &hi, &lo);
-        cfg.data_key[i] = (unsigned char)(hi << 4 | lo);
+    if (key_source("OVERLEG_DATA_KEY", why))
+        return -1;
+    char spec[80];
+    snprintf(spec, sizeof spec, "1:%s", v);
+    int rc = datakeys_add(spec, why);
+    OPENSSL_cleanse(spec, sizeof spec);
+    return rc;
+}
+
+static int p_data_keys(const char *v, const char **why)
+{
+    if (key_source("OVERLEG_DATA_KEYS", why))
+        return -1;
+    return datakeys_add(v, why);
+}
+
+/* A file of keys, as OVERLEG_DATA_KEYS one per line; readable by its owner (and group) only. */
+static int p_data_keys_file(const char *v, const char **why)
+{
+    if (key_source("OVERLEG_DATA_KEYS_FILE", why))
+        return -1;
+    int fd = open(v, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        *why = "must name a readable file";
+        return -1;
     }
-    cfg.has_data_key = true;
-    return 0;
+    if (st.st_mode & 007) {
+        close(fd);
+        *why = "must not be readable or writable by others (chmod 600 or 640)";
+        return -1;
+    }
+    char buf[4096];
+    ssize_t n = st.st_size < (off_t)sizeof buf ? read(fd, buf, sizeof buf - 1) : -1;
+    close(fd);
+    if (n < 0) {
+        *why = "must be a file of at most 4 KiB";
+        return -1;
+    }
+    buf[n] = 0;
+    int rc = datakeys_add(buf, why);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return rc;
 }
 
 static int p_threads(const char *v, const char **why)
@@ -150,7 +208,9 @@ static const struct setting settings[] = {
     {"OVERLEG_LOG_LEVEL", "info", 0, p_log_level},
     {"DATABASE_URL", NULL, CFG_NEED_DB, p_database_url},
     {"OVERLEG_LISTEN", "127.0.0.1:8080", 0, p_listen},
-    {"OVERLEG_DATA_KEY", NULL, CFG_NEED_KEY, p_data_key},
+    {"OVERLEG_DATA_KEY", NULL, 0, p_data_key},
+    {"OVERLEG_DATA_KEYS", NULL, 0, p_data_keys},
+    {"OVERLEG_DATA_KEYS_FILE", NULL, 0, p_data_keys_file},
     {"OVERLEG_THREADS", NULL, 0, p_threads},
     {"OVERLEG_DB_POOL", "8", 0, p_db_pool},
     {"OVERLEG_JOBS_INTERVAL", "60", 0, p_jobs_interval},
@@ -162,6 +222,8 @@ static const struct setting settings[] = {
 
 int config_load(unsigned need)
 {
+    datakeys_clear();
+    key_setting = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
@@ -183,6 +245,11 @@ int config_load(unsigned need)
             fprintf(stderr, "overlegd: %s %s\n", s->name, why);
             return -1;
         }
+    }
+    if ((need & CFG_NEED_KEY) && !datakeys_count()) {
+        fprintf(stderr, "overlegd: OVERLEG_DATA_KEY is not set (nor OVERLEG_DATA_KEYS or "
+                        "OVERLEG_DATA_KEYS_FILE)\n");
+        return -1;
     }
     if (!cfg.tls_cert != !cfg.tls_key) {
         fprintf(stderr, "overlegd: %s must be set together with %s\n",

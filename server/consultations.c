@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
+#include "datakeys.h"
 #include "etag.h"
 #include "fields.h"
 #include "jsonx.h"
@@ -30,10 +31,21 @@ static const char *const urgencies[] = {"routine", "soon", NULL};
 static const char *const statuses[] = {"submitted", "accepted",  "declined", "answered",
                                        "closed",    "withdrawn", NULL};
 
+DB_STMT(sql_step, 9,
+        "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
+        " FROM consultation_step($1, $2, $3, $4, $5::principal, $6::uuid, $7::bigint[], $8,"
+        " $9::jsonb)");
+
+/* The texts of a consultation's actions, sealed to it (datakeys.h). */
+static const char *const sealed_args[] = {"reason", "advice", "note", "body", "location", NULL};
+static const struct aggregate consultation = {"consultation", &sql_step, sealed_args};
+
 /* ---------- create ---------- */
 
 struct create {
     int64_t now_us;
+    char id[37]; /* chosen here: the sealed texts are bound to it */
+    char ad[DATAKEYS_AD_MAX];
     struct patient patient;
     char due[TIMEFMT_RFC3339_US_LEN];
 };
@@ -42,9 +54,10 @@ DB_STMT(sql_target, 3, "SELECT verdict, response_days FROM consultation_target($
 
 /* consultation_submit: the consultation, its first event (whose hook notifies the addressed
  * consultant or the group) and the audit entry, in one transaction. */
-DB_STMT(sql_create, 19,
+DB_STMT(sql_create, 20,
         "SELECT body::text, identity, body->>'version' FROM consultation_submit($1, $2, $3, $4,"
-        " $5, $6, $7, $8::int, $9, $10, $11, $12, $13, $14, $15, $16, $17::boolean, $18, $19)");
+        " $5::uuid, $6, $7, $8, $9::int, $10, $11, $12, $13, $14, $15, $16, $17, $18::boolean,"
+        " $19, $20)");
 
 static void created(struct req *r, struct db_result *res)
 {
@@ -53,8 +66,24 @@ static void created(struct req *r, struct db_result *res)
     /* A replay shows the patient hidden: reading the identity again takes an audited GET, and
      * nothing outlives a revocation of consent. */
     req_replay_body(r, PQgetvalue(res->res, 0, 0));
-    aggregate_reply(r, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
+    aggregate_reply(r, &consultation, 201, PQgetvalue(res->res, 0, 0), PQgetvalue(res->res, 0, 1),
                     PQgetvalue(res->res, 0, 2));
+}
+
+/* The body's text `key` sealed to the new consultation (NULL when absent), with the request. */
+static const char *sealed_text(struct req *r, struct create *c, const char *key, int *failed)
+{
+    const char *v = jsonx_str(req_body(r), key);
+    if (!v)
+        return NULL;
+    char *s = datakeys_seal(c->ad, v, strlen(v));
+    if (!s) {
+        *failed = 1;
+        return NULL;
+    }
+    const char *out = req_strdup(r, s);
+    free(s);
+    return out;
 }
 
 static void target_checked(struct req *r, struct db_result *res)
@@ -79,9 +108,18 @@ static void target_checked(struct req *r, struct db_result *res)
     int days = atoi(PQgetvalue(res->res, 0, 1));
     timefmt_rfc3339_us(workdays_add(c->now_us, days), c->due);
     json_t *rc = json_object_get(b, "referral_contemplated");
+    int failed = 0;
+    const char *subject = sealed_text(r, c, "subject", &failed),
+               *question = sealed_text(r, c, "question", &failed),
+               *next_step = sealed_text(r, c, "proposed_next_step", &failed);
+    if (failed) {
+        req_problem(r, 500, "internal", "The consultation's texts cannot be sealed.");
+        return;
+    }
     const char *p[] = {REQ_AUDIT_PARAMS(r),
-                       jsonx_str(b, "subject"),
-                       jsonx_str(b, "question"),
+                       c->id,
+                       subject,
+                       question,
                        c->patient.mode,
                        c->patient.sealed ? NULL : c->patient.age,
                        c->patient.sealed ? NULL : c->patient.sex,
@@ -93,7 +131,7 @@ static void target_checked(struct req *r, struct db_result *res)
                        jsonx_str(b, "mode"),
                        jsonx_str(b, "urgency") ? jsonx_str(b, "urgency") : "routine",
                        json_is_true(rc) ? "true" : "false",
-                       jsonx_str(b, "proposed_next_step"),
+                       next_step,
                        c->due};
     req_db(r, &sql_create, p, created);
 }
@@ -123,7 +161,9 @@ void consultations_create(struct req *r)
     static const char *const free_texts[] = {"subject", "question", "proposed_next_step", NULL};
     struct create *c = req_alloc(r, sizeof *c);
     val_timestamp(req_now(r), &c->now_us); /* the request's own "now", as submitted_at */
-    if (patient_check(r, b, free_texts, &c->patient, errors) != 0) {
+    crypto_uuid_v4(c->id);
+    datakeys_ad(c->ad, consultation.noun, c->id);
+    if (patient_check(r, b, free_texts, c->ad, &c->patient, errors) != 0) {
         json_decref(errors);
         req_problem(r, 500, "internal", "The patient's identity cannot be sealed.");
         return;
@@ -160,7 +200,7 @@ static void read_done(struct req *r, struct db_result *res)
         return;
     }
     int meta = !strcmp(PQgetvalue(res->res, 0, 0), "meta");
-    aggregate_reply(r, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
+    aggregate_reply(r, &consultation, 200, PQgetvalue(res->res, 0, 1), PQgetvalue(res->res, 0, 2),
                     meta ? NULL : PQgetvalue(res->res, 0, 3));
 }
 
@@ -199,20 +239,14 @@ void consultations_list(struct req *r)
 
 /* ---------- transitions ---------- */
 
-DB_STMT(sql_step, 9,
-        "SELECT result, detail, message, access, body::text, identity, (body->>'version')"
-        " FROM consultation_step($1, $2, $3, $4, $5::principal, $6::uuid, $7::bigint[], $8,"
-        " $9::jsonb)");
-
-static const struct aggregate consultation = {"consultation", &sql_step};
-
 /* A transition went ahead: the consultation as the actor may now see it. */
 static void transition_done(struct req *r, struct db_result *res)
 {
     if (aggregate_refused(r, &consultation, res))
         return;
     PGresult *pr = res->res;
-    aggregate_reply(r, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5), PQgetvalue(pr, 0, 6));
+    aggregate_reply(r, &consultation, 200, PQgetvalue(pr, 0, 4), PQgetvalue(pr, 0, 5),
+                    PQgetvalue(pr, 0, 6));
 }
 
 static void transition_run(struct req *r, const char *action, json_t *args)

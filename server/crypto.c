@@ -37,7 +37,17 @@ void crypto_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = 0;
 }
 
-char *crypto_seal(const unsigned char key[32], const void *plain, size_t len)
+/* GCM's additional authenticated data: bound to the ciphertext, not stored in it. */
+static int set_ad(EVP_CIPHER_CTX *ctx, const char *ad, int encrypt)
+{
+    int n = 0;
+    if (!ad || !*ad)
+        return 1;
+    return encrypt ? EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)ad, (int)strlen(ad))
+                   : EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)ad, (int)strlen(ad));
+}
+
+char *crypto_seal(const unsigned char key[32], const char *ad, const void *plain, size_t len)
 {
     size_t rawlen = NONCE_LEN + len + TAG_LEN;
     unsigned char *raw = malloc(rawlen);
@@ -46,6 +56,7 @@ char *crypto_seal(const unsigned char key[32], const void *plain, size_t len)
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (!raw || !ctx || RAND_bytes(raw, NONCE_LEN) != 1 ||
         EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1 ||
+        set_ad(ctx, ad, 1) != 1 ||
         EVP_EncryptUpdate(ctx, raw + NONCE_LEN, &n, plain, (int)len) != 1 ||
         EVP_EncryptFinal_ex(ctx, raw + NONCE_LEN + n, &fin) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + len) != 1)
@@ -62,7 +73,7 @@ done:
     return out;
 }
 
-char *crypto_open(const unsigned char key[32], const char *sealed, size_t *len)
+char *crypto_open(const unsigned char key[32], const char *ad, const char *sealed, size_t *len)
 {
     size_t cap = strlen(sealed), rawlen = 0;
     unsigned char *raw = malloc(cap + 1);
@@ -75,6 +86,7 @@ char *crypto_open(const unsigned char key[32], const char *sealed, size_t *len)
     size_t clen = rawlen - NONCE_LEN - TAG_LEN;
     plain = malloc(clen + 1);
     if (!plain || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) != 1 ||
+        set_ad(ctx, ad, 0) != 1 ||
         EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n, raw + NONCE_LEN, (int)clen) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + NONCE_LEN + clen) != 1 ||
         EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) != 1) {

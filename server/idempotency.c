@@ -2,8 +2,8 @@
  * patient identities) before it is sent, and replays of stored replies. */
 #include "idempotency.h"
 
-#include "config.h"
 #include "crypto.h"
+#include "datakeys.h"
 #include "log.h"
 #include "query.h"
 #include "reply.h"
@@ -46,6 +46,12 @@ static void idem_stored(struct db_result *res, void *arg)
     reply_next(r);
 }
 
+/* A stored reply is sealed to its user and key (datakeys.h). */
+static void idem_ad(struct req *r, char ad[DATAKEYS_AD_MAX])
+{
+    snprintf(ad, DATAKEYS_AD_MAX, "idempotency:%s:%s", r->user.id, r->idem_key);
+}
+
 /* The reply filter: stores the reply before it is sent, or frees the key after a server error
  * so the client can retry. */
 static void idem_filter(struct req *r)
@@ -57,10 +63,11 @@ static void idem_filter(struct req *r)
         db_query(r->w->pool, &sql_idem_release, p, idem_stored, r);
         return;
     }
-    char *sealed = r->replay_body
-                       ? crypto_seal(cfg.data_key, r->replay_body, strlen(r->replay_body))
-                       : crypto_seal(cfg.data_key, evbuffer_pullup(r->out.body, -1),
-                                     evbuffer_get_length(r->out.body));
+    char ad[DATAKEYS_AD_MAX];
+    idem_ad(r, ad);
+    char *sealed = r->replay_body ? datakeys_seal(ad, r->replay_body, strlen(r->replay_body))
+                                  : datakeys_seal(ad, evbuffer_pullup(r->out.body, -1),
+                                                  evbuffer_get_length(r->out.body));
     char st[16];
     snprintf(st, sizeof st, "%d", r->out.status);
     const char *etag = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "ETag");
@@ -98,7 +105,9 @@ static void idem_begun(struct req *r, struct db_result *res)
     }
     int status = atoi(PQgetvalue(pr, 0, 2));
     size_t len = 0;
-    char *body = crypto_open(cfg.data_key, PQgetvalue(pr, 0, 3), &len);
+    char ad[DATAKEYS_AD_MAX];
+    idem_ad(r, ad);
+    char *body = datakeys_open(ad, PQgetvalue(pr, 0, 3), &len);
     if (!body) {
         log_error("idempotency: stored reply cannot be decrypted request_id=%s", r->id);
         req_problem(r, 500, "internal", "The stored reply cannot be read.");

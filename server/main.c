@@ -1,9 +1,10 @@
-/* overlegd: serve (default), migrate, create-admin, routes, --version (API.md §1). */
+/* overlegd: serve (default), migrate, create-admin, rekey, routes, --version (API.md §1). */
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "rekey.h"
 #include "router.h"
 #include "validate.h"
 
@@ -17,8 +18,44 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: overlegd [serve | migrate | create-admin --email E --name N "
-                    "[--organisation ID] | routes | --version]\n");
+                    "[--organisation ID] | rekey [--batch N] [--pause-ms N] [--max-batches N] | "
+                    "routes | --version]\n");
     return 2;
+}
+
+/* A connection for a command that needs the database at once, or NULL (said on stderr). */
+static PGconn *connect_db(void)
+{
+    PGconn *c = PQconnectdb(cfg.database_url);
+    if (PQstatus(c) == CONNECTION_OK)
+        return c;
+    fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+    PQfinish(c);
+    return NULL;
+}
+
+/* A wrong or missing data key stops start-up here, before any reply could be garbled. A
+ * database that is not reachable yet is not waited for: the server starts and answers 503 until
+ * it is, as always. */
+static int check_keys(void)
+{
+    PGconn *c = PQconnectdb(cfg.database_url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        log_warn("data keys not checked: the database is not reachable (%s)", PQerrorMessage(c));
+        PQfinish(c);
+        return 0;
+    }
+    /* Not migrated yet: nothing sealed to check against (/readyz says 503 until it is). */
+    PGresult *r = PQexec(c, "SELECT to_regclass('data_keys') IS NOT NULL");
+    int migrated = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    int rc = 0;
+    if (migrated)
+        rc = rekey_check_keys(c);
+    else
+        log_warn("data keys not checked: the database is not migrated");
+    PQfinish(c);
+    return rc;
 }
 
 static int cmd_serve(void)
@@ -29,10 +66,37 @@ static int cmd_serve(void)
     mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     if (config_load(CFG_NEED_DB | CFG_NEED_KEY) != 0)
         return 1;
+    if (check_keys() != 0)
+        return 1;
     if (cfg.test_clock)
         log_warn("OVERLEG_TEST_CLOCK=1: the application clock can be set through the API; "
                  "never use this in production");
     return http_serve() == 0 ? 0 : 1;
+}
+
+/* overlegd rekey [--batch N] [--pause-ms N] [--max-batches N] */
+static int cmd_rekey(int argc, char **argv)
+{
+    struct rekey_options o = {.batch = 500, .max_batches = 0, .pause_ms = 0};
+    for (int i = 2; i < argc; i += 2) {
+        long v = i + 1 < argc ? strtol(argv[i + 1], NULL, 10) : -1;
+        if (!strcmp(argv[i], "--batch") && v >= 1 && v <= 100000)
+            o.batch = (int)v;
+        else if (!strcmp(argv[i], "--pause-ms") && v >= 0 && v <= 60000)
+            o.pause_ms = (int)v;
+        else if (!strcmp(argv[i], "--max-batches") && v >= 1)
+            o.max_batches = v;
+        else
+            return usage();
+    }
+    if (config_load(CFG_NEED_DB | CFG_NEED_KEY) != 0)
+        return 1;
+    PGconn *c = connect_db();
+    if (!c)
+        return 1;
+    int rc = rekey_check_keys(c) != 0 ? 1 : rekey_run(c, &o);
+    PQfinish(c);
+    return rc < 0 ? 1 : rc;
 }
 
 static int cmd_migrate(void)
@@ -91,12 +155,9 @@ static int cmd_create_admin(int argc, char **argv)
     }
     if (crypto_password_hash(password, strlen(password), hash) != 0)
         return 1;
-    PGconn *c = PQconnectdb(cfg.database_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
-        PQfinish(c);
+    PGconn *c = connect_db();
+    if (!c)
         return 1;
-    }
     /* Without --organisation the admin belongs to the platform's own organisation. */
     const char *p[] = {lower, name, hash, org};
     PGresult *r = PQexecParams(
@@ -181,5 +242,7 @@ int main(int argc, char **argv)
         return argc > 2 ? usage() : cmd_routes();
     if (!strcmp(cmd, "create-admin"))
         return cmd_create_admin(argc, argv);
+    if (!strcmp(cmd, "rekey"))
+        return cmd_rekey(argc, argv);
     return usage();
 }

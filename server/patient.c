@@ -2,8 +2,7 @@
 #include "patient.h"
 
 #include "clock.h"
-#include "config.h"
-#include "crypto.h"
+#include "datakeys.h"
 #include "jsonx.h"
 #include "pii.h"
 #include "timefmt.h"
@@ -122,8 +121,8 @@ static char *check_consented(json_t *patient, json_t *errors)
     return plain;
 }
 
-int patient_check(struct req *r, json_t *body, const char *const *texts, struct patient *out,
-                  json_t *errors)
+int patient_check(struct req *r, json_t *body, const char *const *texts, const char *ad,
+                  struct patient *out, json_t *errors)
 {
     memset(out, 0, sizeof *out);
     json_t *patient = json_object_get(body, "patient");
@@ -139,7 +138,7 @@ int patient_check(struct req *r, json_t *body, const char *const *texts, struct 
     } else if (!strcmp(out->mode, "consented")) {
         char *plain = check_consented(patient, errors);
         if (plain) {
-            char *sealed = crypto_seal(cfg.data_key, plain, strlen(plain));
+            char *sealed = datakeys_seal(ad, plain, strlen(plain));
             free(plain);
             if (!sealed)
                 return -1;

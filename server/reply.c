@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "cursor.h"
+#include "datakeys.h"
 #include "jsonx.h"
 #include "log.h"
 #include "metrics.h"
@@ -89,6 +90,13 @@ static const char *problem_title(int status)
 
 /* ---------- the send path ---------- */
 
+static void free_text(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
 /* The one place a reply leaves the server; the request is freed here. */
 static void send_now(struct req *r)
 {
@@ -129,6 +137,34 @@ void reply_next(struct req *r)
         send_now(r);
 }
 
+/* Opens the sealed texts of a JSON reply (datakeys.h) as it leaves: the one place plaintext
+ * clinical text exists outside a request's input. A value that does not open (a wrong key, a
+ * value moved to another object's row) turns the reply into a 500, never a garbled text. */
+static int reveal(struct req *r, struct evbuffer **body)
+{
+    size_t len = evbuffer_get_length(*body), outlen = 0;
+    int failed = 0;
+    char *out = datakeys_reveal((const char *)evbuffer_pullup(*body, -1), len, &outlen, &failed);
+    if (!out && !failed)
+        return 0;
+    evbuffer_free(*body);
+    *body = evbuffer_new();
+    if (out) {
+        evbuffer_add_reference(*body, out, outlen, free_text, NULL);
+        return 0;
+    }
+    log_error("a sealed text does not open with the data keys request_id=%s", r->id);
+    json_t *p =
+        json_pack("{s:s, s:s, s:i, s:s}", "type", "/problems/internal", "title", problem_title(500),
+                  "status", 500, "detail", "A stored text cannot be read.");
+    char *s = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    if (s)
+        evbuffer_add(*body, s, strlen(s));
+    free(s);
+    return -1;
+}
+
 void reply_start(struct req *r, int status, const char *ctype, struct evbuffer *body)
 {
     const char *misuse = r->phase >= REQ_REPLY         ? "answered a second time"
@@ -142,6 +178,10 @@ void reply_start(struct req *r, int status, const char *ctype, struct evbuffer *
         if (body)
             evbuffer_free(body);
         return;
+    }
+    if (body && ctype && !strcmp(ctype, CT_JSON) && reveal(r, &body) != 0) {
+        status = 500;
+        ctype = CT_PROBLEM;
     }
     r->replied_in = r->phase;
     r->phase = REQ_REPLY;
@@ -235,7 +275,15 @@ void reply_replace_problem(struct req *r, int status, const char *slug, const ch
 
 void req_replay_body(struct req *r, const char *json)
 {
-    r->replay_body = req_strdup(r, json);
+    /* Opened now: the stored reply is sealed as a whole, and `overlegd rekey` cannot reach the
+     * values sealed inside it, whose key may be gone by the time of a replay. A text that does
+     * not open leaves no replay body: the reply itself (a 500) is what is stored then. */
+    size_t len = 0;
+    int failed = 0;
+    char *open = datakeys_reveal(json, strlen(json), &len, &failed);
+    if (!failed)
+        r->replay_body = req_strdup(r, open ? open : json);
+    free(open);
 }
 
 void req_bad_query(struct req *r, const char *param, const char *message)

@@ -234,7 +234,49 @@ BEGIN
 END
 $$;
 
--- Idempotency-Key store (API.md §2). The stored response body is encrypted with the data key; a
+-- ---------- sealed texts (docs/encryption.md) ----------
+
+-- A sealed column as a reply shows it: the server opens {"$ad", "$sealed"} as the reply leaves
+-- (datakeys_reveal), with `ad`, the object the value belongs to, as GCM's associated data. A value
+-- moved to another object's row therefore does not open. NULL stays null.
+CREATE FUNCTION sealed(v text, ad text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v IS NOT NULL THEN jsonb_build_object('$ad', ad, '$sealed', v) END
+$$;
+
+-- The data keys the database has seen, each with a probe sealed under it: at start-up the server
+-- checks that every key it was given opens its probe (a wrong key stops it), and that every key
+-- that may still seal a value is given (`retired_at` is set by `overlegd rekey` once no value is
+-- sealed under the key any more).
+CREATE TABLE data_keys (
+    id         text PRIMARY KEY,
+    probe      text NOT NULL,
+    added_at   timestamptz NOT NULL,
+    retired_at timestamptz
+);
+
+-- Where `overlegd rekey` is in each table, so a run that stopped resumes there. `key_id` is the
+-- key the run seals with: a run for another key starts over.
+CREATE TABLE rekey_progress (
+    table_name text PRIMARY KEY,
+    key_id     text NOT NULL,
+    after_key  text NOT NULL,
+    rows_done  bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL
+);
+
+-- The append-only event tables (consultation_events, case_events) refuse changes, but for one:
+-- `detail` sealed anew (overlegd rekey), every other column as it was.
+CREATE FUNCTION events_reseal_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.detail LIKE 'ov1:%'
+       AND to_jsonb(NEW) - 'detail' = to_jsonb(OLD) - 'detail' THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+-- Idempotency-Key store (API.md §2). The stored response body is sealed to its user and key; a
 -- replayed reply keeps its ETag.
 CREATE TABLE idempotency_keys (
     user_id       uuid NOT NULL,

@@ -11,7 +11,10 @@ CREATE TABLE consultations (
     patient_mode          text NOT NULL CHECK (patient_mode IN ('anonymous', 'consented', 'revoked')),
     patient_age           int,
     patient_sex           text,
-    -- consented only: {name, birth_date, bsn, consent} sealed with AES-256-GCM under the data key
+    -- Every free text and the identity are sealed to the consultation (docs/encryption.md):
+    -- subject, question, proposed_next_step, answer_advice, outcome_note, patient_identity, and
+    -- the texts of its messages, appointments (location) and events (detail).
+    -- consented only: {name, birth_date, bsn, consent}
     patient_identity      text,
     patient_ref           uuid NOT NULL DEFAULT gen_random_uuid(), -- pseudonym for the audit log
     requester_id          uuid NOT NULL REFERENCES users (id),
@@ -170,7 +173,7 @@ CREATE TABLE consultation_events (
 CREATE INDEX consultation_events_c ON consultation_events (consultation_id, seq);
 
 CREATE TRIGGER consultation_events_no_change BEFORE UPDATE OR DELETE ON consultation_events
-    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse();
+    FOR EACH ROW EXECUTE FUNCTION events_reseal_only();
 CREATE TRIGGER consultation_events_no_truncate BEFORE TRUNCATE ON consultation_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
 ALTER TABLE consultation_events ENABLE ALWAYS TRIGGER consultation_events_no_change;
@@ -231,7 +234,7 @@ BEGIN
     RETURN (SELECT jsonb_build_object('at', ts(e.at), 'kind', e.kind,
             'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
                         FROM users u WHERE u.id = e.actor_id),
-            'detail', e.detail));
+            'detail', sealed(e.detail, 'consultation:' || e.consultation_id)));
 END
 $$;
 
@@ -259,8 +262,9 @@ BEGIN
                                  FROM users u WHERE u.id = c.consultant_id),
                 'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency)
         ELSE
-            jsonb_build_object('id', c.id, 'status', c.status, 'subject', c.subject,
-                'question', c.question,
+            jsonb_build_object('id', c.id, 'status', c.status,
+                'subject', sealed(c.subject, 'consultation:' || c.id),
+                'question', sealed(c.question, 'consultation:' || c.id),
                 'patient', CASE c.patient_mode
                     WHEN 'anonymous' THEN jsonb_build_object('mode', 'anonymous',
                         'age', c.patient_age, 'sex', c.patient_sex)
@@ -274,16 +278,17 @@ BEGIN
                                  FROM users u WHERE u.id = c.consultant_id),
                 'expertise', c.expertise, 'mode', c.mode, 'urgency', c.urgency,
                 'referral_contemplated', c.referral_contemplated,
-                'proposed_next_step', c.proposed_next_step,
+                'proposed_next_step', sealed(c.proposed_next_step, 'consultation:' || c.id),
                 'submitted_at', ts(c.submitted_at), 'due_at', ts(c.due_at),
                 'accepted_at', ts(c.accepted_at), 'answered_at', ts(c.answered_at),
                 'closed_at', ts(c.closed_at),
                 'answer', CASE WHEN c.answered_at IS NULL THEN NULL ELSE jsonb_build_object(
-                    'advice', c.answer_advice, 'recommendation', c.answer_recommendation,
+                    'advice', sealed(c.answer_advice, 'consultation:' || c.id),
+                    'recommendation', c.answer_recommendation,
                     'minutes_spent', c.answer_minutes) END,
                 'outcome', CASE WHEN c.outcome_referral IS NULL THEN NULL ELSE jsonb_build_object(
                     'referral_outcome', c.outcome_referral, 'value', c.outcome_value,
-                    'note', c.outcome_note) END,
+                    'note', sealed(c.outcome_note, 'consultation:' || c.id)) END,
                 'timeline', consultation_timeline(c.id),
                 'version', c.version)
         END);
@@ -324,13 +329,15 @@ CREATE FUNCTION message_json(m consultation_messages) RETURNS jsonb LANGUAGE sql
     SELECT jsonb_build_object('id', m.id,
         'author', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
                      FROM users u WHERE u.id = m.author_id),
-        'body', m.body, 'created_at', ts(m.created_at))
+        'body', sealed(m.body, 'consultation:' || m.consultation_id),
+        'created_at', ts(m.created_at))
 $$;
 
 CREATE FUNCTION appointment_json(a consultation_appointments) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'starts_at', ts(a.starts_at),
-        'duration_minutes', a.duration_minutes, 'location', a.location,
+        'duration_minutes', a.duration_minutes,
+        'location', sealed(a.location, 'consultation:' || a.consultation_id),
         'created_by', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
                          FROM users u WHERE u.id = a.created_by),
         'created_at', ts(a.created_at))
@@ -388,9 +395,10 @@ $$;
 -- In this order on purpose: the audit entry comes last, because its trigger takes the audit
 -- chain's lock, which is held until commit and serialises every writer; the event's hook (the
 -- fan-out to the addressed consultant or the whole group) and the reply's JSON are done before
--- it. The caller checked the body and the target.
+-- it. The caller checked the body and the target, chose the id and sealed the texts to it.
 CREATE FUNCTION consultation_submit(
-    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_subject text, p_question text,
+    p_now timestamptz, p_actor uuid, p_ip text, p_rid text, p_id uuid, p_subject text,
+    p_question text,
     p_patient_mode text, p_patient_age int, p_patient_sex text, p_identity text, p_org uuid,
     p_region text, p_consultant uuid, p_expertise text, p_mode text, p_urgency text,
     p_referral_contemplated boolean, p_proposed_next_step text, p_due timestamptz,
@@ -399,11 +407,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     c consultations;
 BEGIN
-    INSERT INTO consultations (status, subject, question, patient_mode, patient_age,
+    INSERT INTO consultations (id, status, subject, question, patient_mode, patient_age,
         patient_sex, patient_identity, requester_id, organisation_id, region, consultant_id,
         expertise, mode, urgency, referral_contemplated, proposed_next_step, submitted_at,
         due_at, signal_check_at)
-    VALUES ('submitted', p_subject, p_question, p_patient_mode, p_patient_age, p_patient_sex,
+    VALUES (p_id, 'submitted', p_subject, p_question, p_patient_mode, p_patient_age, p_patient_sex,
         p_identity, p_actor, p_org, p_region, p_consultant, p_expertise, p_mode, p_urgency,
         p_referral_contemplated, p_proposed_next_step, p_now, p_due, p_due)
     RETURNING * INTO c;

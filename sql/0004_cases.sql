@@ -76,7 +76,10 @@ CREATE TABLE cases (
     patient_mode          text NOT NULL CHECK (patient_mode IN ('anonymous', 'consented', 'revoked')),
     patient_age           int,
     patient_sex           text,
-    patient_identity      text, -- consented only: sealed with AES-256-GCM under the data key
+    -- Every free text and the identity are sealed to the case (docs/encryption.md): title,
+    -- summary, stagnation, attempts, proposed_solution, solution, patient_identity, and the texts
+    -- of its actions (description, result), conferences (agenda) and events (detail).
+    patient_identity      text, -- consented only
     patient_ref           uuid NOT NULL DEFAULT gen_random_uuid(), -- pseudonym for the audit log
     reported_by           text NOT NULL CHECK (reported_by IN ('professional', 'patient',
                               'relative')),
@@ -158,7 +161,8 @@ CREATE INDEX case_conferences_case ON case_conferences (case_id, starts_at, id);
 
 -- What happened to a case, in order: the timeline (API.md §9), and the hook for notifications.
 -- Append-only like the audit log. `level` is the case's level after the event; `detail` the
--- reason, note or text the actor gave.
+-- reason, note or text the actor gave (sealed); `subject` the action or conference the event is
+-- about, or the organisation that took regie.
 CREATE TABLE case_events (
     seq      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     case_id  uuid NOT NULL REFERENCES cases (id),
@@ -169,12 +173,12 @@ CREATE TABLE case_events (
     actor_id uuid REFERENCES users (id),
     level    int NOT NULL,
     detail   text,
-    subject  uuid -- the action or conference the event is about
+    subject  uuid
 );
 CREATE INDEX case_events_case ON case_events (case_id, seq);
 
 CREATE TRIGGER case_events_no_change BEFORE UPDATE OR DELETE ON case_events
-    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse();
+    FOR EACH ROW EXECUTE FUNCTION events_reseal_only();
 CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
 ALTER TABLE case_events ENABLE ALWAYS TRIGGER case_events_no_change;
@@ -307,9 +311,10 @@ $$;
 CREATE FUNCTION case_action_json(a case_actions) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN jsonb_build_object('id', a.id, 'description', a.description,
+    RETURN jsonb_build_object('id', a.id, 'description', sealed(a.description, 'case:' || a.case_id),
         'owner_organisation', case_org_json(a.owner_organisation_id), 'due_on', a.due_on,
-        'status', a.status, 'result', a.result, 'created_at', ts(a.created_at),
+        'status', a.status, 'result', sealed(a.result, 'case:' || a.case_id),
+        'created_at', ts(a.created_at),
         'closed_at', ts(a.closed_at));
 END
 $$;
@@ -320,7 +325,7 @@ BEGIN
     RETURN jsonb_build_object('id', f.id, 'starts_at', ts(f.starts_at),
         'participants', (SELECT coalesce(jsonb_agg(case_org_json(p) ORDER BY n), '[]')
                            FROM unnest(f.participants) WITH ORDINALITY x(p, n)),
-        'agenda', f.agenda, 'created_at', ts(f.created_at));
+        'agenda', sealed(f.agenda, 'case:' || f.case_id), 'created_at', ts(f.created_at));
 END
 $$;
 
@@ -330,7 +335,11 @@ BEGIN
     RETURN jsonb_build_object('at', ts(e.at), 'kind', e.kind,
         'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role)
                     FROM users u WHERE u.id = e.actor_id),
-        'level', e.level, 'detail', e.detail);
+        'level', e.level,
+        -- regie: the organisation's name, as it is now; every other detail is a sealed text
+        'detail', CASE WHEN e.kind = 'regie_set'
+                       THEN (SELECT to_jsonb(o.name) FROM organisations o WHERE o.id = e.subject)
+                       ELSE sealed(e.detail, 'case:' || e.case_id) END);
 END
 $$;
 
@@ -338,7 +347,8 @@ $$;
 CREATE FUNCTION case_summary_json(c cases, now timestamptz) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', c.id, 'status', c.status, 'level', c.level,
-        'region', c.region, 'title', c.title, 'reported_by', c.reported_by,
+        'region', c.region, 'title', sealed(c.title, 'case:' || c.id),
+        'reported_by', c.reported_by,
         'organisation', case_org_json(c.organisation_id),
         'regie_organisation', case_org_json(c.regie_organisation_id),
         'waiting', CASE WHEN c.registered_on IS NOT NULL THEN jsonb_build_object(
@@ -401,8 +411,10 @@ CREATE FUNCTION case_json(c cases, access text, now timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN case_summary_json(c, now) || jsonb_build_object(
-        'summary', c.summary, 'stagnation', c.stagnation, 'attempts', c.attempts,
-        'proposed_solution', c.proposed_solution,
+        'summary', sealed(c.summary, 'case:' || c.id),
+        'stagnation', sealed(c.stagnation, 'case:' || c.id),
+        'attempts', sealed(c.attempts, 'case:' || c.id),
+        'proposed_solution', sealed(c.proposed_solution, 'case:' || c.id),
         'patient', CASE c.patient_mode
             WHEN 'anonymous' THEN jsonb_build_object('mode', 'anonymous', 'age', c.patient_age,
                                                      'sex', c.patient_sex)
@@ -427,7 +439,7 @@ BEGIN
                           FROM case_conferences f WHERE f.case_id = c.id),
         'timeline', (SELECT coalesce(jsonb_agg(case_event_json(e) ORDER BY e.seq), '[]')
                        FROM case_events e WHERE e.case_id = c.id),
-        'solution', c.solution, 'follow_up_on', c.follow_up_on);
+        'solution', sealed(c.solution, 'case:' || c.id), 'follow_up_on', c.follow_up_on);
 END
 $$;
 
@@ -523,11 +535,11 @@ BEGIN
         message := 'no such consultation';
         RETURN;
     END IF;
-    INSERT INTO cases (status, region, title, summary, stagnation, attempts, proposed_solution,
+    INSERT INTO cases (id, status, region, title, summary, stagnation, attempts, proposed_solution,
         patient_mode, patient_age, patient_sex, patient_identity, reported_by, consultation_id,
         submitted_by, organisation_id, registered_on, intake_on, treatment_on, created_at,
         registered_at, last_event_at, signal_check_at)
-    VALUES ('registered', p_who.region, p_case ->> 'title', p_case ->> 'summary',
+    VALUES ((p_case ->> 'id')::uuid, 'registered', p_who.region, p_case ->> 'title', p_case ->> 'summary',
         p_case ->> 'stagnation', p_case ->> 'attempts', p_case ->> 'proposed_solution',
         p_case -> 'patient' ->> 'mode', (p_case -> 'patient' ->> 'age')::int,
         p_case -> 'patient' ->> 'sex', p_identity, p_case ->> 'reported_by',
@@ -705,8 +717,7 @@ BEGIN
     WHEN 'regie_set' THEN
         c.regie_organisation_id := (p_args ->> 'organisation_id')::uuid;
         event_kind := 'regie_set';
-        event_detail := (SELECT o.name FROM organisations o
-                          WHERE o.id = c.regie_organisation_id);
+        event_subject := c.regie_organisation_id;
     WHEN 'action_create' THEN
         INSERT INTO case_actions (case_id, description, owner_organisation_id, due_on,
                                   created_by, created_at)

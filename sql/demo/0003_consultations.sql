@@ -1,6 +1,7 @@
 -- A year of demo consultations in the demo region, so lists, directory stats and reports mean
 -- something on first start. All anonymous (a consented identity must be sealed with the
--- installation's own data key, which SQL does not have) with invented, identifier-free text.
+-- installation's own data key, which SQL does not have) with invented, identifier-free text,
+-- written in clear here: scripts/run.sh runs `overlegd rekey` after loading, which seals it.
 -- Idempotent: fixed ids derived from the row number.
 
 WITH subjects(n, subject, question, expertise) AS (VALUES

@@ -4,7 +4,8 @@
 -- holder where one is needed, and a timeline that tells how each case got where it is.
 --
 -- All patients anonymous (a consented identity must be sealed with the installation's data key,
--- which SQL does not have); every text invented and free of identifiers. Times are relative to
+-- which SQL does not have); every text invented and free of identifiers, and written in clear
+-- here: scripts/run.sh runs `overlegd rekey` after loading, which seals it. Times are relative to
 -- now(). The case rows are derived from their timelines (status, level, dates, version), so the
 -- two cannot disagree. signal_check_at is now(): the first scheduler pass raises the signals.
 -- Idempotent: fixed ids derived from the case number; a second load changes nothing.
@@ -178,8 +179,8 @@ INSERT INTO demo_party VALUES
  (15, 1, 'linde', 'huisarts'), (15, 2, 'ggz', 'eetstoornissen'), (15, 3, 'peel', 'basis-ggz (overbrugging)');
 
 -- The timeline's own events (those of actions and conferences follow from them below): when
--- (days ago), what, by whom, the level after it, the reason or note. regie_set names the case's
--- regie holder (its detail is filled in below).
+-- (days ago), what, by whom, the level after it, the reason or note. regie_set's subject is the
+-- case's regie holder (filled in below).
 CREATE TEMP TABLE demo_event (n int, ago numeric, kind text, actor text, level int, detail text)
     ON COMMIT DROP;
 INSERT INTO demo_event VALUES
@@ -296,11 +297,10 @@ CREATE TEMP TABLE demo_all (n int, at timestamptz, kind text, actor uuid, level 
                             detail text, subject uuid) ON COMMIT DROP;
 INSERT INTO demo_all
 SELECT e.n, now() - e.ago * interval '1 day', e.kind, w.id, e.level,
-       CASE WHEN e.kind = 'regie_set' THEN (SELECT o.name FROM organisations o JOIN demo_org d
-                                             ON d.id = o.id JOIN demo_case c ON c.regie = d.k
-                                            WHERE c.n = e.n)
-            WHEN e.kind = 'resolved' THEN (SELECT c.solution FROM demo_case c WHERE c.n = e.n)
-            ELSE e.detail END, NULL
+       CASE WHEN e.kind = 'resolved' THEN (SELECT c.solution FROM demo_case c WHERE c.n = e.n)
+            WHEN e.kind <> 'regie_set' THEN e.detail END,
+       CASE WHEN e.kind = 'regie_set' THEN (SELECT d.id FROM demo_org d JOIN demo_case c
+                                             ON c.regie = d.k WHERE c.n = e.n) END
   FROM demo_event e JOIN demo_who w ON w.k = e.actor;
 INSERT INTO demo_all
 SELECT a.n, now() - x.ago * interval '1 day', x.kind, w.id,

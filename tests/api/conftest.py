@@ -7,6 +7,7 @@ Run:  /usr/bin/python3 -m pytest tests/api -q
 Env:  OVERLEG_BIN  path of the server binary (default <repo>/build/overlegd)
 """
 
+import hashlib
 import os
 import re
 import secrets
@@ -60,8 +61,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def data_key():
-    return secrets.token_hex(32)
+def data_key(database_url=None):
+    """A random data key, or with `database_url` the one key of that database: every server on a
+    database must open what the others sealed (and one with another key refuses to start)."""
+    if database_url is None:
+        return secrets.token_hex(32)
+    return hashlib.sha256(f"overleg-test-key:{database_url}".encode()).hexdigest()
 
 
 def utcnow():
@@ -154,7 +159,7 @@ class Server:
     def __init__(self, database_url, logdir, extra_env=None, skip_migrate=False, name="overlegd"):
         self.database_url = database_url
         self.port = free_port()
-        self.key = data_key()
+        self.key = data_key(database_url)
         self.skip_migrate = skip_migrate
         self.log_path = os.path.join(logdir, f"{name}-{self.port}.log")
         self.env = clean_env({

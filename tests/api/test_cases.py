@@ -359,8 +359,9 @@ def test_identity_not_in_clear_in_the_database(w, db, consented_case):
         cur.execute("SELECT coalesce(string_agg(e::text, ' '), '') FROM case_events e WHERE e.case_id = %s",
                     (c["id"],))
         events = cur.fetchone()[0]
-    assert c["title"] in row  # sanity: this is the row (docs/api.md: only identities are encrypted today)
-    for needle in (SURNAME, BSN, "1968-11-02"):
+    assert c["id"] in row  # sanity: this is the row
+    # the texts are sealed as the identity is (docs/encryption.md)
+    for needle in (SURNAME, BSN, "1968-11-02", c["title"], c["summary"]):
         assert needle not in row, f"{needle!r} in the cases row"
         assert needle not in events, f"{needle!r} in case_events"
 

@@ -15,7 +15,7 @@ def base_env(pg, dbname="t_main"):
     return clean_env({
         "DATABASE_URL": pg.url(dbname),
         "OVERLEG_LISTEN": f"127.0.0.1:{free_port()}",
-        "OVERLEG_DATA_KEY": data_key(),
+        "OVERLEG_DATA_KEY": data_key(pg.url(dbname)),
         "OVERLEG_THREADS": "2",
         "OVERLEG_DB_POOL": "2",
         "OVERLEG_JOBS_INTERVAL": "0",

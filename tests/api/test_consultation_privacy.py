@@ -59,9 +59,10 @@ def _dump(pg, dbname):
 def test_identity_not_in_database_dump(secret_consultation, pg, main_db_name):
     dump = _dump(pg, main_db_name)
     assert len(dump) > 10000
-    # the dump does contain the clinical text (sanity: the dump is real and complete)
-    assert secret_consultation["subject"].encode() in dump
-    for needle in (NAME, SURNAME, BSN, "Testpati\\u00ebnt", "Testpati"):
+    # the dump holds the consultation (sanity: the dump is real and complete), its texts sealed
+    assert secret_consultation["id"].encode() in dump
+    for needle in (NAME, SURNAME, BSN, "Testpati\\u00ebnt", "Testpati", secret_consultation["subject"],
+                   "Ik bel de patiënt morgen."):
         assert needle.encode("utf-8") not in dump, f"{needle!r} found in pg_dump"
 
 

@@ -5,10 +5,12 @@ whose rows agree with their timelines (some of them stalled, so the coordinator'
 pass raises every kind of case signal), an inbox whose old notifications are read, and a billing
 user's practice with a budget in use, past exports and answers still to export."""
 
+import json
 import os
+import re
 import subprocess
 
-from conftest import REPO, sql_count
+from conftest import REPO, Api, Server, assert_json, sql_count
 from test_migrations import new_db
 
 DEMO_FILES = sorted((REPO / "sql" / "demo").glob("*.sql"))
@@ -193,3 +195,46 @@ def test_demo_billing_user_sees_a_budget_in_use_and_something_to_export(pg):
             sql_count(conn, "SELECT count(*) FROM tariffs WHERE valid_from > date_trunc('year', now())") > 0
     finally:
         conn.close()
+
+
+def test_demo_texts_are_sealed_by_rekey_and_read_through_the_api(pg):
+    """scripts/run.sh loads the demo texts in clear and runs `overlegd rekey`: afterwards no text is
+    in clear, a second start (demo loaded again, rekey again) changes nothing, and the demo GP reads
+    her questions and a coordinator her cases as written (docs/encryption.md)."""
+    db = new_db(pg)
+    load_demo(pg, db)
+    s = Server(pg.url(db), pg.root, name="demo-sealed")
+    s.skip_migrate = True
+    p = s.run_cmd("rekey")
+    assert p.returncode == 0, p.stdout + p.stderr
+    conn = pg.connect(db)
+    try:
+        clear = ("SELECT count(*) FROM consultations WHERE subject NOT LIKE 'ov1:%%' OR question NOT LIKE 'ov1:%%'",
+                 "SELECT count(*) FROM consultation_events WHERE detail NOT LIKE 'ov1:%%'",
+                 "SELECT count(*) FROM cases WHERE title NOT LIKE 'ov1:%%' OR summary NOT LIKE 'ov1:%%'",
+                 "SELECT count(*) FROM case_actions WHERE description NOT LIKE 'ov1:%%'",
+                 "SELECT count(*) FROM case_events WHERE detail NOT LIKE 'ov1:%%'")
+        assert [sql_count(conn, q) for q in clear] == [0] * len(clear)
+        sealed = sql_count(conn, "SELECT count(*) FROM consultations")
+        load_demo(pg, db)  # the next start
+        p = s.run_cmd("rekey")
+        assert p.returncode == 0 and re.search(r"^consultations: \d+ rows read, 0 values sealed anew$",
+                                               p.stdout, re.M), p.stdout
+        assert sql_count(conn, "SELECT count(*) FROM consultations") == sealed
+        question = sql_count(conn, "SELECT count(*) FROM consultations WHERE question LIKE 'ov1:%%'")
+        assert question == sealed
+    finally:
+        conn.close()
+    s.start()
+    try:
+        api = Api(s.base)
+        gp = api.login("huisarts@demo.overleg.nl", "overleg-demo-2026")
+        items = assert_json(api.get("/v1/consultations", token=gp, params={"limit": 5}))["items"]
+        one = assert_json(api.get(f"/v1/consultations/{items[0]['id']}", token=gp))
+        assert one["question"] and "ov1:" not in json.dumps(one) and "$sealed" not in json.dumps(one)
+        coord = api.login("coordinator@demo.overleg.nl", "overleg-demo-2026")
+        cases = assert_json(api.get("/v1/cases", token=coord))["items"]
+        full = assert_json(api.get(f"/v1/cases/{cases[0]['id']}", token=coord))
+        assert full["title"] == cases[0]["title"] and "ov1:" not in json.dumps(full)
+    finally:
+        s.stop()

@@ -12,7 +12,7 @@ SQL_FILES = sorted((REPO / "sql").glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
 def migrate_env(pg, db):
-    return clean_env({"DATABASE_URL": pg.url(db), "OVERLEG_DATA_KEY": data_key(),
+    return clean_env({"DATABASE_URL": pg.url(db), "OVERLEG_DATA_KEY": data_key(pg.url(db)),
                       "OVERLEG_LOG_LEVEL": "warn"})
 
 

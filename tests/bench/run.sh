@@ -167,7 +167,10 @@ OVERLEG_ADMIN_PASSWORD=$PASSWORD timeout 60 "$OVERLEGD" create-admin --email "$E
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
 say "starting overlegd on $BASE (threads=$THREADS, pool=$POOL per thread)"
-OVERLEG_LISTEN=127.0.0.1:$PORT OVERLEG_DATA_KEY=$(openssl rand -hex 32) \
+# One key for the server and for the rekey runs that seal the seeds' clear texts (cases.sh).
+OVERLEG_DATA_KEY=$(openssl rand -hex 32)
+export OVERLEG_DATA_KEY
+OVERLEG_LISTEN=127.0.0.1:$PORT \
 OVERLEG_THREADS=$THREADS OVERLEG_DB_POOL=$POOL OVERLEG_JOBS_INTERVAL=0 OVERLEG_LOG_LEVEL=warn \
     "$OVERLEGD" serve >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!

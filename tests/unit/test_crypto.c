@@ -35,13 +35,13 @@ static void seal_roundtrip(void **state)
 {
     (void)state;
     const char *plain = "{\"name\":\"Jan Jansen\",\"bsn\":\"123456782\"}";
-    char *s1 = crypto_seal(key, plain, strlen(plain));
-    char *s2 = crypto_seal(key, plain, strlen(plain));
+    char *s1 = crypto_seal(key, "consultation:1", plain, strlen(plain));
+    char *s2 = crypto_seal(key, "consultation:1", plain, strlen(plain));
     assert_non_null(s1);
     assert_string_not_equal(s1, s2); /* fresh nonce each time */
     assert_null(strstr(s1, "Jansen"));
     size_t len = 0;
-    char *back = crypto_open(key, s1, &len);
+    char *back = crypto_open(key, "consultation:1", s1, &len);
     assert_non_null(back);
     assert_int_equal(len, strlen(plain));
     assert_string_equal(back, plain);
@@ -53,13 +53,19 @@ static void seal_roundtrip(void **state)
 static void seal_detects_tampering(void **state)
 {
     (void)state;
-    char *s = crypto_seal(key, "secret", 6);
+    char *s = crypto_seal(key, "case:1", "secret", 6), was = s[20];
     s[20] = s[20] == 'A' ? 'B' : 'A';
-    assert_null(crypto_open(key, s, NULL));
+    assert_null(crypto_open(key, "case:1", s, NULL));
     unsigned char other[32] = {0};
-    s[20] = s[20] == 'A' ? 'B' : 'A';
-    assert_null(crypto_open(other, s, NULL));
-    assert_null(crypto_open(key, "short", NULL));
+    s[20] = was;
+    assert_null(crypto_open(other, "case:1", s, NULL));
+    assert_null(crypto_open(key, "case:1", "short", NULL));
+    /* the associated data binds the value to its object: another object's id does not open it */
+    assert_null(crypto_open(key, "case:2", s, NULL));
+    assert_null(crypto_open(key, NULL, s, NULL));
+    char *back = crypto_open(key, "case:1", s, NULL);
+    assert_string_equal(back, "secret");
+    free(back);
     free(s);
 }
 
