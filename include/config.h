@@ -11,6 +11,9 @@ struct config {
     int db_pool;
     int jobs_interval;
     bool test_clock;
+    /* OVERLEG_TEST_CRASH (tests only, with the test clock): where an Idempotency-Key's request
+     * makes the process _exit, to show what a crash there leaves. */
+    enum test_crash { CRASH_NONE, CRASH_BEFORE_COMMIT, CRASH_AFTER_COMMIT } test_crash;
     const char *tls_cert;
     const char *tls_key;
     int log_level;

@@ -5,6 +5,7 @@
  * PQsendQueryPrepared, results are read when the socket is readable. */
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 struct event_base;
 struct db_pool;
@@ -44,6 +45,27 @@ void db_pool_free(struct db_pool *pool);
  * NULL; they are copied, so the caller may pass stack buffers. */
 void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *params, db_cb cb,
               void *arg);
+
+/* A transaction on one connection (an Idempotency-Key's request: docs/architecture.md). Nothing
+ * happens until its first statement, which waits in the queue as db_query's do; the connection
+ * that takes it sends BEGIN first and is held until db_txn_end. Requests without one never pay
+ * for it. */
+struct db_txn;
+struct db_txn *db_txn_new(struct db_pool *pool);
+/* Has a statement run (or the connection been lost)? */
+bool db_txn_begun(const struct db_txn *t);
+/* As db_query, in the transaction; one statement at a time. A failed statement rolls back the
+ * transaction, and what came before it (changes are one statement each, so only reads); the
+ * next statement begins another. Once the held connection is lost, every statement fails with
+ * DB_ERR_UNAVAILABLE: its work is gone. */
+void db_txn_query(struct db_txn *t, struct db_stmt *stmt, const char *const *params, db_cb cb,
+                  void *arg);
+/* COMMIT, or ROLLBACK; then the connection goes back to the pool and `t` is freed. `cb` (may be
+ * NULL) gets DB_OK once committed (or rolled back, or when nothing began), else an error: a
+ * COMMIT that failed or met a transaction in error, or DB_ERR_UNAVAILABLE/TIMEOUT when the
+ * connection went during it (it may have committed). A statement still out is abandoned (its
+ * callback is not called) and the transaction rolled back. */
+void db_txn_end(struct db_txn *t, bool commit, db_cb cb, void *arg);
 
 /* Gauges summed over every pool in the process, for /metrics. */
 struct db_gauges {

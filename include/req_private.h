@@ -85,6 +85,9 @@ struct req {
     void *work_ctx;
     /* idempotency.c */
     const char *idem_key;
+    /* the transaction every statement of a request with an Idempotency-Key runs in, from its
+     * first statement until its reply is stored */
+    struct db_txn *txn;
     char idem_hash[65];
     const char *replay_body; /* stored for Idempotency-Key replays instead of the reply */
     /* the reply while it passes the filters */

@@ -162,6 +162,18 @@ static int p_test_clock(const char *v, const char **why)
     return 0;
 }
 
+static int p_test_crash(const char *v, const char **why)
+{
+    *why = "must be before-commit or after-commit";
+    if (!strcmp(v, "before-commit"))
+        cfg.test_crash = CRASH_BEFORE_COMMIT;
+    else if (!strcmp(v, "after-commit"))
+        cfg.test_crash = CRASH_AFTER_COMMIT;
+    else
+        return -1;
+    return 0;
+}
+
 static int p_readable(const char *v, const char **why, const char **slot)
 {
     *why = "must name a readable file";
@@ -215,6 +227,7 @@ static const struct setting settings[] = {
     {"OVERLEG_DB_POOL", "8", 0, p_db_pool},
     {"OVERLEG_JOBS_INTERVAL", "60", 0, p_jobs_interval},
     {"OVERLEG_TEST_CLOCK", "0", 0, p_test_clock},
+    {"OVERLEG_TEST_CRASH", NULL, 0, p_test_crash},
     {"OVERLEG_TLS_CERT", NULL, 0, p_tls_cert},
     {"OVERLEG_TLS_KEY", NULL, 0, p_tls_key},
     {"OVERLEG_TRUSTED_PROXIES", NULL, 0, p_trusted_proxies},
@@ -249,6 +262,10 @@ int config_load(unsigned need)
     if ((need & CFG_NEED_KEY) && !datakeys_count()) {
         fprintf(stderr, "overlegd: OVERLEG_DATA_KEY is not set (nor OVERLEG_DATA_KEYS or "
                         "OVERLEG_DATA_KEYS_FILE)\n");
+        return -1;
+    }
+    if (cfg.test_crash && !cfg.test_clock) { /* never in production by mistake */
+        fprintf(stderr, "overlegd: OVERLEG_TEST_CRASH needs OVERLEG_TEST_CLOCK=1\n");
         return -1;
     }
     if (!cfg.tls_cert != !cfg.tls_key) {

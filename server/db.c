@@ -21,6 +21,8 @@ struct pending {
     struct pending *next;
     struct db_pool *pool;
     struct db_stmt *stmt;
+    const char *text;   /* instead of stmt: a transaction's COMMIT or ROLLBACK */
+    struct db_txn *txn; /* a statement of this transaction */
     int nparams;
     char **params; /* copied; one allocation with the strings after the array */
     db_cb cb;
@@ -30,7 +32,9 @@ struct pending {
 };
 
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
-enum conn_phase { P_PREPARE, P_EXEC, P_ROLLBACK };
+/* P_BEGIN: BEGIN is out before a transaction's statement; P_HELD: held by a transaction (busy
+ * for the pool) with nothing out. */
+enum conn_phase { P_PREPARE, P_EXEC, P_ROLLBACK, P_BEGIN, P_HELD };
 
 struct db_conn {
     struct db_pool *pool;
@@ -41,7 +45,8 @@ struct db_conn {
     struct event *ev_read, *ev_write, *timer;
     int backoff_ms;
     struct pending *cur;
-    PGresult *result; /* last result of the current query */
+    struct db_txn *txn; /* the transaction holding this connection */
+    PGresult *result;   /* last result of the current query */
     unsigned char prepared[STMT_MAX / 8];
 };
 
@@ -61,9 +66,23 @@ struct db_pool {
     int last_connect_failed; /* fail fast while the database is down */
 };
 
+/* A transaction holding one connection from its first statement to its end (db.h). */
+struct db_txn {
+    struct db_pool *pool;
+    struct db_conn *conn; /* NULL before the first statement, or once lost */
+    int lost;             /* the connection went away while held: its work is gone */
+    struct pending *out;  /* the statement out, queued or on the connection */
+    db_cb cb;             /* of the statement out; NULL once abandoned */
+    void *arg;
+    int ending, commit; /* db_txn_end was called */
+    db_cb end_cb;
+    void *end_arg;
+};
+
 static void conn_start(struct db_conn *c);
 static void conn_dispatch(struct db_pool *pool);
 static void conn_send(struct db_conn *c);
+static void conn_run(struct db_conn *c, struct pending *p);
 
 /* ---- pending requests ---- */
 
@@ -71,12 +90,13 @@ static struct pending *pending_new(struct db_pool *pool, struct db_stmt *stmt,
                                    const char *const *params, db_cb cb, void *arg)
 {
     size_t total = 0;
-    for (int i = 0; i < stmt->nparams; i++)
+    int n = stmt ? stmt->nparams : 0;
+    for (int i = 0; i < n; i++)
         total += params[i] ? strlen(params[i]) + 1 : 0;
     struct pending *p = calloc(1, sizeof *p);
-    p->params = malloc(sizeof(char *) * (size_t)(stmt->nparams + 1) + total);
-    char *buf = (char *)(p->params + stmt->nparams + 1);
-    for (int i = 0; i < stmt->nparams; i++) {
+    p->params = malloc(sizeof(char *) * (size_t)(n + 1) + total);
+    char *buf = (char *)(p->params + n + 1);
+    for (int i = 0; i < n; i++) {
         if (!params[i]) {
             p->params[i] = NULL;
             continue;
@@ -88,7 +108,7 @@ static struct pending *pending_new(struct db_pool *pool, struct db_stmt *stmt,
     }
     p->pool = pool;
     p->stmt = stmt;
-    p->nparams = stmt->nparams;
+    p->nparams = n;
     p->cb = cb;
     p->arg = arg;
     return p;
@@ -171,16 +191,19 @@ static void queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
     pending_finish(p, p->pool->up ? DB_ERR_TIMEOUT : DB_ERR_UNAVAILABLE, NULL);
 }
 
-void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *params, db_cb cb,
-              void *arg)
+static void stmt_number(struct db_stmt *stmt)
 {
     if (atomic_load(&stmt->id) == 0) {
         /* First use anywhere: take a number. A lost race wastes one number, nothing more. */
         int expected = 0;
         atomic_compare_exchange_strong(&stmt->id, &expected, atomic_fetch_add(&next_stmt_id, 1));
     }
-    struct pending *p = pending_new(pool, stmt, params, cb, arg);
-    if (atomic_load(&stmt->id) >= STMT_MAX) {
+}
+
+/* Queues `p` for the next free connection, or fails it (later) at once. */
+static void pool_enqueue(struct db_pool *pool, struct pending *p)
+{
+    if (atomic_load(&p->stmt->id) >= STMT_MAX) {
         log_error("db: too many distinct statements");
         pending_fail_later(p, DB_ERR_UNAVAILABLE);
         return;
@@ -208,6 +231,117 @@ void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *par
     pool->waiting++;
     atomic_fetch_add(&db_gauges.waiting, 1);
     conn_dispatch(pool);
+}
+
+void db_query(struct db_pool *pool, struct db_stmt *stmt, const char *const *params, db_cb cb,
+              void *arg)
+{
+    stmt_number(stmt);
+    pool_enqueue(pool, pending_new(pool, stmt, params, cb, arg));
+}
+
+/* ---- transactions ---- */
+
+struct db_txn *db_txn_new(struct db_pool *pool)
+{
+    struct db_txn *t = calloc(1, sizeof *t);
+    t->pool = pool;
+    return t;
+}
+
+bool db_txn_begun(const struct db_txn *t)
+{
+    return t->conn || t->lost;
+}
+
+static void txn_end_now(struct db_txn *t);
+
+static void txn_stmt_done(struct db_result *res, void *arg)
+{
+    struct db_txn *t = arg;
+    db_cb cb = t->cb;
+    t->out = NULL;
+    t->cb = NULL;
+    if (cb)
+        cb(res, t->arg);
+    else if (t->ending) /* abandoned by db_txn_end: end it now */
+        txn_end_now(t);
+}
+
+void db_txn_query(struct db_txn *t, struct db_stmt *stmt, const char *const *params, db_cb cb,
+                  void *arg)
+{
+    stmt_number(stmt);
+    if (t->out || t->ending) { /* a bug above */
+        log_error("db: a transaction's statement was sent while %s",
+                  t->ending ? "it was ending" : "another one was out");
+        pending_fail_later(pending_new(t->pool, stmt, params, cb, arg), DB_ERR_BUSY);
+        return;
+    }
+    struct pending *p = pending_new(t->pool, stmt, params, txn_stmt_done, t);
+    p->txn = t;
+    t->out = p;
+    t->cb = cb;
+    t->arg = arg;
+    if (t->lost)
+        pending_fail_later(p, DB_ERR_UNAVAILABLE);
+    else if (t->conn)
+        conn_run(t->conn, p);
+    else
+        pool_enqueue(t->pool, p); /* the connection that takes it is held from then on */
+}
+
+static void txn_end_done(struct db_result *res, void *arg)
+{
+    struct db_txn *t = arg;
+    if (t->conn) /* back to the pool once this callback returns */
+        t->conn->txn = NULL;
+    struct db_result r = *res;
+    if (t->commit && r.status == DB_OK) {
+        if (t->lost)
+            r.status = DB_ERR_UNAVAILABLE;
+        else if (r.res && strcmp(PQcmdStatus(r.res), "COMMIT") != 0) {
+            /* COMMIT of a transaction in error rolls it back */
+            r.status = DB_ERR_QUERY;
+            r.sqlstate = "25P02";
+        }
+    }
+    if (t->end_cb)
+        t->end_cb(&r, t->end_arg);
+    free(t);
+}
+
+/* COMMIT or ROLLBACK on the held connection; without one there is nothing to end. */
+static void txn_end_now(struct db_txn *t)
+{
+    struct pending *p = pending_new(t->pool, NULL, NULL, txn_end_done, t);
+    if (!t->conn) {
+        if (t->end_cb) {
+            pending_fail_later(p, DB_OK); /* from the loop, as every callback */
+            return;
+        }
+        pending_free(p);
+        free(t);
+        return;
+    }
+    p->text = t->commit ? "COMMIT" : "ROLLBACK";
+    p->txn = t;
+    conn_run(t->conn, p);
+}
+
+void db_txn_end(struct db_txn *t, bool commit, db_cb cb, void *arg)
+{
+    t->end_cb = cb;
+    t->end_arg = arg;
+    t->commit = commit;
+    t->ending = 1;
+    if (t->out) { /* a bug above: the statement's callback is dropped and its work undone */
+        log_error("db: a transaction was ended while its statement was out");
+        t->cb = NULL;
+        t->commit = 0;
+        return;
+    }
+    txn_end_now(t);
 }
 
 /* ---- connections ---- */
@@ -255,6 +389,11 @@ static void conn_broken(struct db_conn *c, enum db_status st, const char *why)
     if (c->result) {
         PQclear(c->result);
         c->result = NULL;
+    }
+    if (c->txn) { /* PostgreSQL rolls it back */
+        c->txn->conn = NULL;
+        c->txn->lost = 1;
+        c->txn = NULL;
     }
     if (c->state != C_CONNECTING)
         log_warn("db: connection lost (%s); reconnecting", why);
@@ -335,12 +474,14 @@ static void conn_connect_step(evutil_socket_t fd, short what, void *arg)
 
 static void conn_start(struct db_conn *c)
 {
-    /* Later keywords override what the URL says; statement_timeout bounds every query. */
+    /* Later keywords override what the URL says; statement_timeout bounds every query, and
+     * idle_in_transaction_session_timeout a held connection a request forgot (it would keep its
+     * locks, the audit chain's among them). */
     const char *keys[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {
-        c->pool->conninfo,
-        "-c statement_timeout=5000 -c TimeZone=UTC -c client_min_messages=warning", "overlegd", "5",
-        NULL};
+    const char *vals[] = {c->pool->conninfo,
+                          "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=10000"
+                          " -c TimeZone=UTC -c client_min_messages=warning",
+                          "overlegd", "5", NULL};
     conn_set_state(c, C_CONNECTING);
     c->pg = PQconnectStartParams(keys, vals, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
@@ -379,6 +520,14 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_send(struct db_conn *c)
 {
     struct pending *p = c->cur;
+    if (p->text) {
+        c->phase = P_EXEC;
+        if (!PQsendQuery(c->pg, p->text))
+            conn_broken(c, DB_ERR_UNAVAILABLE, "send failed");
+        else
+            conn_flush(c);
+        return;
+    }
     int id = atomic_load(&p->stmt->id);
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
@@ -398,6 +547,27 @@ static void conn_send(struct db_conn *c)
     conn_flush(c);
 }
 
+/* Puts `p` on busy connection `c`; a transaction's statement gets BEGIN first when no
+ * transaction is open (or "ROLLBACK; BEGIN" after a failed statement), in one round trip. */
+static void conn_run(struct db_conn *c, struct pending *p)
+{
+    c->cur = p;
+    struct timeval tv = {QUERY_TIMEOUT_MS / 1000, (QUERY_TIMEOUT_MS % 1000) * 1000};
+    evtimer_del(c->timer); /* (still set when a callback sends the next statement) */
+    event_assign(c->timer, c->pool->base, -1, 0, query_timeout_cb, c);
+    evtimer_add(c->timer, &tv);
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (!p->txn || p->text || ts == PQTRANS_INTRANS) {
+        conn_send(c);
+        return;
+    }
+    c->phase = P_BEGIN;
+    if (!PQsendQuery(c->pg, ts == PQTRANS_INERROR ? "ROLLBACK; BEGIN" : "BEGIN"))
+        conn_broken(c, DB_ERR_UNAVAILABLE, "send failed");
+    else
+        conn_flush(c);
+}
+
 static void conn_dispatch(struct db_pool *pool)
 {
     for (int i = 0; i < pool->size && pool->head; i++) {
@@ -407,12 +577,12 @@ static void conn_dispatch(struct db_pool *pool)
         struct pending *p = pool->head;
         queue_remove(pool, p);
         evtimer_del(p->timer);
-        c->cur = p;
         conn_set_state(c, C_BUSY);
-        struct timeval tv = {QUERY_TIMEOUT_MS / 1000, (QUERY_TIMEOUT_MS % 1000) * 1000};
-        event_assign(c->timer, pool->base, -1, 0, query_timeout_cb, c);
-        evtimer_add(c->timer, &tv);
-        conn_send(c);
+        if (p->txn) { /* held by the transaction until it ends */
+            c->txn = p->txn;
+            p->txn->conn = c;
+        }
+        conn_run(c, p);
     }
 }
 
@@ -421,6 +591,14 @@ static void conn_command_done(struct db_conn *c)
 {
     PGresult *res = c->result;
     c->result = NULL;
+    if (c->phase == P_BEGIN) {
+        PQclear(res);
+        if (PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+            conn_send(c);
+        else
+            conn_broken(c, DB_ERR_UNAVAILABLE, "BEGIN failed");
+        return;
+    }
     if (c->phase == P_ROLLBACK) {
         PQclear(res);
     } else if (c->phase == P_PREPARE) {
@@ -450,6 +628,13 @@ static void conn_command_done(struct db_conn *c)
     }
     if (!c->pg)
         return;
+    if (c->txn) {      /* still held (the callback may have sent the next statement) */
+        if (!c->cur) { /* nothing out: wait for the transaction */
+            evtimer_del(c->timer);
+            c->phase = P_HELD;
+        }
+        return;
+    }
     /* Never hand out a connection inside a transaction. */
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE && c->phase != P_ROLLBACK) {
         c->phase = P_ROLLBACK;
@@ -473,7 +658,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         conn_broken(c, DB_ERR_UNAVAILABLE, "read failed");
         return;
     }
-    if (c->state != C_BUSY) {
+    if (c->state != C_BUSY || c->phase == P_HELD) {
         PGnotify *n;
         while ((n = PQnotifies(c->pg)))
             PQfreemem(n);
@@ -518,6 +703,7 @@ void db_pool_free(struct db_pool *pool)
         struct db_conn *c = &pool->conns[i];
         if (c->cur)
             pending_free(c->cur);
+        c->txn = NULL; /* its request never goes on */
         if (c->result)
             PQclear(c->result);
         conn_clear_events(c);

@@ -1,7 +1,9 @@
-/* Idempotency-Key: a reserved key, a reply filter that stores the reply (encrypted: it may hold
- * patient identities) before it is sent, and replays of stored replies. */
+/* Idempotency-Key: a reserved key (its own commit, so a duplicate sees it at once), the
+ * request's statements in one transaction with its stored reply (encrypted: it may hold patient
+ * identities), committed before the reply is sent, and replays of stored replies. */
 #include "idempotency.h"
 
+#include "config.h"
 #include "crypto.h"
 #include "datakeys.h"
 #include "log.h"
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 DB_STMT(sql_idem_begin, 5,
         "WITH ins AS ("
@@ -32,11 +35,25 @@ DB_STMT(sql_idem_begin, 5,
         "  k.etag"
         "  FROM idempotency_keys k"
         "  WHERE k.user_id = $1 AND k.key = $2 AND NOT EXISTS (SELECT 1 FROM ins)");
-DB_STMT(sql_idem_store, 5,
+DB_STMT(sql_idem_store, 6,
         "UPDATE idempotency_keys SET status = $3, body_enc = $4, etag = $5"
-        " WHERE user_id = $1 AND key = $2");
-DB_STMT(sql_idem_release, 2,
-        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL");
+        " WHERE user_id = $1 AND key = $2 AND status IS NULL AND created_at = $6");
+/* Only this request's own reservation (created_at tells it from a later one that took an
+ * expired reservation over), and never a stored reply: a COMMIT whose outcome was lost with the
+ * connection may have stored one. */
+DB_STMT(sql_idem_release, 3,
+        "DELETE FROM idempotency_keys"
+        " WHERE user_id = $1 AND key = $2 AND status IS NULL AND created_at = $3");
+
+/* OVERLEG_TEST_CRASH: the process dies here, as a crash or a kill -9 could make it. */
+static void test_crash(enum test_crash where, struct req *r)
+{
+    if (cfg.test_crash != where)
+        return;
+    log_error("OVERLEG_TEST_CRASH: exiting %s commit request_id=%s",
+              where == CRASH_BEFORE_COMMIT ? "before" : "after", r->id);
+    _exit(99);
+}
 
 static void idem_stored(struct db_result *res, void *arg)
 {
@@ -52,15 +69,84 @@ static void idem_ad(struct req *r, char ad[DATAKEYS_AD_MAX])
     snprintf(ad, DATAKEYS_AD_MAX, "idempotency:%s:%s", r->user.id, r->idem_key);
 }
 
-/* The reply filter: stores the reply before it is sent, or frees the key after a server error
- * so the client can retry. */
+static void idem_released(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) /* the reservation expires after 60 s */
+        log_warn("idempotency: key not released (%s) request_id=%s", res->sqlstate, r->id);
+    reply_next(r);
+}
+
+/* Frees the key so the client may retry, after a reply that says nothing was done. */
+static void idem_release(struct req *r)
+{
+    const char *p[] = {r->user.id, r->idem_key, r->now};
+    db_query(r->w->pool, &sql_idem_release, p, idem_released, r);
+}
+
+static void idem_rolled_back(struct db_result *res, void *arg)
+{
+    (void)res; /* a failed ROLLBACK drops the connection, which rolls back too */
+    idem_release(arg);
+}
+
+/* Nothing done: the transaction (if any) rolled back, the key freed. */
+static void idem_undo(struct req *r)
+{
+    struct db_txn *t = r->txn;
+    r->txn = NULL;
+    if (t)
+        db_txn_end(t, false, idem_rolled_back, r);
+    else
+        idem_release(r);
+}
+
+static void unavailable(struct req *r)
+{
+    reply_replace_problem(r, 503, "unavailable",
+                          "The database is not available; try again shortly.");
+}
+
+static void idem_committed(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        log_warn("idempotency: commit failed (status %d %s) request_id=%s", res->status,
+                 res->sqlstate, r->id);
+        unavailable(r);
+        idem_release(r);
+        return;
+    }
+    test_crash(CRASH_AFTER_COMMIT, r);
+    reply_next(r);
+}
+
+static void idem_stored_in_txn(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK || strcmp(PQcmdTuples(res->res), "1") != 0) {
+        log_warn("idempotency: reply not stored (status %d %s) request_id=%s", res->status,
+                 res->sqlstate, r->id);
+        unavailable(r); /* its change is rolled back with it */
+        idem_undo(r);
+        return;
+    }
+    test_crash(CRASH_BEFORE_COMMIT, r);
+    struct db_txn *t = r->txn;
+    r->txn = NULL;
+    db_txn_end(t, true, idem_committed, r);
+}
+
+/* The reply filter. The request's statements ran in r->txn; the reply is stored in that same
+ * transaction, which commits before the reply is sent, so a retry finds either the reply or
+ * nothing done. A server error (or a failure to store or commit) rolls back and frees the key
+ * for a retry. */
 static void idem_filter(struct req *r)
 {
     if (!r->out.body)
         r->out.body = evbuffer_new();
     if (r->out.status >= 500) {
-        const char *p[] = {r->user.id, r->idem_key};
-        db_query(r->w->pool, &sql_idem_release, p, idem_stored, r);
+        idem_undo(r);
         return;
     }
     char ad[DATAKEYS_AD_MAX];
@@ -71,8 +157,14 @@ static void idem_filter(struct req *r)
     char st[16];
     snprintf(st, sizeof st, "%d", r->out.status);
     const char *etag = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "ETag");
-    const char *p[] = {r->user.id, r->idem_key, st, sealed, etag};
-    db_query(r->w->pool, &sql_idem_store, p, idem_stored, r);
+    const char *p[] = {r->user.id, r->idem_key, st, sealed, etag, r->now};
+    if (db_txn_begun(r->txn)) {
+        db_txn_query(r->txn, &sql_idem_store, p, idem_stored_in_txn, r);
+    } else { /* answered before any statement: nothing to commit with it */
+        db_txn_end(r->txn, false, NULL, NULL);
+        r->txn = NULL;
+        db_query(r->w->pool, &sql_idem_store, p, idem_stored, r);
+    }
     free(sealed);
 }
 
@@ -90,7 +182,10 @@ static void idem_begun(struct req *r, struct db_result *res)
         return;
     }
     if (strcmp(PQgetvalue(pr, 0, 0), "new") == 0) {
+        int n = r->nfilters;
         reply_filter_add(r, idem_filter);
+        if (r->nfilters > n) /* (only the filter commits the transaction) */
+            r->txn = db_txn_new(r->w->pool);
         r->resume(r);
         return;
     }

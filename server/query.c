@@ -38,7 +38,10 @@ void query_send(struct req *r, struct db_stmt *stmt, const char *const *params, 
 {
     r->db_cb = cb;
     r->db_expect = expect;
-    db_query(r->w->pool, stmt, params, query_done, r);
+    if (r->txn)
+        db_txn_query(r->txn, stmt, params, query_done, r);
+    else
+        db_query(r->w->pool, stmt, params, query_done, r);
 }
 
 void req_db_expect(struct req *r, struct db_stmt *stmt, const char *const *params, req_db_cb cb,

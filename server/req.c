@@ -69,6 +69,8 @@ struct req *req_new(struct evhttp_request *ev, struct worker *w)
 
 void req_free(struct req *r)
 {
+    if (r->txn) /* (the reply filter ends it; this is for a reply that never passed it) */
+        db_txn_end(r->txn, false, NULL, NULL);
     evhttp_clear_headers(&r->query);
     json_decref(r->body);
     r->body = NULL;

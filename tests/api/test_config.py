@@ -56,6 +56,8 @@ def test_version():
     ("OVERLEG_LISTEN", "nonsense"),
     ("OVERLEG_LISTEN", "127.0.0.1:99999"),
     ("OVERLEG_LOG_LEVEL", "loud"),
+    ("OVERLEG_TEST_CRASH", "later"),
+    ("OVERLEG_TEST_CRASH", "after-commit"),  # without OVERLEG_TEST_CLOCK=1
     ("DATABASE_URL", None),
 ])
 def test_invalid_config_exits(pg, var, value):

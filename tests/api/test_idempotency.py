@@ -216,3 +216,47 @@ def test_messages_replay(w, db):
     assert assert_json(r2, 201) == m
     assert r2.headers.get("Idempotent-Replayed") == "true"
     assert sql_count(db, "SELECT count(*) FROM consultation_messages WHERE consultation_id = %s", c["id"]) == 1
+
+
+# ---- replies other than success: in the request's transaction, or before any statement ----
+
+def test_users_conflict_is_stored_and_replayed(api, admin_token, orgs, db):
+    """The insert fails (duplicate e-mail) inside the request's transaction after a read; the 409
+    is stored all the same, and replayed."""
+    first = user_body("gp", orgs["general_practice"]["id"])
+    assert_json(api.post("/v1/users", token=admin_token, json=first), 201)
+    body = user_body("gp", orgs["general_practice"]["id"], email=first["email"].upper())
+    key = {"Idempotency-Key": f"dup-{uid()}"}
+    r1 = api.post("/v1/users", token=admin_token, json=body, headers=key)
+    p1 = assert_problem(r1, 409, "/problems/conflict")
+    r2 = api.post("/v1/users", token=admin_token, json=body, headers=key)
+    assert assert_problem(r2, 409, "/problems/conflict") == p1
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert count_users(db, first["email"]) == 1
+
+
+def test_refusal_is_stored_with_its_audit_entry(w, db):
+    """Another practice's consultation: 404, audited as denied; the audit entry commits with the
+    stored reply, once."""
+    c = w.in_state("accepted")
+    key = {"Idempotency-Key": f"deny-{uid()}"}
+    path = f"/v1/consultations/{c['id']}/messages"
+    r1 = w.api.post(path, token=w.gp_b["token"], json={"body": "Niet de mijne"}, headers=key)
+    assert_problem(r1, 404, "/problems/not-found")
+    r2 = w.api.post(path, token=w.gp_b["token"], json={"body": "Niet de mijne"}, headers=key)
+    assert_problem(r2, 404, "/problems/not-found")
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE request_id = %s AND outcome = 'denied'",
+                     r1.headers["X-Request-Id"]) == 1
+    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE request_id = %s",
+                     r2.headers["X-Request-Id"]) == 0
+
+
+def test_validation_failure_is_replayed(api, admin_token):
+    """Answered before any statement: stored on its own, as there is nothing to commit with it."""
+    key = {"Idempotency-Key": f"bad-{uid()}"}
+    body = {"name": f"Idem {uid()}", "kind": "nope", "region": "idem"}
+    p1 = assert_problem(api.post("/v1/organisations", token=admin_token, json=body, headers=key), 422)
+    r2 = api.post("/v1/organisations", token=admin_token, json=body, headers=key)
+    assert assert_problem(r2, 422) == p1
+    assert r2.headers.get("Idempotent-Replayed") == "true"
