@@ -25,7 +25,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* evhttp's own limits. It refuses bodies over MAX_BODY_HARD (and oversized headers, unparsable
@@ -35,8 +37,11 @@
 #define MAX_BODY_HARD (2 * 1024 * 1024)
 #define MAX_HEADERS (16 * 1024)
 #define IO_TIMEOUT_S 30
+#define ACCEPT_PAUSE_MS 250
+#define ACCEPT_LOG_INTERVAL_S 10
 
 static SSL_CTX *ssl_ctx;
+static struct worker *workers;
 
 /* Each connection's bufferevent, as evhttp would make it, with evhttp's own error pages turned
  * into problem+json (errpage.c). */
@@ -49,6 +54,39 @@ static struct bufferevent *connection_bev(struct event_base *base, void *arg)
                 : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     errpage_guard(bev);
     return bev;
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    evconnlistener_enable(w->listener);
+}
+
+/* Out of descriptors (EMFILE, ENFILE), accept fails on every pending connection and the
+ * listener, still readable, is called again at once: a busy loop, logging each failure. Accepting
+ * pauses instead, and the failures are logged once per interval; pending connections wait in the
+ * backlog until descriptors are free again. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    (void)arg; /* the listener's one argument is evhttp's */
+    int err = EVUTIL_SOCKET_ERROR();
+    struct worker *w = workers;
+    while (w->listener != lev)
+        w++;
+    evconnlistener_disable(lev);
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(w->accept_pause, &tv);
+    w->accept_failures++;
+    time_t now = time(NULL);
+    if (now - w->accept_logged_at < ACCEPT_LOG_INTERVAL_S)
+        return;
+    log_warn("accept: %s; accepting pauses %d ms each time (%d failures on thread %d since the "
+             "last such line)",
+             strerror(err), ACCEPT_PAUSE_MS, w->accept_failures, w->index);
+    w->accept_failures = 0;
+    w->accept_logged_at = now;
 }
 
 static int tls_init(void)
@@ -87,6 +125,10 @@ static int worker_init(struct worker *w, struct addrinfo *ai)
         return -1;
     if (!evhttp_bind_listener(w->http, w->listener))
         return -1;
+    w->accept_pause = evtimer_new(w->base, on_accept_resume, w);
+    if (!w->accept_pause)
+        return -1;
+    evconnlistener_set_error_cb(w->listener, on_accept_error);
     w->pool = db_pool_new(w->base, cfg.database_url, cfg.db_pool);
     return 0;
 }
@@ -97,8 +139,6 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     return NULL;
 }
-
-static struct worker *workers;
 
 /* Our threads share the port through SO_REUSEPORT, which would also let a second overlegd (an
  * old version, a forgotten `make run`) bind it silently and take part of the traffic. A probe
@@ -178,6 +218,7 @@ int http_serve(void)
     jobs_stop();
     for (int i = 0; i < cfg.threads; i++) {
         evhttp_free(workers[i].http);
+        event_free(workers[i].accept_pause);
         db_pool_free(workers[i].pool);
         event_base_free(workers[i].base);
     }
