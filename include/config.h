@@ -12,6 +12,8 @@ struct config {
     int threads;
     int db_pool;
     int jobs_interval;
+    int request_timeout; /* seconds for a request's head and body */
+    int max_connections; /* open HTTP connections per process */
     bool test_clock;
     const char *tls_cert;
     const char *tls_key;

@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include "config.h"
+#include "conn.h"
 #include "idempotency.h"
 #include "jsonx.h"
 #include "policy.h"
@@ -192,7 +193,21 @@ static void client_ip(struct evhttp_request *ev, const char *peer, char *out, si
 
 void http_on_request(struct evhttp_request *ev, void *arg)
 {
+    /* A "response" evhttp read from the client after a failed write (conn.c sets
+     * EVHTTP_CON_READ_ON_WRITE_ERROR for pipelines): no request, and nobody to answer. */
+    if (evhttp_request_get_response_code(ev) != 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+        evhttp_send_reply(ev, 400, "Bad Request", NULL);
+        return;
+    }
+    bool over_cap = conn_request_read(ev);
     struct req *r = req_new(ev, arg);
+    if (over_cap) {
+        req_add_header(r, "Connection", "close");
+        req_problem(r, 503, "unavailable",
+                    "The server has too many open connections; try again shortly.");
+        return;
+    }
     char *peer = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);

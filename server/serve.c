@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "conn.h"
 #include "db.h"
 #include "errpage.h"
 #include "jobs.h"
@@ -33,7 +34,8 @@
 /* evhttp's own limits. It refuses bodies over MAX_BODY_HARD (and oversized headers, unparsable
  * request lines, unknown methods) before any callback of ours runs; errpage.c turns its HTML page
  * into problem+json on the way out. The hard cap bounds the memory one request can take; http.c
- * answers bodies over 1 MiB itself. */
+ * answers bodies over 1 MiB itself. The I/O timeout restarts with every byte; conn.c's deadline
+ * bounds a whole request. */
 #define MAX_BODY_HARD (2 * 1024 * 1024)
 #define MAX_HEADERS (16 * 1024)
 #define IO_TIMEOUT_S 30
@@ -44,7 +46,7 @@ static SSL_CTX *ssl_ctx;
 static struct worker *workers;
 
 /* Each connection's bufferevent, as evhttp would make it, with evhttp's own error pages turned
- * into problem+json (errpage.c). */
+ * into problem+json (errpage.c) and the connection followed by conn.c. */
 static struct bufferevent *connection_bev(struct event_base *base, void *arg)
 {
     (void)arg;
@@ -53,6 +55,7 @@ static struct bufferevent *connection_bev(struct event_base *base, void *arg)
                                                  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
                 : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     errpage_guard(bev);
+    conn_track(base, bev, ssl_ctx != NULL);
     return bev;
 }
 
@@ -110,7 +113,9 @@ static int worker_init(struct worker *w, struct addrinfo *ai)
     evhttp_set_max_body_size(w->http, MAX_BODY_HARD);
     evhttp_set_max_headers_size(w->http, MAX_HEADERS);
     evhttp_set_timeout(w->http, IO_TIMEOUT_S);
-    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    /* Not EVHTTP_SERVER_LINGERING_CLOSE: for a body over the cap it reads the whole declared
+     * length before refusing (for ever when it is 2^63, and a client waiting for 100 Continue
+     * never sends it). evhttp refuses at once; conn.c lingers after any close. */
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
@@ -186,6 +191,11 @@ int http_serve(void)
         freeaddrinfo(ai);
         return -1;
     }
+    if (conn_init() != 0) {
+        fprintf(stderr, "overlegd: out of memory\n");
+        freeaddrinfo(ai);
+        return -1;
+    }
     workers = calloc((size_t)cfg.threads, sizeof *workers);
     for (int i = 0; i < cfg.threads; i++) {
         workers[i].index = i;
@@ -218,6 +228,7 @@ int http_serve(void)
     jobs_stop();
     for (int i = 0; i < cfg.threads; i++) {
         evhttp_free(workers[i].http);
+        conn_shutdown(workers[i].base);
         event_free(workers[i].accept_pause);
         db_pool_free(workers[i].pool);
         event_base_free(workers[i].base);

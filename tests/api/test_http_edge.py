@@ -1,15 +1,20 @@
-"""The HTTP edge (server/serve.c): accept under descriptor exhaustion."""
+"""The HTTP edge (server/conn.c, server/serve.c): the request deadline, the connection cap,
+accept under descriptor exhaustion, bodies too large to wait for, TLS on the plain port,
+half-closed pipelines."""
 
 import json
 import os
 import resource
 import socket
+import ssl
 import time
+import uuid
 
 import pytest
 
 from conftest import ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, Server
 
+TIMEOUT = 2  # OVERLEG_REQUEST_TIMEOUT of the edge server, seconds
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +29,13 @@ def edge_db(pg):
 def start(pg, url, name, env=None, preexec_fn=None):
     s = Server(url, pg.root, extra_env=env, skip_migrate=True, name=name, preexec_fn=preexec_fn)
     return s.start()
+
+
+@pytest.fixture(scope="module")
+def edge(pg, edge_db):
+    s = start(pg, edge_db, "edge", {"OVERLEG_REQUEST_TIMEOUT": str(TIMEOUT)})
+    yield s
+    s.stop()
 
 
 def connect(server, timeout=5):
@@ -95,6 +107,127 @@ def log_text(server):
         return f.read()
 
 
+# ---- 1. The request deadline ----
+
+def test_slow_head_gets_408_at_the_deadline(edge):
+    """One header line every half second never lets evhttp's idle timeout fire; the deadline for
+    the whole head does."""
+    s = connect(edge)
+    t0 = time.monotonic()
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        data, closed = b"", False
+        while time.monotonic() - t0 < TIMEOUT + 4 and not closed:
+            try:
+                s.sendall(b"X-Slow: a\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            s.settimeout(0.5)
+            try:
+                chunk = s.recv(65536)
+                data += chunk
+                closed = not chunk
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+    finally:
+        s.close()
+    elapsed = time.monotonic() - t0
+    assert data, f"no reply after {elapsed:.1f} s"
+    headers, _ = one_problem(data, 408, "request-timeout")
+    assert headers["connection"] == "close"
+    assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT + 2.5, elapsed
+
+
+def test_slow_body_gets_408_at_the_deadline(edge):
+    s = connect(edge)
+    t0 = time.monotonic()
+    try:
+        s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{")
+        data = b""
+        for _ in range(4 * (TIMEOUT + 3)):
+            try:
+                s.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            s.settimeout(0.25)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    one_problem(data, 408, "request-timeout")
+    assert time.monotonic() - t0 <= TIMEOUT + 3
+
+
+def test_idle_connection_closed_silently_at_the_deadline(edge):
+    s = connect(edge)
+    try:
+        data, closed = read_all(s, TIMEOUT + 3)
+    finally:
+        s.close()
+    assert closed and data == b""
+
+
+def test_keepalive_requests_each_get_the_whole_deadline(edge):
+    """The deadline starts again with every request: a connection busy for longer than one
+    deadline is not cut while each request is quick."""
+    s = connect(edge)
+    try:
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < TIMEOUT * 1.5:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.settimeout(5)
+            data = s.recv(65536)
+            assert data.startswith(b"HTTP/1.1 200"), data
+            n += 1
+            time.sleep(0.2)
+        # a request started late in an idle spell has its own deadline from its first byte
+        time.sleep(TIMEOUT * 0.6)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        time.sleep(TIMEOUT * 0.6)
+        s.sendall(b"\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        s.close()
+    assert n >= 3
+
+
+def test_connection_cap_answers_503_then_recovers(pg, edge_db):
+    cap = 3
+    server = start(pg, edge_db, "capped", {"OVERLEG_MAX_CONNECTIONS": str(cap),
+                                           "OVERLEG_REQUEST_TIMEOUT": "20"})
+    held = []
+    try:
+        for _ in range(cap):
+            held.append(connect(server))
+        time.sleep(0.3)
+        data, closed = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        headers, p = one_problem(data, 503, "unavailable")
+        assert headers["connection"] == "close" and closed
+        # the held connections are served as usual
+        held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert held[0].recv(65536).startswith(b"HTTP/1.1 200")
+        for s in held:
+            s.close()
+        held = []
+        time.sleep(0.3)
+        assert healthz(server).startswith(b"HTTP/1.1 200")
+    finally:
+        for s in held:
+            s.close()
+        server.stop()
+
+
 # ---- 2. Descriptor exhaustion ----
 
 def cpu_seconds(pid):
@@ -107,7 +240,7 @@ def test_accept_backs_off_when_descriptors_run_out(pg, edge_db):
     def low_fd_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
-    server = start(pg, edge_db, "fdlimit", None, low_fd_limit)
+    server = start(pg, edge_db, "fdlimit", {"OVERLEG_REQUEST_TIMEOUT": "30"}, low_fd_limit)
     socks = []
     try:
         for _ in range(200):
@@ -136,3 +269,74 @@ def test_accept_backs_off_when_descriptors_run_out(pg, edge_db):
         for s in socks:
             s.close()
         server.stop()
+
+
+# ---- 3. What evhttp left unanswered ----
+
+@pytest.mark.parametrize("length", [str(10 ** 20), str(2 ** 63), str(2 ** 63 - 1)])
+def test_absurd_content_length_413_at_once(edge, length):
+    payload = (b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + length.encode() + b"\r\n\r\n{}")
+    t0 = time.monotonic()
+    data, _ = exchange(edge, payload, half_close=False, limit=TIMEOUT - 0.5)
+    one_problem(data, 413, "payload-too-large")
+    assert time.monotonic() - t0 < TIMEOUT - 0.5
+
+
+def test_expect_continue_with_too_large_body_413_at_once(edge):
+    payload = (b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+               b"Expect: 100-continue\r\nContent-Length: 5000000\r\n\r\n")
+    data, _ = exchange(edge, payload, half_close=False, limit=TIMEOUT - 0.5)
+    one_problem(data, 413, "payload-too-large")
+
+
+def test_expect_continue_with_small_body_still_works(edge):
+    s = connect(edge)
+    try:
+        s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+        s.sendall(b"{}")
+        data, _ = read_all(s)
+    finally:
+        s.close()
+    one_problem(data, 422, "validation")
+
+
+def client_hello():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return out.read()
+
+
+def test_tls_on_the_plain_port_is_closed_and_logged_once(edge):
+    hello = client_hello()
+    assert hello[:1] == b"\x16"
+    before = log_text(edge).count("TLS")
+    for _ in range(20):
+        t0 = time.monotonic()
+        data, closed = exchange(edge, hello, half_close=False, limit=1.5)
+        assert closed and data == b"", data[:100]
+        assert time.monotonic() - t0 < 1.5
+    assert log_text(edge).count("TLS") - before == 1
+    assert healthz(edge).startswith(b"HTTP/1.1 200")
+
+
+def test_pipelined_burst_then_half_close_answers_every_request(edge):
+    """Requests that wait for the database too: evhttp used to read the end of the stream while
+    the first reply was out and drop the rest."""
+    paths = [b"/healthz", b"/readyz", b"/v1/me"] * 3
+    rid = uuid.uuid4().hex
+    burst = b"".join(b"GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ovl_%s\r\n"
+                     b"X-Request-Id: %s-%d\r\n\r\n" % (p, b"A" * 43, rid.encode(), i)
+                     for i, p in enumerate(paths))
+    data, closed = exchange(edge, burst)
+    got = replies(data)
+    assert [r[0] for r in got] == [200, 200, 401] * 3, data
+    assert [r[1]["x-request-id"] for r in got] == [f"{rid}-{i}" for i in range(len(paths))]
+    assert closed
