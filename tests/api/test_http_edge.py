@@ -1,6 +1,7 @@
-"""The HTTP edge (server/conn.c, server/serve.c): the request deadline, the connection cap,
-accept under descriptor exhaustion, bodies too large to wait for, TLS on the plain port,
-half-closed pipelines."""
+"""The HTTP edge (server/conn.c, server/serve.c, server/http.c): the request deadline, the
+connection cap, accept under descriptor exhaustion, and requests evhttp would read too leniently
+(framing headers, Host, Authorization, percent-encoding, TLS on the plain port, half-closed
+pipelines)."""
 
 import json
 import os
@@ -271,7 +272,44 @@ def test_accept_backs_off_when_descriptors_run_out(pg, edge_db):
         server.stop()
 
 
-# ---- 3. What evhttp left unanswered ----
+# ---- 3. What evhttp reads too leniently ----
+
+@pytest.mark.parametrize("payload", [
+    b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+    b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+    b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    b"POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    b"Content-Length: +2\r\n\r\n{}",
+], ids=["different", "repeated", "with-chunked", "signed"])
+def test_ambiguous_body_length_400(edge, payload):
+    data, closed = exchange(edge, payload)
+    headers, p = one_problem(data, 400, "bad-request")
+    assert headers["connection"] == "close" and closed
+
+
+@pytest.mark.parametrize("payload", [
+    b"GET /healthz HTTP/1.1\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+], ids=["missing", "twice"])
+def test_http11_needs_exactly_one_host_400(edge, payload):
+    _, p = one_problem(exchange(edge, payload)[0], 400, "bad-request")
+    assert "Host" in p["detail"]
+
+
+def test_http10_without_host_is_fine(edge):
+    data, _ = exchange(edge, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert data.startswith(b"HTTP/1.0 200") or data.startswith(b"HTTP/1.1 200"), data
+
+
+def test_two_authorization_headers_400(edge):
+    payload = (b"GET /v1/me HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ovl_" + b"A" * 43 +
+               b"\r\nAuthorization: Bearer ovl_" + b"B" * 43 + b"\r\n\r\n")
+    _, p = one_problem(exchange(edge, payload)[0], 400, "bad-request")
+    assert "Authorization" in p["detail"]
+
 
 @pytest.mark.parametrize("length", [str(10 ** 20), str(2 ** 63), str(2 ** 63 - 1)])
 def test_absurd_content_length_413_at_once(edge, length):
@@ -325,6 +363,17 @@ def test_tls_on_the_plain_port_is_closed_and_logged_once(edge):
         assert time.monotonic() - t0 < 1.5
     assert log_text(edge).count("TLS") - before == 1
     assert healthz(edge).startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("query", ["q=%zz", "q=%5", "q=abc%", "q=%G0", "q%zz=x"])
+def test_malformed_percent_encoding_in_query_400(edge, query):
+    data, _ = exchange(edge, f"GET /v1/organisations?{query} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    _, p = one_problem(data, 400, "bad-query")
+
+
+def test_wellformed_percent_encoding_passes(edge):
+    data, _ = exchange(edge, b"GET /v1/organisations?q=%41b%20c HTTP/1.1\r\nHost: t\r\n\r\n")
+    one_problem(data, 401, "unauthorized")
 
 
 def test_pipelined_burst_then_half_close_answers_every_request(edge):
