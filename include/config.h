@@ -10,6 +10,8 @@ struct config {
     int threads;
     int db_pool;
     int jobs_interval;
+    int request_timeout; /* seconds for a request's head and body */
+    int max_connections; /* open HTTP connections per process */
     bool test_clock;
     /* OVERLEG_TEST_CRASH (tests only, with the test clock): where an Idempotency-Key's request
      * makes the process _exit, to show what a crash there leaves. */

@@ -14,4 +14,8 @@ void errpage_watch(struct evbuffer *out);
  * an evhttp error page, writes the problem+json response that replaces it, with request id `id`,
  * to `out` and returns the page's offset in `page`; else -1. */
 int errpage_problem(const char *page, size_t len, const char *id, char *out, size_t outsz);
+/* Writes a whole problem+json response that closes its connection (HTTP/1.`minor`) to `out`;
+ * returns its length, or -1 when it does not fit. conn.c's 408 uses it too. */
+int errpage_format(char *out, size_t outsz, int minor, int status, const char *reason,
+                   const char *slug, const char *title, const char *detail, const char *id);
 #endif

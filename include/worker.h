@@ -11,5 +11,8 @@ struct worker {
     struct evconnlistener *listener;
     struct db_pool *pool;
     pthread_t thread;
+    struct event *accept_pause; /* accepting resumes after running out of descriptors */
+    int accept_failures;
+    long accept_logged_at;
 };
 #endif

@@ -153,6 +153,18 @@ static int p_jobs_interval(const char *v, const char **why)
     return parse_int(v, 0, 86400, &cfg.jobs_interval);
 }
 
+static int p_request_timeout(const char *v, const char **why)
+{
+    *why = "must be an integer from 1 to 300 (seconds)";
+    return parse_int(v, 1, 300, &cfg.request_timeout);
+}
+
+static int p_max_connections(const char *v, const char **why)
+{
+    *why = "must be an integer from 1 to 1000000";
+    return parse_int(v, 1, 1000000, &cfg.max_connections);
+}
+
 static int p_test_clock(const char *v, const char **why)
 {
     *why = "must be 1 or 0";
@@ -226,6 +238,8 @@ static const struct setting settings[] = {
     {"OVERLEG_THREADS", NULL, 0, p_threads},
     {"OVERLEG_DB_POOL", "8", 0, p_db_pool},
     {"OVERLEG_JOBS_INTERVAL", "60", 0, p_jobs_interval},
+    {"OVERLEG_REQUEST_TIMEOUT", "15", 0, p_request_timeout},
+    {"OVERLEG_MAX_CONNECTIONS", "4096", 0, p_max_connections},
     {"OVERLEG_TEST_CLOCK", "0", 0, p_test_clock},
     {"OVERLEG_TEST_CRASH", NULL, 0, p_test_crash},
     {"OVERLEG_TLS_CERT", NULL, 0, p_tls_cert},

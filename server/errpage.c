@@ -62,6 +62,29 @@ static const char *page_head(const char *tail, const char *body)
     return head;
 }
 
+int errpage_format(char *out, size_t outsz, int minor, int status, const char *reason,
+                   const char *slug, const char *title, const char *detail, const char *id)
+{
+    char json[400], date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    int jn =
+        snprintf(json, sizeof json,
+                 "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
+                 slug, title, status, detail);
+    if (jn < 0 || (size_t)jn >= sizeof json)
+        return -1;
+    int n = snprintf(out, outsz,
+                     "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json; charset=utf-8\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\nDate: %s\r\n\r\n%s",
+                     minor, status, reason, jn, id, date, json);
+    if (n < 0 || (size_t)n >= outsz)
+        return -1;
+    return n;
+}
+
 int errpage_problem(const char *page, size_t len, const char *id, char *out, size_t outsz)
 {
     char tail[PAGE_MAX + 1];
@@ -80,22 +103,7 @@ int errpage_problem(const char *page, size_t len, const char *id, char *out, siz
         status > 599)
         return -1;
     const struct refusal *f = refusal_for(status);
-    char json[400], date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
-    int jn =
-        snprintf(json, sizeof json,
-                 "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
-                 f->slug, f->title, status, f->detail);
-    if (jn < 0 || (size_t)jn >= sizeof json)
-        return -1;
-    int n = snprintf(out, outsz,
-                     "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json; charset=utf-8\r\n"
-                     "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\nDate: %s\r\n\r\n%s",
-                     minor, status, f->reason, jn, id, date, json);
-    if (n < 0 || (size_t)n >= outsz)
+    if (errpage_format(out, outsz, minor, status, f->reason, f->slug, f->title, f->detail, id) < 0)
         return -1;
     return (int)(head - tail); /* the page starts this far into `page` */
 }

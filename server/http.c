@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include "config.h"
+#include "conn.h"
 #include "idempotency.h"
 #include "jsonx.h"
 #include "policy.h"
@@ -14,6 +15,8 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the request's HTTP version: 2.1 has no accessor */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +92,15 @@ static void phase_session_first(struct req *r)
 
 /* ---------- the route phase ---------- */
 
+/* evhttp decodes "%zz" or a lone "%" as the characters themselves; such a query is malformed. */
+static bool percent_ok(const char *q)
+{
+    for (const char *p = strchr(q, '%'); p; p = strchr(p + 1, '%'))
+        if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+            return false;
+    return true;
+}
+
 /* Only the query parameters the route declares, each once and in UTF-8; `limit` parsed. */
 static int check_query(struct req *r, const char *uri_query)
 {
@@ -96,7 +108,7 @@ static int check_query(struct req *r, const char *uri_query)
     r->limit = 20;
     if (!uri_query || !*uri_query)
         return 0;
-    if (evhttp_parse_query_str(uri_query, &r->query) != 0) {
+    if (!percent_ok(uri_query) || evhttp_parse_query_str(uri_query, &r->query) != 0) {
         req_problem(r, 400, "bad-query", "The query string is malformed.");
         return REQ_ANSWERED;
     }
@@ -190,9 +202,60 @@ static void client_ip(struct evhttp_request *ev, const char *peer, char *out, si
         snprintf(out, outsz, "%s", addr);
 }
 
+/* What evhttp reads leniently, refused before anything else: a body length that two parties
+ * could read differently (given twice, next to Transfer-Encoding, or not plain digits: evhttp
+ * takes the first and accepts "+5"), an HTTP/1.1 request without exactly one Host (RFC 9112
+ * 3.2), two Authorization headers (the first would be used, a proxy might use the other).
+ * `*close`: the body's end is unknown, so the connection cannot carry another request. */
+static const char *lenient_header(struct evhttp_request *ev, bool *close)
+{
+    int length = 0, chunked = 0, host = 0, auth = 0;
+    const char *value = "";
+    struct evkeyvalq *h = evhttp_request_get_input_headers(ev);
+    for (struct evkeyval *kv = h->tqh_first; kv; kv = kv->next.tqe_next) {
+        if (strcasecmp(kv->key, "Content-Length") == 0)
+            length++, value = kv->value;
+        chunked += strcasecmp(kv->key, "Transfer-Encoding") == 0;
+        host += strcasecmp(kv->key, "Host") == 0;
+        auth += strcasecmp(kv->key, "Authorization") == 0;
+    }
+    *close = true;
+    if (length > 1 || (length && chunked) ||
+        (length && (!*value || value[strspn(value, "0123456789")])))
+        return "Give the body's length once, as one Content-Length of digits, without "
+               "Transfer-Encoding.";
+    *close = false;
+    if (host != 1 && (ev->major > 1 || (ev->major == 1 && ev->minor >= 1)))
+        return "An HTTP/1.1 request needs exactly one Host header.";
+    if (auth > 1)
+        return "Send one Authorization header.";
+    return NULL;
+}
+
 void http_on_request(struct evhttp_request *ev, void *arg)
 {
+    /* A "response" evhttp read from the client after a failed write (conn.c sets
+     * EVHTTP_CON_READ_ON_WRITE_ERROR for pipelines): no request, and nobody to answer. */
+    if (evhttp_request_get_response_code(ev) != 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+        evhttp_send_reply(ev, 400, "Bad Request", NULL);
+        return;
+    }
+    bool over_cap = conn_request_read(ev);
     struct req *r = req_new(ev, arg);
+    bool close = false;
+    const char *lenient = lenient_header(ev, &close);
+    if (over_cap || close)
+        req_add_header(r, "Connection", "close");
+    if (over_cap) {
+        req_problem(r, 503, "unavailable",
+                    "The server has too many open connections; try again shortly.");
+        return;
+    }
+    if (lenient) {
+        req_problem(r, 400, "bad-request", lenient);
+        return;
+    }
     char *peer = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "conn.h"
 #include "db.h"
 #include "errpage.h"
 #include "jobs.h"
@@ -25,21 +26,27 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* evhttp's own limits. It refuses bodies over MAX_BODY_HARD (and oversized headers, unparsable
  * request lines, unknown methods) before any callback of ours runs; errpage.c turns its HTML page
  * into problem+json on the way out. The hard cap bounds the memory one request can take; http.c
- * answers bodies over 1 MiB itself. */
+ * answers bodies over 1 MiB itself. The I/O timeout restarts with every byte; conn.c's deadline
+ * bounds a whole request. */
 #define MAX_BODY_HARD (2 * 1024 * 1024)
 #define MAX_HEADERS (16 * 1024)
 #define IO_TIMEOUT_S 30
+#define ACCEPT_PAUSE_MS 250
+#define ACCEPT_LOG_INTERVAL_S 10
 
 static SSL_CTX *ssl_ctx;
+static struct worker *workers;
 
 /* Each connection's bufferevent, as evhttp would make it, with evhttp's own error pages turned
- * into problem+json (errpage.c). */
+ * into problem+json (errpage.c) and the connection followed by conn.c. */
 static struct bufferevent *connection_bev(struct event_base *base, void *arg)
 {
     (void)arg;
@@ -48,7 +55,41 @@ static struct bufferevent *connection_bev(struct event_base *base, void *arg)
                                                  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
                 : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     errpage_guard(bev);
+    conn_track(base, bev, ssl_ctx != NULL);
     return bev;
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    evconnlistener_enable(w->listener);
+}
+
+/* Out of descriptors (EMFILE, ENFILE), accept fails on every pending connection and the
+ * listener, still readable, is called again at once: a busy loop, logging each failure. Accepting
+ * pauses instead, and the failures are logged once per interval; pending connections wait in the
+ * backlog until descriptors are free again. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    (void)arg; /* the listener's one argument is evhttp's */
+    int err = EVUTIL_SOCKET_ERROR();
+    struct worker *w = workers;
+    while (w->listener != lev)
+        w++;
+    evconnlistener_disable(lev);
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(w->accept_pause, &tv);
+    w->accept_failures++;
+    time_t now = time(NULL);
+    if (now - w->accept_logged_at < ACCEPT_LOG_INTERVAL_S)
+        return;
+    log_warn("accept: %s; accepting pauses %d ms each time (%d failures on thread %d since the "
+             "last such line)",
+             strerror(err), ACCEPT_PAUSE_MS, w->accept_failures, w->index);
+    w->accept_failures = 0;
+    w->accept_logged_at = now;
 }
 
 static int tls_init(void)
@@ -72,7 +113,9 @@ static int worker_init(struct worker *w, struct addrinfo *ai)
     evhttp_set_max_body_size(w->http, MAX_BODY_HARD);
     evhttp_set_max_headers_size(w->http, MAX_HEADERS);
     evhttp_set_timeout(w->http, IO_TIMEOUT_S);
-    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    /* Not EVHTTP_SERVER_LINGERING_CLOSE: for a body over the cap it reads the whole declared
+     * length before refusing (for ever when it is 2^63, and a client waiting for 100 Continue
+     * never sends it). evhttp refuses at once; conn.c lingers after any close. */
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
@@ -87,6 +130,10 @@ static int worker_init(struct worker *w, struct addrinfo *ai)
         return -1;
     if (!evhttp_bind_listener(w->http, w->listener))
         return -1;
+    w->accept_pause = evtimer_new(w->base, on_accept_resume, w);
+    if (!w->accept_pause)
+        return -1;
+    evconnlistener_set_error_cb(w->listener, on_accept_error);
     w->pool = db_pool_new(w->base, cfg.database_url, cfg.db_pool);
     return 0;
 }
@@ -97,8 +144,6 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     return NULL;
 }
-
-static struct worker *workers;
 
 /* Our threads share the port through SO_REUSEPORT, which would also let a second overlegd (an
  * old version, a forgotten `make run`) bind it silently and take part of the traffic. A probe
@@ -146,6 +191,11 @@ int http_serve(void)
         freeaddrinfo(ai);
         return -1;
     }
+    if (conn_init() != 0) {
+        fprintf(stderr, "overlegd: out of memory\n");
+        freeaddrinfo(ai);
+        return -1;
+    }
     workers = calloc((size_t)cfg.threads, sizeof *workers);
     for (int i = 0; i < cfg.threads; i++) {
         workers[i].index = i;
@@ -178,6 +228,8 @@ int http_serve(void)
     jobs_stop();
     for (int i = 0; i < cfg.threads; i++) {
         evhttp_free(workers[i].http);
+        conn_shutdown(workers[i].base);
+        event_free(workers[i].accept_pause);
         db_pool_free(workers[i].pool);
         event_base_free(workers[i].base);
     }

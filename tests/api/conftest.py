@@ -156,8 +156,10 @@ def pg():
 class Server:
     """One overlegd process. `Server(url, logdir).start()`; `stop()` asserts a clean SIGTERM exit."""
 
-    def __init__(self, database_url, logdir, extra_env=None, skip_migrate=False, name="overlegd"):
+    def __init__(self, database_url, logdir, extra_env=None, skip_migrate=False, name="overlegd",
+                 preexec_fn=None):
         self.database_url = database_url
+        self.preexec_fn = preexec_fn  # e.g. to lower a resource limit of the server process
         self.port = free_port()
         self.key = data_key(database_url)
         self.skip_migrate = skip_migrate
@@ -206,7 +208,8 @@ class Server:
             self.migrate()
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "serve"], env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     preexec_fn=self.preexec_fn)
         _LIVE_SERVERS.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
