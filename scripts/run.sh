@@ -10,6 +10,7 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
     DATABASE_URL=$(scripts/pg.sh url var/sock)
 fi
 export DATABASE_URL
+export OVERLEG_AUDIT_CHECKPOINT_FILE=${OVERLEG_AUDIT_CHECKPOINT_FILE:-$PWD/var/audit-checkpoints}
 
 # The data key encrypts patient identities: generated once and kept, or the demo data becomes unreadable.
 if [[ -z "${OVERLEG_DATA_KEY:-}" ]]; then
@@ -58,6 +59,7 @@ else
 fi
 echo
 echo "  Database: $DATABASE_URL"
+echo "  Audit checkpoints: $OVERLEG_AUDIT_CHECKPOINT_FILE (build/overlegd audit-verify checks them)"
 echo "  Stop the server with Ctrl-C; 'make stop-db' stops the embedded PostgreSQL."
 echo "$bar"
 

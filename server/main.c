@@ -1,4 +1,7 @@
-/* overlegd: serve (default), migrate, create-admin, routes, --version (API.md §1). */
+/* overlegd: serve (default), migrate, create-admin, audit-verify, routes, --version (API.md §1). */
+#include "audit.h"
+#include "checkpoint.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
@@ -9,6 +12,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +21,8 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: overlegd [serve | migrate | create-admin --email E --name N "
-                    "[--organisation ID] | routes | --version]\n");
+                    "[--organisation ID] | audit-verify [--checkpoint FILE] | routes | "
+                    "--version]\n");
     return 2;
 }
 
@@ -40,6 +45,58 @@ static int cmd_migrate(void)
     if (config_load(CFG_NEED_DB) != 0)
         return 1;
     return migrate_run(cfg.database_url) == 0 ? 0 : 1;
+}
+
+/* Exit status: 0 the chain and every checkpoint verify, 1 they do not, 2 no verdict (usage, an
+ * unreadable checkpoint file, no database). */
+static int cmd_audit_verify(int argc, char **argv)
+{
+    const char *file = NULL;
+    if (argc == 4 && !strcmp(argv[2], "--checkpoint"))
+        file = argv[3];
+    else if (argc != 2)
+        return usage();
+    if (config_load(CFG_NEED_DB) != 0)
+        return 2;
+    int missing_ok = !file; /* the server's own file may not have been written yet */
+    if (!file)
+        file = cfg.audit_checkpoint_file;
+    struct checkpoints cp = {0};
+    if (file && checkpoint_read(file, missing_ok, &cp) != 0) {
+        fprintf(stderr, "overlegd: audit-verify: cannot read %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    PGconn *c = PQconnectdb(cfg.database_url);
+    int rc = 2;
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+        goto out;
+    }
+    char now[40];
+    clock_now_param(now);
+    const char *p[] = {now, NULL, NULL, NULL, file ? cp.seqs : "{}", file ? cp.hashes : "{}"};
+    PGresult *r = PQexecParams(c, AUDIT_VERIFY_SQL, 6, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        fprintf(stderr, "overlegd: audit-verify: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        goto out;
+    }
+    const char *col[8];
+    for (int i = 0; i < 8; i++)
+        col[i] = PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
+    struct verify_row row = {col[0], col[1], col[2], col[3], col[4], col[5], col[6], col[7]};
+    int ok;
+    char *report = checkpoint_report(&row, file ? &cp : NULL, NULL, &ok);
+    PQclear(r);
+    if (report) {
+        puts(report);
+        free(report);
+        rc = ok ? 0 : 1;
+    }
+out:
+    PQfinish(c);
+    checkpoint_free(&cp);
+    return rc;
 }
 
 /* Password from OVERLEG_ADMIN_PASSWORD, else one line on stdin. */
@@ -181,5 +238,7 @@ int main(int argc, char **argv)
         return argc > 2 ? usage() : cmd_routes();
     if (!strcmp(cmd, "create-admin"))
         return cmd_create_admin(argc, argv);
+    if (!strcmp(cmd, "audit-verify"))
+        return cmd_audit_verify(argc, argv);
     return usage();
 }
