@@ -40,11 +40,27 @@ static int cmd_serve(void)
     return http_serve() == 0 ? 0 : 1;
 }
 
+/* As the schema's owner when OVERLEG_MIGRATE_DATABASE_URL is set; the role DATABASE_URL names is
+ * then the application's, and gets its rights. */
 static int cmd_migrate(void)
 {
     if (config_load(CFG_NEED_DB) != 0)
         return 1;
-    return migrate_run(cfg.database_url) == 0 ? 0 : 1;
+    if (!cfg.migrate_database_url)
+        return migrate_run(cfg.database_url, NULL) == 0 ? 0 : 1;
+    PQconninfoOption *opts = PQconninfoParse(cfg.database_url, NULL);
+    const char *app = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "user") && o->val && *o->val)
+            app = o->val;
+    int rc = 1;
+    if (!app)
+        fprintf(stderr, "overlegd: DATABASE_URL must name its user (the application role) when "
+                        "OVERLEG_MIGRATE_DATABASE_URL is set\n");
+    else
+        rc = migrate_run(cfg.migrate_database_url, app) == 0 ? 0 : 1;
+    PQconninfoFree(opts);
+    return rc;
 }
 
 /* Exit status: 0 the chain and every checkpoint verify, 1 they do not, 2 no verdict (usage, an
