@@ -21,6 +21,10 @@ struct config {
     int log_level;
     /* Peers whose X-Forwarded-For is believed (space-separated IP addresses), or NULL. */
     const char *trusted_proxies;
+    /* `migrate` connects with this (the schema's owner) when set, else with database_url. */
+    const char *migrate_database_url;
+    int audit_checkpoint_seconds;
+    const char *audit_checkpoint_file; /* NULL: checkpoints go to the log only */
 };
 
 extern struct config cfg;

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Manages a private PostgreSQL 15 cluster (no system service involved).
-#   scripts/pg.sh start DATADIR SOCKDIR     initdb if needed, start, create db "overleg"
+#   scripts/pg.sh start DATADIR SOCKDIR     initdb if needed, start, create the roles and db "overleg"
 #   scripts/pg.sh stop DATADIR              fast shutdown; quiet if not running
-#   scripts/pg.sh url SOCKDIR [DBNAME]      print the libpq URI
+#   scripts/pg.sh url SOCKDIR [DBNAME [ROLE]]  print the libpq URI (ROLE: overleg, the superuser)
 #   scripts/pg.sh createdb SOCKDIR DBNAME   create a database
+# Roles (as in production, deploy/README.md): overleg_owner owns the databases and their schema
+# and runs `overlegd migrate`; overleg_app is what `overlegd serve` connects as.
 # Env: OVERLEG_PG_FAST=1 trades durability for speed (tests).
 set -euo pipefail
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
-usage() { die "usage: pg.sh start DATADIR SOCKDIR | stop DATADIR | url SOCKDIR [DBNAME] | createdb SOCKDIR DBNAME"; }
+usage() { die "usage: pg.sh start DATADIR SOCKDIR | stop DATADIR | url SOCKDIR [DBNAME [ROLE]] | createdb SOCKDIR DBNAME"; }
 
 bindir=$(pg_config --bindir 2>/dev/null || true)
 [[ -x "$bindir/initdb" ]] || bindir=/usr/lib/postgresql/15/bin
@@ -27,10 +29,18 @@ psql_admin() {  # SOCKDIR SQL...
     psql -X -q -v ON_ERROR_STOP=1 -h "$sock" -U overleg -d postgres "$@"
 }
 
+roles_if_missing() {  # SOCKDIR
+    psql_admin "$1" -c "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'overleg_owner') THEN
+            CREATE ROLE overleg_owner LOGIN; END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'overleg_app') THEN
+            CREATE ROLE overleg_app LOGIN; END IF; END \$\$"
+}
+
 createdb_if_missing() {  # SOCKDIR DBNAME
     local exists
     exists=$(psql_admin "$1" -At -c "SELECT 1 FROM pg_database WHERE datname = '${2//\'/\'\'}'")
-    [[ "$exists" == 1 ]] || psql_admin "$1" -c "CREATE DATABASE \"${2//\"/\"\"}\""
+    [[ "$exists" == 1 ]] || psql_admin "$1" -c "CREATE DATABASE \"${2//\"/\"\"}\" OWNER overleg_owner"
 }
 
 cmd=${1:-}
@@ -75,6 +85,7 @@ start)
     "${as_pg[@]}" "$bindir/pg_ctl" start -w -t 60 -D "$data" -l "$log" \
         -o "-c unix_socket_directories='$sock'" >/dev/null \
         || { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
+    roles_if_missing "$sock"
     createdb_if_missing "$sock" overleg
     ;;
 stop)
@@ -85,9 +96,9 @@ stop)
     fi
     ;;
 url)
-    [[ $# -ge 2 && $# -le 3 ]] || usage
+    [[ $# -ge 2 && $# -le 4 ]] || usage
     sock=$(abspath "$2")
-    echo "postgresql://overleg@/${3:-overleg}?host=$sock"
+    echo "postgresql://${4:-overleg}@/${3:-overleg}?host=$sock"
     ;;
 createdb)
     [[ $# -eq 3 ]] || usage

@@ -4,14 +4,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
 
-# Embedded cluster unless the caller brings a database.
+# Embedded cluster unless the caller brings a database: migrations and demo data as the schema's
+# owner, the server as the application role (least privilege, as in deploy/README.md).
 if [[ -z "${DATABASE_URL:-}" ]]; then
     scripts/pg.sh start var/pg var/sock
-    DATABASE_URL=$(scripts/pg.sh url var/sock)
+    DATABASE_URL=$(scripts/pg.sh url var/sock overleg overleg_app)
+    OVERLEG_MIGRATE_DATABASE_URL=$(scripts/pg.sh url var/sock overleg overleg_owner)
+    owner=$(psql "$(scripts/pg.sh url var/sock)" -X -At -c \
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'overleg'")
+    if [[ "$owner" != overleg_owner ]]; then
+        echo "run.sh: var/pg was made by an earlier build (database owned by $owner, not overleg_owner):" >&2
+        echo "        make stop-db; rm -rf var/pg" >&2
+        exit 1
+    fi
 fi
 export DATABASE_URL
+OWNER_URL=${OVERLEG_MIGRATE_DATABASE_URL:-$DATABASE_URL}
+[[ -n "${OVERLEG_MIGRATE_DATABASE_URL:-}" ]] && export OVERLEG_MIGRATE_DATABASE_URL
+export OVERLEG_AUDIT_CHECKPOINT_FILE=${OVERLEG_AUDIT_CHECKPOINT_FILE:-$PWD/var/audit-checkpoints}
 
-# The data key encrypts patient identities: generated once and kept, or the demo data becomes unreadable.
+# The data key seals clinical texts and identities: generated once and kept, or the demo data becomes unreadable.
 if [[ -z "${OVERLEG_DATA_KEY:-}" ]]; then
     if [[ ! -s var/data.key ]]; then
         (umask 077 && openssl rand -hex 32 >var/data.key)
@@ -26,7 +38,7 @@ export LC_COLLATE=C
 shopt -s nullglob
 for f in sql/demo/*.sql; do   # glob order is name order (LC_COLLATE=C below)
     # client_min_messages: keep the idempotent scripts' "already exists, skipping" notices quiet.
-    PGOPTIONS='-c client_min_messages=warning' psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -q -f "$f"
+    PGOPTIONS='-c client_min_messages=warning' psql "$OWNER_URL" -X -v ON_ERROR_STOP=1 -q -f "$f"
 done
 # The demo texts are written in clear; rekey seals them (and anything sealed under an older key)
 # under the current data key. Quiet unless it fails.
@@ -64,6 +76,7 @@ else
 fi
 echo
 echo "  Database: $DATABASE_URL"
+echo "  Audit checkpoints: $OVERLEG_AUDIT_CHECKPOINT_FILE (build/overlegd audit-verify checks them)"
 echo "  Stop the server with Ctrl-C; 'make stop-db' stops the embedded PostgreSQL."
 echo "$bar"
 

@@ -228,6 +228,26 @@ static int p_trusted_proxies(const char *v, const char **why)
     return 0;
 }
 
+static int p_migrate_database_url(const char *v, const char **why)
+{
+    *why = "must not be empty";
+    cfg.migrate_database_url = v;
+    return *v ? 0 : -1;
+}
+
+static int p_checkpoint_seconds(const char *v, const char **why)
+{
+    *why = "must be an integer from 0 to 86400 (seconds)";
+    return parse_int(v, 0, 86400, &cfg.audit_checkpoint_seconds);
+}
+
+static int p_checkpoint_file(const char *v, const char **why)
+{
+    *why = "must be an absolute path";
+    cfg.audit_checkpoint_file = v;
+    return v[0] == '/' ? 0 : -1;
+}
+
 static const struct setting settings[] = {
     {"OVERLEG_LOG_LEVEL", "info", 0, p_log_level},
     {"DATABASE_URL", NULL, CFG_NEED_DB, p_database_url},
@@ -245,6 +265,9 @@ static const struct setting settings[] = {
     {"OVERLEG_TLS_CERT", NULL, 0, p_tls_cert},
     {"OVERLEG_TLS_KEY", NULL, 0, p_tls_key},
     {"OVERLEG_TRUSTED_PROXIES", NULL, 0, p_trusted_proxies},
+    {"OVERLEG_MIGRATE_DATABASE_URL", NULL, 0, p_migrate_database_url},
+    {"OVERLEG_AUDIT_CHECKPOINT_SECONDS", "60", 0, p_checkpoint_seconds},
+    {"OVERLEG_AUDIT_CHECKPOINT_FILE", NULL, 0, p_checkpoint_file},
 };
 
 int config_load(unsigned need)

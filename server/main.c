@@ -1,4 +1,8 @@
-/* overlegd: serve (default), migrate, create-admin, rekey, routes, --version (API.md §1). */
+/* overlegd: serve (default), migrate, create-admin, rekey, audit-verify, routes, --version
+ * (API.md §1). */
+#include "audit.h"
+#include "checkpoint.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
@@ -10,6 +14,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: overlegd [serve | migrate | create-admin --email E --name N "
                     "[--organisation ID] | rekey [--batch N] [--pause-ms N] [--max-batches N] | "
-                    "routes | --version]\n");
+                    "audit-verify [--checkpoint FILE] | routes | --version]\n");
     return 2;
 }
 
@@ -99,11 +104,79 @@ static int cmd_rekey(int argc, char **argv)
     return rc < 0 ? 1 : rc;
 }
 
+/* As the schema's owner when OVERLEG_MIGRATE_DATABASE_URL is set; the role DATABASE_URL names is
+ * then the application's, and gets its rights. */
 static int cmd_migrate(void)
 {
     if (config_load(CFG_NEED_DB) != 0)
         return 1;
-    return migrate_run(cfg.database_url) == 0 ? 0 : 1;
+    if (!cfg.migrate_database_url)
+        return migrate_run(cfg.database_url, NULL) == 0 ? 0 : 1;
+    PQconninfoOption *opts = PQconninfoParse(cfg.database_url, NULL);
+    const char *app = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "user") && o->val && *o->val)
+            app = o->val;
+    int rc = 1;
+    if (!app)
+        fprintf(stderr, "overlegd: DATABASE_URL must name its user (the application role) when "
+                        "OVERLEG_MIGRATE_DATABASE_URL is set\n");
+    else
+        rc = migrate_run(cfg.migrate_database_url, app) == 0 ? 0 : 1;
+    PQconninfoFree(opts);
+    return rc;
+}
+
+/* Exit status: 0 the chain and every checkpoint verify, 1 they do not, 2 no verdict (usage, an
+ * unreadable checkpoint file, no database). */
+static int cmd_audit_verify(int argc, char **argv)
+{
+    const char *file = NULL;
+    if (argc == 4 && !strcmp(argv[2], "--checkpoint"))
+        file = argv[3];
+    else if (argc != 2)
+        return usage();
+    if (config_load(CFG_NEED_DB) != 0)
+        return 2;
+    int missing_ok = !file; /* the server's own file may not have been written yet */
+    if (!file)
+        file = cfg.audit_checkpoint_file;
+    struct checkpoints cp = {0};
+    if (file && checkpoint_read(file, missing_ok, &cp) != 0) {
+        fprintf(stderr, "overlegd: audit-verify: cannot read %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    PGconn *c = PQconnectdb(cfg.database_url);
+    int rc = 2;
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+        goto out;
+    }
+    char now[40];
+    clock_now_param(now);
+    const char *p[] = {now, NULL, NULL, NULL, file ? cp.seqs : "{}", file ? cp.hashes : "{}"};
+    PGresult *r = PQexecParams(c, AUDIT_VERIFY_SQL, 6, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        fprintf(stderr, "overlegd: audit-verify: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        goto out;
+    }
+    const char *col[8];
+    for (int i = 0; i < 8; i++)
+        col[i] = PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
+    struct verify_row row = {col[0], col[1], col[2], col[3], col[4], col[5], col[6], col[7]};
+    int ok;
+    char *report = checkpoint_report(&row, file ? &cp : NULL, NULL, &ok);
+    PQclear(r);
+    if (report) {
+        puts(report);
+        free(report);
+        rc = ok ? 0 : 1;
+    }
+out:
+    PQfinish(c);
+    checkpoint_free(&cp);
+    return rc;
 }
 
 /* Password from OVERLEG_ADMIN_PASSWORD, else one line on stdin. */
@@ -244,5 +317,7 @@ int main(int argc, char **argv)
         return cmd_create_admin(argc, argv);
     if (!strcmp(cmd, "rekey"))
         return cmd_rekey(argc, argv);
+    if (!strcmp(cmd, "audit-verify"))
+        return cmd_audit_verify(argc, argv);
     return usage();
 }

@@ -92,11 +92,55 @@ static int history_matches(PGconn *c)
     return ok;
 }
 
-int migrate_run(const char *conninfo)
+/* What the application role may do, made exact again after every migrate, so a new table is
+ * covered without a GRANT in its migration. Everything the role needs and nothing more: rows of
+ * every table, but the audit log only read and appended to (audit_head is written by the chain
+ * trigger as the owner), the migration history only read; no TRUNCATE, REFERENCES or TRIGGER, no
+ * CREATE in the schema and no temporary tables, so no DDL (ALTER and DROP need ownership). */
+static int grant_app(PGconn *c, const char *role)
+{
+    PGresult *r = PQexec(c, "SELECT current_user, current_schema(), current_database()");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1);
+    if (!ok || strcmp(PQgetvalue(r, 0, 0), role) == 0) { /* one role for both: nothing to grant */
+        if (!ok)
+            fprintf(stderr, "overlegd: migrate: no current schema\n");
+        PQclear(r);
+        return ok;
+    }
+    char *app = PQescapeIdentifier(c, role, strlen(role));
+    char *schema = PQescapeIdentifier(c, PQgetvalue(r, 0, 1), strlen(PQgetvalue(r, 0, 1)));
+    char *db = PQescapeIdentifier(c, PQgetvalue(r, 0, 2), strlen(PQgetvalue(r, 0, 2)));
+    PQclear(r);
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "BEGIN;"
+             " REVOKE TEMPORARY ON DATABASE %3$s FROM PUBLIC;"
+             " REVOKE CREATE ON SCHEMA %2$s FROM PUBLIC;"
+             " GRANT USAGE ON SCHEMA %2$s TO %1$s;"
+             " REVOKE ALL ON ALL TABLES IN SCHEMA %2$s FROM %1$s;"
+             " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %2$s TO %1$s;"
+             " REVOKE UPDATE, DELETE ON audit_log FROM %1$s;"
+             " REVOKE INSERT, UPDATE, DELETE ON audit_head, schema_migrations FROM %1$s;"
+             " GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %2$s TO %1$s;"
+             " COMMIT",
+             app, schema, db);
+    PQfreemem(app);
+    PQfreemem(schema);
+    PQfreemem(db);
+    if (!exec_ok(c, sql, "grants")) {
+        exec_ok(c, "ROLLBACK", "rollback");
+        return 0;
+    }
+    printf("granted the application role %s its rights\n", role);
+    return 1;
+}
+
+int migrate_run(const char *conninfo, const char *app_role)
 {
     PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "overlegd: DATABASE_URL: cannot connect: %s", PQerrorMessage(c));
+        fprintf(stderr, "overlegd: %s: cannot connect: %s",
+                app_role ? "OVERLEG_MIGRATE_DATABASE_URL" : "DATABASE_URL", PQerrorMessage(c));
         PQfinish(c);
         return -1;
     }
@@ -136,6 +180,8 @@ int migrate_run(const char *conninfo)
         count++;
     }
     printf("schema at version %d (%d applied now)\n", migrate_latest(), count);
+    if (app_role && !grant_app(c, app_role))
+        goto out;
     rc = 0;
 out:
     PQfinish(c); /* also releases the advisory lock */

@@ -1,9 +1,11 @@
 /* serve - the server's threads: one event loop, evhttp and database pool per thread, all
- * listening on one port (SO_REUSEPORT); TLS; the scheduler and worker pool; stop on a signal.
+ * listening on one port (SO_REUSEPORT); TLS; the scheduler, the audit checkpoints and the worker
+ * pool; stop on a signal.
  * Requests go to http.c. */
 #include "http.h"
 
 #include "auth.h"
+#include "checkpointer.h"
 #include "config.h"
 #include "conn.h"
 #include "db.h"
@@ -210,6 +212,8 @@ int http_serve(void)
     auth_init();
     workpool_start(cfg.threads < 2 ? 2 : cfg.threads);
     jobs_start(workers[0].base, workers[0].pool);
+    if (checkpointer_start() != 0)
+        return -1;
 
     struct event_base *main_base = event_base_new();
     struct event *sigint = evsignal_new(main_base, SIGINT, on_signal, main_base);
@@ -226,6 +230,7 @@ int http_serve(void)
         pthread_join(workers[i].thread, NULL);
     workpool_stop();
     jobs_stop();
+    checkpointer_stop(); /* after the loops: the last checkpoint covers every request */
     for (int i = 0; i < cfg.threads; i++) {
         evhttp_free(workers[i].http);
         conn_shutdown(workers[i].base);

@@ -323,23 +323,37 @@ CREATE FUNCTION audit_hash(e audit_log) RETURNS text LANGUAGE sql STABLE AS $$
         'UTF8')), 'hex')
 $$;
 
--- Chains each new entry to the last one. The advisory lock serialises writers, so `seq` follows
--- commit order and every writer sees its predecessor.
-CREATE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The last sequence number and hash handed out. It only moves forward, so deleting the newest
+-- entries leaves a gap before the next one (its seq and prev_hash point past what is left) instead
+-- of letting the chain go on as if nothing happened. The application role cannot write it: only
+-- audit_log_chain() does, as its owner.
+CREATE TABLE audit_head (
+    one   boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq   bigint NOT NULL,
+    hash  text NOT NULL
+);
+INSERT INTO audit_head VALUES (true, 0, '');
+
+-- Chains each new entry to the last one handed out. The row lock on audit_head serialises
+-- writers, so `seq` follows commit order and every writer sees its predecessor. SECURITY DEFINER
+-- so that the application role needs no UPDATE on audit_head; search_path fixed (pg_temp last)
+-- so no temporary table can stand in for it.
+CREATE FUNCTION audit_log_chain() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    last audit_log%ROWTYPE;
+    last audit_head%ROWTYPE;
 BEGIN
-    PERFORM pg_advisory_xact_lock(7513);
-    SELECT * INTO last FROM audit_log ORDER BY seq DESC LIMIT 1;
+    SELECT * INTO last FROM audit_head FOR UPDATE;
     NEW.id := coalesce(NEW.id, gen_random_uuid()); -- audit_entry() leaves it to us
-    NEW.seq := coalesce(last.seq, 0) + 1;
-    NEW.prev_hash := coalesce(last.hash, '');
+    NEW.seq := last.seq + 1;
+    NEW.prev_hash := last.hash;
     IF NEW.actor_id IS NOT NULL THEN
         SELECT u.name, u.role, u.organisation_id
           INTO NEW.actor_name, NEW.actor_role, NEW.actor_organisation_id
           FROM users u WHERE u.id = NEW.actor_id;
     END IF;
     NEW.hash := audit_hash(NEW);
+    UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash;
     RETURN NEW;
 END
 $$;
@@ -360,6 +374,52 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_chain;
 ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_change;
 ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+
+CREATE FUNCTION audit_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'UPDATE' OR NEW.seq <> OLD.seq + 1 THEN
+        RAISE EXCEPTION 'audit_head only moves forward' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audit_head_forward BEFORE UPDATE OR DELETE ON audit_head
+    FOR EACH ROW EXECUTE FUNCTION audit_head_forward();
+CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
+ALTER TABLE audit_head ENABLE ALWAYS TRIGGER audit_head_forward;
+ALTER TABLE audit_head ENABLE ALWAYS TRIGGER audit_head_no_truncate;
+
+-- The whole chain checked in one pass, and against the checkpoints kept outside the database
+-- (server/checkpoint.c: line i of the file is (cp_seq[i], cp_hash[i])). An entry is bad when its
+-- hash, its link to its predecessor or its sequence number (a gap) is wrong; the tail is cut
+-- when audit_head has handed out more than is left; a checkpoint fails when the chain is
+-- shorter than it (`shorter`), lacks its entry (`missing`) or holds another hash there
+-- (`diverged`). `checkpoint` is the index of the first failing checkpoint, 1-based.
+CREATE FUNCTION audit_verify(cp_seq bigint[], cp_hash text[], OUT entries bigint,
+                             OUT first_bad_id uuid, OUT head_seq bigint, OUT head_hash text,
+                             OUT issued_seq bigint, OUT tail_ok boolean, OUT checkpoint bigint,
+                             OUT checkpoint_problem text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT count(*), (array_agg(c.id ORDER BY c.seq) FILTER (WHERE c.bad))[1]
+      INTO entries, first_bad_id
+      FROM (SELECT e.id, e.seq, e.hash <> audit_hash(e)
+                   OR e.prev_hash <> coalesce(lag(e.hash) OVER w, '')
+                   OR e.seq <> coalesce(lag(e.seq) OVER w, 0) + 1 AS bad
+              FROM audit_log e WINDOW w AS (ORDER BY e.seq)) c;
+    SELECT e.seq, e.hash INTO head_seq, head_hash FROM audit_log e ORDER BY e.seq DESC LIMIT 1;
+    SELECT h.seq, h.seq = coalesce(head_seq, 0) AND h.hash = coalesce(head_hash, '')
+      INTO issued_seq, tail_ok FROM audit_head h;
+    SELECT k.n, CASE WHEN e.seq IS NOT NULL THEN 'diverged'
+                     WHEN k.seq > coalesce(head_seq, 0) THEN 'shorter' ELSE 'missing' END
+      INTO checkpoint, checkpoint_problem
+      FROM unnest(cp_seq, cp_hash) WITH ORDINALITY AS k(seq, hash, n)
+      LEFT JOIN audit_log e ON e.seq = k.seq
+     WHERE e.hash IS DISTINCT FROM k.hash
+     ORDER BY k.n LIMIT 1;
+END
+$$;
 
 CREATE FUNCTION audit_json(e audit_log) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', e.id, 'at', ts(e.at),

@@ -104,6 +104,16 @@ def run_pg(*args, check=True):
 # PostgreSQL cluster
 # --------------------------------------------------------------------------------------------
 
+# scripts/pg.sh's roles: the cluster's superuser (tests reach behind the server's back with it),
+# the schema's owner (`overlegd migrate`) and the application role (`overlegd serve`).
+SUPERUSER, OWNER, APP = "overleg", "overleg_owner", "overleg_app"
+
+
+def as_role(url, role):
+    """A URL of our cluster (as pg.url makes them) for another role."""
+    return re.sub(r"^postgresql://[^@/]*@", f"postgresql://{role}@", url)
+
+
 class Pg:
     def __init__(self, root):
         self.root = root
@@ -116,15 +126,15 @@ class Pg:
     def stop(self):
         run_pg("stop", self.datadir)
 
-    def url(self, dbname="overleg"):
-        return run_pg("url", self.sockdir, dbname)
+    def url(self, dbname="overleg", role=SUPERUSER):
+        return run_pg("url", self.sockdir, dbname, role)
 
     def createdb(self, dbname):
         run_pg("createdb", self.sockdir, dbname)
         return self.url(dbname)
 
-    def connect(self, dbname, autocommit=True):
-        conn = psycopg2.connect(self.url(dbname))
+    def connect(self, dbname, autocommit=True, role=SUPERUSER):
+        conn = psycopg2.connect(self.url(dbname, role))
         conn.autocommit = autocommit
         return conn
 
@@ -164,8 +174,10 @@ class Server:
         self.key = data_key(database_url)
         self.skip_migrate = skip_migrate
         self.log_path = os.path.join(logdir, f"{name}-{self.port}.log")
+        # Least privilege as in production: migrate as the owner, serve as the application role.
         self.env = clean_env({
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": as_role(database_url, APP),
+            "OVERLEG_MIGRATE_DATABASE_URL": as_role(database_url, OWNER),
             "OVERLEG_LISTEN": f"127.0.0.1:{self.port}",
             "OVERLEG_DATA_KEY": self.key,
             "OVERLEG_THREADS": "2",

@@ -1,5 +1,6 @@
 """Audit log (API.md §12): GET /v1/audit (filters, paging, rights), GET /v1/audit/verify, append-only enforcement in SQL, the hash chain, atomicity with the change it records, client addresses."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -167,10 +168,14 @@ def test_reading_audit_is_audited(api, admin_token, factory):
 def test_verify_ok(api, admin_token, db):
     n = sql_count(db, "SELECT count(*) FROM audit_log")
     body = assert_json(api.get("/v1/audit/verify", token=admin_token))
-    assert set(body) == {"ok", "entries", "first_bad_id"}
+    assert set(body) == {"ok", "entries", "first_bad_id", "head", "issued_seq", "checkpoints"}
     assert body["ok"] is True
     assert body["first_bad_id"] is None
     assert isinstance(body["entries"], int) and body["entries"] >= n
+    # nothing ever deleted: the head is the last sequence number handed out, and there is no gap
+    assert body["head"]["seq"] == body["issued_seq"] == body["entries"]
+    assert re.fullmatch(r"[0-9a-f]{64}", body["head"]["hash"])
+    assert body["checkpoints"] is None  # no checkpoint file configured for this server
 
 
 def _set_action_bypassing_triggers(pg, main_db_name, entry_id, action):
