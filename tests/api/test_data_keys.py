@@ -67,8 +67,9 @@ def sealed_keys(pg, db):
 @pytest.fixture(scope="module")
 def world(pg):
     """A database with texts and identities sealed under key a, and what the API showed of them."""
-    db = new_db(pg)
+    db = new_db(pg, migrated=False)
     s = server(pg, db, keys("a"), "keys-a")
+    s.migrate()  # as the owner, granting the application role its rights
     s.create_admin(ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD)
     s.start()
     api = Api(s.base)

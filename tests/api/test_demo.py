@@ -201,10 +201,11 @@ def test_demo_texts_are_sealed_by_rekey_and_read_through_the_api(pg):
     """scripts/run.sh loads the demo texts in clear and runs `overlegd rekey`: afterwards no text is
     in clear, a second start (demo loaded again, rekey again) changes nothing, and the demo GP reads
     her questions and a coordinator her cases as written (docs/encryption.md)."""
-    db = new_db(pg)
-    load_demo(pg, db)
+    db = new_db(pg, migrated=False)
     s = Server(pg.url(db), pg.root, name="demo-sealed")
+    s.migrate()  # as the owner; the server and rekey run as the application role
     s.skip_migrate = True
+    load_demo(pg, db)
     p = s.run_cmd("rekey")
     assert p.returncode == 0, p.stdout + p.stderr
     conn = pg.connect(db)

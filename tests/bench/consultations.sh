@@ -105,6 +105,10 @@ done <"$TMP/cons-bodies.txt"
 # overlegd's sealed identity of that consented patient stands in for the one it seals per request.
 CONS_SEALED=$(cons_sql -c "SELECT patient_identity FROM consultations WHERE id = '$CONS_SEALED_ID'")
 [[ -n "$CONS_SEALED" ]] || die "the consented consultation has no sealed identity"
+# So do its sealed subject and question for the texts overlegd seals per request (docs/encryption.md).
+CONS_SEALED_SUBJECT=$(cons_sql -c "SELECT subject FROM consultations WHERE id = '$CONS_SEALED_ID'")
+CONS_SEALED_QUESTION=$(cons_sql -c "SELECT question FROM consultations WHERE id = '$CONS_SEALED_ID'")
+[[ $CONS_SEALED_QUESTION == ov1:* ]] || die "the consultation's question is not sealed"
 
 # ---------- HTTP: wrk ----------
 # wrk_check (lib.sh) reads the counts consultations.lua reports: a non-2xx response or socket
@@ -168,7 +172,7 @@ CONS_PGB_CMD=(${CONS_STMT_TIMEOUT:+PGOPTIONS=\'-c statement_timeout=$CONS_STMT_T
               -f cons_1.sql@1 -f cons_2.sql@1 -f cons_3.sql@1
               -D tok=\$TOKEN_HASH -D now=\$NOW -D actor=\$GP_ID -D org=\$PRACTICE -D region=bench-region
               -D cid=\$CONSULTANT -D "sealed=(${#CONS_SEALED} characters)" -D ip=127.0.0.1
-              -D rid=\$REQUEST_ID -D due=\$DUE "-D subject=... (the bodies' values)"
+              -D rid=\$REQUEST_ID -D due=\$DUE "-D subject=... (sealed by overlegd, ${#CONS_SEALED_QUESTION}-character question)"
               --log --log-prefix=conspgb "\$DATABASE_URL")
 say "consultations: ${CONS_PGB_CMD[*]}"
 read -r c0 n0 < <(cons_rows)
@@ -179,6 +183,7 @@ p0=$(pg_ticks) b0=$(busy_ticks) pgb_rc=0
     "${CONS_PGB_ARGS[@]}" -D tok="$CONS_TOKEN_HASH" -D now="$CONS_NOW" -D actor="$CONS_GP_ID" \
     -D org="$CONS_ORG" -D region=bench-region -D cid="$CONS_CID" -D sealed="$CONS_SEALED" \
     -D ip=127.0.0.1 -D rid="$CONS_RID" -D due="$CONS_DUE" \
+    -D subject="$CONS_SEALED_SUBJECT" -D question="$CONS_SEALED_QUESTION" \
     --log --log-prefix=conspgb "$DATABASE_URL" >"$TMP/cons-pgbench.out" 2>&1); } 2>"$TMP/cons-pgbench.time" \
     || pgb_rc=$?
 sleep 0.3   # let the postmaster reap the exited backends, so their CPU time is counted
@@ -225,6 +230,7 @@ say "consultations: EXPLAIN (ANALYZE, BUFFERS) of sql_target and sql_create (rol
 "$PY" tests/bench/consultations_bench.py explain >"$TMP/cons-explain.sql"
 timeout 60 psql "$DATABASE_URL" -X -v now="$CONS_NOW" -v actor="$CONS_GP_ID" -v ip=127.0.0.1 \
     -v rid="$CONS_RID" -v org="$CONS_ORG" -v region=bench-region -v cid="$CONS_CID" -v due="$CONS_DUE" \
+    -v subject="$CONS_SEALED_SUBJECT" -v question="$CONS_SEALED_QUESTION" \
     -f "$TMP/cons-explain.sql" >"$TMP/cons-explain.out" 2>&1 \
     || { tail -n 30 "$TMP/cons-explain.out" >&2; die "EXPLAIN of the consultation statements failed"; }
 "$PY" tests/bench/consultations_bench.py plans "$TMP/cons-explain.out" >"$TMP/cons-plans.json"

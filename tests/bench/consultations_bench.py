@@ -23,15 +23,17 @@ repository root.
       and "-D", "name=value" for the values that come from the bodies. The caller defines the
       rest: tok (sha256 hex of the bearer token), now, actor (the gp's user id), ip, rid (a
       request id), org (the practice), region, cid (the direct consultant), sealed (a sealed
-      identity), due.
+      identity), subject and question (sealed texts overlegd made for the bodies), due. The new
+      consultation's id, which overlegd draws per request, is gen_random_uuid() here.
 
 overlegd's parameters (server/consultations.c):
   sql_auth    $1 token hash, $2 now
   sql_target  $1 consultant_id, $2 expertise, $3 the requester's region
-  sql_create  $1 now, $2 actor, $3 ip, $4 request id, $5 subject, $6 question, $7 patient mode,
-              $8 age (anonymous), $9 sex (anonymous), $10 sealed identity (consented),
-              $11 organisation, $12 region, $13 consultant_id, $14 expertise, $15 mode,
-              $16 urgency, $17 referral_contemplated, $18 proposed_next_step, $19 due_at
+  sql_create  $1 now, $2 actor, $3 ip, $4 request id, $5 the new id (overlegd's choice), $6 subject
+              and $7 question (sealed), $8 patient mode, $9 age (anonymous), $10 sex (anonymous),
+              $11 sealed identity (consented), $12 organisation, $13 region, $14 consultant_id,
+              $15 expertise, $16 mode, $17 urgency, $18 referral_contemplated,
+              $19 proposed_next_step (sealed), $20 due_at
 """
 import json
 import os
@@ -90,15 +92,16 @@ def scripts():
         target = stmt_sql("server/consultations.c", "sql_target", {
             1: ":cid" if direct else "NULL", 2: "NULL" if direct else ":expertise", 3: ":region"})
         create = stmt_sql("server/consultations.c", "sql_create", {
-            1: ":now", 2: ":actor", 3: ":ip", 4: ":rid", 5: ":subject", 6: ":question",
-            7: ":pm_anon" if anon else ":pm_cons",
-            8: ":age" if anon else "NULL", 9: ":sex" if anon else "NULL",
-            10: "NULL" if anon else ":sealed",
-            11: ":org", 12: ":region",
-            13: ":cid" if direct else "NULL", 14: "NULL" if direct else ":expertise",
-            15: ":mode", 16: ":urgency", 17: ":rc",
-            18: "NULL",  # proposed_next_step: not in the bodies
-            19: ":due"})
+            1: ":now", 2: ":actor", 3: ":ip", 4: ":rid", 5: "gen_random_uuid()",
+            6: ":subject", 7: ":question",
+            8: ":pm_anon" if anon else ":pm_cons",
+            9: ":age" if anon else "NULL", 10: ":sex" if anon else "NULL",
+            11: "NULL" if anon else ":sealed",
+            12: ":org", 13: ":region",
+            14: ":cid" if direct else "NULL", 15: "NULL" if direct else ":expertise",
+            16: ":mode", 17: ":urgency", 18: ":rc",
+            19: "NULL",  # proposed_next_step: not in the bodies
+            20: ":due"})
         out.append((kind, f"-- {kind}: sql_auth, sql_target, sql_create\n{auth};\n{target};\n{create};\n"))
     return out
 
@@ -111,11 +114,12 @@ def cmd_explain():
     ident = lambda n: {i: f"${i}" for i in range(1, n + 1)}
     print("\\set ON_ERROR_STOP 1")
     print("PREPARE cons_target AS " + stmt_sql("server/consultations.c", "sql_target", ident(3)) + ";")
-    print("PREPARE cons_create AS " + stmt_sql("server/consultations.c", "sql_create", ident(19)) + ";")
+    print("PREPARE cons_create AS " + stmt_sql("server/consultations.c", "sql_create", ident(20)) + ";")
     print("BEGIN;")
     for kind, direct in [("direct", True), ("group", False)]:
         t = [":'cid'" if direct else "NULL", "NULL" if direct else lit(EXPERTISE), ":'region'"]
-        c = [":'now'", ":'actor'", ":'ip'", ":'rid'", lit(SUBJECT), lit(QUESTION), lit("anonymous"),
+        c = [":'now'", ":'actor'", ":'ip'", ":'rid'", "gen_random_uuid()", ":'subject'", ":'question'",
+             lit("anonymous"),
              lit(str(ANON["age"])), lit(ANON["sex"]), "NULL", ":'org'", ":'region'",
              ":'cid'" if direct else "NULL", "NULL" if direct else lit(EXPERTISE), lit("digital"),
              lit("routine"), lit("false"), "NULL", ":'due'"]
@@ -174,7 +178,7 @@ def main():
             with open(path, "w", encoding="utf-8") as f:
                 f.write(sql)
             args += ["-f", f"{path}@1"]
-        for name, value in [("subject", SUBJECT), ("question", QUESTION), ("pm_anon", "anonymous"),
+        for name, value in [("pm_anon", "anonymous"),
                             ("pm_cons", "consented"), ("age", str(ANON["age"])),
                             ("sex", ANON["sex"]), ("expertise", EXPERTISE), ("mode", "digital"),
                             ("urgency", "routine"), ("rc", "false")]:
