@@ -23,6 +23,8 @@ int qstring_check(const struct route *rt, const char *uri_query, struct evkeyval
                       (strcmp(kv->key, "limit") == 0 || strcmp(kv->key, "cursor") == 0);
         for (const char *const *p = rt->query; !allowed && p && *p; p++)
             allowed = strcmp(kv->key, *p) == 0;
+        if (!allowed && val_utf8_chars(kv->key, strlen(kv->key)) < 0)
+            return -1; /* a JSON error cannot name it, so it would pass unnoticed */
         if (!allowed)
             jsonx_error(errors, kv->key, "unknown query parameter");
         else if (val_utf8_chars(kv->value, strlen(kv->value)) < 0)
