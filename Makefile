@@ -12,6 +12,7 @@ OBJS      := $(SRCS:server/%.c=build/obj/%.o) build/obj/embedded_data.o
 EMBEDDED  := $(sort $(wildcard sql/[0-9]*.sql)) docs/openapi.json
 
 -include tests/unit/unit.mk
+-include tests/fuzz/fuzz.mk
 
 .PHONY: all deps run test unit-bin asan-bin bench fmt stop-db clean
 all: build/overlegd
@@ -55,8 +56,8 @@ run:
 
 test:
 	sh scripts/deps.sh test
-	$(MAKE) all unit-bin asan-bin
-	bash tests/run.sh $(ARGS)
+	$(MAKE) all unit-bin asan-bin fuzz-bin
+	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) bash tests/run.sh $(ARGS)
 
 bench:
 	sh scripts/deps.sh bench
@@ -64,7 +65,7 @@ bench:
 	bash tests/bench/run.sh
 
 fmt:
-	clang-format -i server/*.c include/*.h tests/unit/*.c
+	clang-format -i server/*.c include/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
 
 stop-db:
 	bash scripts/pg.sh stop var/pg

@@ -3,6 +3,7 @@
 #   scripts/deps.sh          build + run dependencies
 #   scripts/deps.sh test     ... plus what `make test` needs
 #   scripts/deps.sh bench    ... plus what `make bench` needs
+#   scripts/deps.sh fuzz     ... plus what `make fuzz` needs
 # POSIX sh on purpose: the Makefile runs it as `sh scripts/deps.sh` (dash), before bash is a given.
 set -eu
 
@@ -10,9 +11,12 @@ pkgs="build-essential pkg-config libevent-dev libpq-dev libjansson-dev libssl-de
       libargon2-dev libunistring-dev postgresql postgresql-contrib"
 for extra in "$@"; do
     case "$extra" in
-        test)  pkgs="$pkgs libcmocka-dev python3-pytest python3-requests python3-psycopg2 valgrind openssl" ;;
+        # clang and its sanitizer and libFuzzer runtimes build the fuzz harnesses (tests/fuzz)
+        test)  pkgs="$pkgs libcmocka-dev python3-pytest python3-requests python3-psycopg2 valgrind openssl
+                     clang libclang-rt-dev" ;;
+        fuzz)  pkgs="$pkgs clang libclang-rt-dev" ;;
         bench) pkgs="$pkgs wrk" ;;
-        *) echo "deps.sh: unknown argument '$extra' (expected: test, bench)" >&2; exit 2 ;;
+        *) echo "deps.sh: unknown argument '$extra' (expected: test, bench, fuzz)" >&2; exit 2 ;;
     esac
 done
 

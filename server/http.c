@@ -9,9 +9,9 @@
 #include "idempotency.h"
 #include "jsonx.h"
 #include "policy.h"
+#include "qstring.h"
 #include "reply.h"
 #include "session.h"
-#include "validate.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -92,53 +92,17 @@ static void phase_session_first(struct req *r)
 
 /* ---------- the route phase ---------- */
 
-/* evhttp decodes "%zz" or a lone "%" as the characters themselves; such a query is malformed. */
-static bool percent_ok(const char *q)
-{
-    for (const char *p = strchr(q, '%'); p; p = strchr(p + 1, '%'))
-        if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
-            return false;
-    return true;
-}
-
-/* Only the query parameters the route declares, each once and in UTF-8; `limit` parsed. */
+/* Only the query parameters the route declares (qstring_check). */
 static int check_query(struct req *r, const char *uri_query)
 {
-    const struct route *rt = r->route;
-    r->limit = 20;
-    if (!uri_query || !*uri_query)
-        return 0;
-    if (!percent_ok(uri_query) || evhttp_parse_query_str(uri_query, &r->query) != 0) {
+    json_t *errors = json_array();
+    int rc = qstring_check(r->route, uri_query, &r->query, errors, &r->limit);
+    if (rc < 0) {
+        json_decref(errors);
         req_problem(r, 400, "bad-query", "The query string is malformed.");
         return REQ_ANSWERED;
     }
-    json_t *errors = json_array();
-    for (struct evkeyval *kv = r->query.tqh_first; kv; kv = kv->next.tqe_next) {
-        int allowed = (rt->flags & ROUTE_PAGED) &&
-                      (strcmp(kv->key, "limit") == 0 || strcmp(kv->key, "cursor") == 0);
-        for (const char *const *q = rt->query; !allowed && q && *q; q++)
-            allowed = strcmp(kv->key, *q) == 0;
-        if (!allowed)
-            jsonx_error(errors, kv->key, "unknown query parameter");
-        else if (val_utf8_chars(kv->value, strlen(kv->value)) < 0)
-            jsonx_error(errors, kv->key, "is not valid UTF-8");
-        else
-            for (struct evkeyval *o = r->query.tqh_first; o != kv; o = o->next.tqe_next)
-                if (strcmp(o->key, kv->key) == 0) {
-                    jsonx_error(errors, kv->key, "is given more than once");
-                    break;
-                }
-    }
-    const char *l = req_query(r, "limit");
-    if (l) {
-        char *end;
-        long n = strtol(l, &end, 10);
-        if (!*l || *end || n < 1 || n > 100)
-            jsonx_error(errors, "limit", "must be an integer from 1 to 100");
-        else
-            r->limit = (int)n;
-    }
-    if (json_array_size(errors)) {
+    if (rc > 0) {
         req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
         return REQ_ANSWERED;
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test` after the build: C unit tests (cmocka), the same under valgrind, then the
-# pytest API suite, twice: against build/overlegd and against its ASan+UBSan build.
+# `make test` after the build: C unit tests (cmocka), the same under valgrind, the fuzz
+# harnesses (FUZZ_SECONDS each, default 20), then the pytest API suite, twice: against
+# build/overlegd and against its ASan+UBSan build.
 # Ends with the line "N passed, N failed[, N skipped]".
 # Extra arguments go to pytest (make test ARGS='-k login').
 set -uo pipefail   # no -e: a failing stage is counted, not fatal
@@ -47,7 +48,20 @@ else
     failed=$((failed + 1))
 fi
 
-# (c) API tests against a real overlegd and PostgreSQL: api_suite LABEL [VAR=VALUE...] runs the
+# (c) the libFuzzer harnesses (make fuzz-bin), each run FUZZ_SECONDS (20) from its seed corpus
+# and counted as one check: a crash, a broken invariant, a leak or undefined behaviour fails it.
+echo "== fuzz harnesses (${FUZZ_SECONDS:-20} s each)"
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee "$TMP/fuzz.out"
+rc=${PIPESTATUS[0]}
+p=$(grep -c '^PASSED fuzz ' "$TMP/fuzz.out")
+f=$(grep -c '^FAILED fuzz ' "$TMP/fuzz.out")
+if [[ $rc -ne 0 && $f -eq 0 ]]; then
+    echo "tests/fuzz/run.sh exited with status $rc"
+    f=1
+fi
+passed=$((passed + p)); failed=$((failed + f))
+
+# (d) API tests against a real overlegd and PostgreSQL: api_suite LABEL [VAR=VALUE...] runs the
 # suite with those variables set and adds its test cases to the counts.
 api_suite() {
     local label=$1
@@ -86,7 +100,7 @@ PY
 PYTEST_ARGS=("$@")
 api_suite ""
 
-# (d) the same suite against the server built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (e) the same suite against the server built with AddressSanitizer and UndefinedBehaviorSanitizer
 # (make asan-bin): a memory error or undefined behaviour aborts the server, and a leak makes its
 # exit on SIGTERM non-zero, both of which the suite reports as failures.
 if [[ -x build/asan/overlegd ]]; then

@@ -15,13 +15,14 @@ int test_errpage_run(void);
 int test_roles_run(void);
 int test_datakeys_run(void);
 int test_checkpoint_run(void);
+int test_qstring_run(void);
 
 int main(void)
 {
     static int (*const groups[])(void) = {
         test_b64_run,   test_validate_run, test_timefmt_run,    test_cursor_run,   test_etag_run,
         test_jsonx_run, test_crypto_run,   test_pii_run,        test_workdays_run, test_errpage_run,
-        test_roles_run, test_datakeys_run, test_checkpoint_run,
+        test_roles_run, test_datakeys_run, test_checkpoint_run, test_qstring_run,
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)

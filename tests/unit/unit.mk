@@ -5,7 +5,7 @@
 #   make -f tests/unit/unit.mk unit-valgrind   # under valgrind --leak-check=full
 
 UNIT_SRCS := tests/unit/main.c $(wildcard tests/unit/test_*.c)
-UNIT_MODS := server/b64.c server/validate.c server/timefmt.c server/cursor.c server/etag.c server/jsonx.c server/crypto.c server/pii.c server/workdays.c server/errpage.c server/log.c server/roles.c server/fields.c server/datakeys.c server/checkpoint.c
+UNIT_MODS := server/b64.c server/validate.c server/timefmt.c server/cursor.c server/etag.c server/jsonx.c server/crypto.c server/pii.c server/workdays.c server/errpage.c server/log.c server/roles.c server/fields.c server/qstring.c server/datakeys.c server/checkpoint.c
 UNIT_LIBS := -lcmocka -ljansson -levent -lssl -lcrypto -largon2 -lunistring
 UNIT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude
 UNIT_TMP ?= /tmp/overleg-unit-$(shell id -u)
