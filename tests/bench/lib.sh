@@ -81,6 +81,31 @@ metrics_delta() {
     }' "$3" "$4"
 }
 
+# metrics_over ROUTE BOUND BEFORE AFTER: how many requests of ROUTE took longer than BOUND seconds
+# (one of the histogram's bucket bounds, e.g. 1) between the two scrapes.
+metrics_over() {
+    awk -v route="$1" -v bound="$2" '
+    index($0, "http_request_duration_seconds_bucket{route=\"" route "\",le=\"") == 1 {
+        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); n = split($0, f, " ")
+        if (le == bound || le == "+Inf") v[le] += (FNR == NR ? -1 : 1) * f[n]
+    }
+    END { print v["+Inf"] - v[bound] }' "$3" "$4"
+}
+
+# ---------- the kernel's TCP counters ----------
+# tcp_counters: "LISTEN_DROPS RTOS", connections dropped by a full listen queue
+# (TcpExtListenDrops) and TCP retransmission timeouts (TcpExtTCPTimeouts) so far, machine-wide;
+# "- -" without nstat (iproute2). tcp_delta BEFORE AFTER: the differences, or "n/a n/a".
+tcp_counters() {
+    command -v nstat >/dev/null || { echo "- -"; return; }
+    nstat -asz 2>/dev/null | awk '$1 == "TcpExtListenDrops" { d = $2 } $1 == "TcpExtTCPTimeouts" { t = $2 }
+        END { print d + 0, t + 0 }'
+}
+tcp_delta() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        if (x[1] == "-" || y[1] == "-") print "n/a n/a"; else print y[1] - x[1], y[2] - x[2] }'
+}
+
 # ---------- pgbench ----------
 # pgbench's per-transaction logs (--log --log-prefix=PREFIX, written to $TMP): a line
 # "client_id transaction_no latency_us script_no epoch epoch_us" per transaction.
