@@ -275,6 +275,8 @@ void reply_replace_problem(struct req *r, int status, const char *slug, const ch
 
 void req_replay_body(struct req *r, const char *json)
 {
+    if (!r->idem_key)
+        return; /* no Idempotency-Key: nothing is stored, so nothing to open twice */
     /* Opened now: the stored reply is sealed as a whole, and `overlegd rekey` cannot reach the
      * values sealed inside it, whose key may be gone by the time of a replay. A text that does
      * not open leaves no replay body: the reply itself (a 500) is what is stored then. */
