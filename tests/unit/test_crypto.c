@@ -5,6 +5,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -69,6 +71,76 @@ static void seal_detects_tampering(void **state)
     free(s);
 }
 
+/* The first 16 base64url characters of a sealed value: its 96-bit nonce. */
+static void nonce_of(const char *sealed, char out[17])
+{
+    memcpy(out, sealed, 16);
+    out[16] = 0;
+}
+
+static void seal_contexts_follow_key_changes(void **state)
+{
+    (void)state;
+    /* Each thread keeps its contexts keyed: switching keys back and forth, and a failed open in
+     * between, must never leave a context with the wrong key or state. */
+    unsigned char other[32];
+    memset(other, 7, sizeof other);
+    char *a = crypto_seal(key, "x:1", "under a", 7), *b = crypto_seal(other, "x:1", "under b", 7),
+         *a2 = crypto_seal(key, "x:1", "again a", 7);
+    assert_null(crypto_open(other, "x:1", a, NULL));
+    char *pa = crypto_open(key, "x:1", a, NULL), *pb = crypto_open(other, "x:1", b, NULL),
+         *pa2 = crypto_open(key, "x:1", a2, NULL);
+    assert_string_equal(pa, "under a");
+    assert_string_equal(pb, "under b");
+    assert_string_equal(pa2, "again a");
+    assert_null(crypto_open(key, "x:1", b, NULL));
+    free(a), free(b), free(a2), free(pa), free(pb), free(pa2);
+}
+
+static void seal_nonces_never_repeat(void **state)
+{
+    (void)state;
+    /* Nonces are drawn from a buffer refilled 32 at a time: across several refills each is new. */
+    enum { N = 200 };
+    char seen[N][17];
+    for (int i = 0; i < N; i++) {
+        char *s = crypto_seal(key, "x:1", "t", 1);
+        assert_non_null(s);
+        nonce_of(s, seen[i]);
+        free(s);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
+}
+
+static void seal_after_fork_draws_new_nonces(void **state)
+{
+    (void)state;
+    /* The parent's buffer holds nonces not yet used; a forked child must not use them too. */
+    free(crypto_seal(key, "x:1", "fill", 4));
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *s = crypto_seal(key, "x:1", "child", 5);
+        ssize_t w = s ? write(fds[1], s, 16) : -1;
+        free(s);
+        _exit(w == 16 ? 0 : 1);
+    }
+    char child[17] = {0}, parent[17];
+    assert_int_equal(read(fds[0], child, 16), 16);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_int_equal(status, 0);
+    close(fds[0]);
+    close(fds[1]);
+    char *s = crypto_seal(key, "x:1", "parent", 6);
+    nonce_of(s, parent);
+    free(s);
+    assert_string_not_equal(child, parent);
+}
+
 static void password_hash_verify(void **state)
 {
     (void)state;
@@ -84,9 +156,14 @@ static void password_hash_verify(void **state)
 int test_crypto_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(token_shape),          cmocka_unit_test(sha256_known_value),
-        cmocka_unit_test(seal_roundtrip),       cmocka_unit_test(seal_detects_tampering),
+        cmocka_unit_test(token_shape),
+        cmocka_unit_test(sha256_known_value),
+        cmocka_unit_test(seal_roundtrip),
+        cmocka_unit_test(seal_detects_tampering),
         cmocka_unit_test(password_hash_verify),
+        cmocka_unit_test(seal_contexts_follow_key_changes),
+        cmocka_unit_test(seal_nonces_never_repeat),
+        cmocka_unit_test(seal_after_fork_draws_new_nonces),
     };
     return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
 }
