@@ -61,6 +61,295 @@ INSERT INTO vocabulary (kind, code, label, position) VALUES
  ('mode', 'video', 'Beeldbellen', 3),
  ('mode', 'on_location', 'Op locatie', 4);
 
+-- ---------- the search lexicon (docs/search.md) ----------
+-- The words GPs and POH-GGZ type for each discipline, expertise and target group: the label's own
+-- words, abbreviations, synonyms, lay terms and the compounds that name it. A clinician reviews
+-- this list; each term names one code (a word that fits several, such as "psycholoog", is left
+-- out and is searched as a plain word). Plurals and inflections need no row: a term is matched by
+-- the Dutch stems of its words, so "angststoornissen" meets "angststoornis" and "angst stoornis"
+-- meets both. `part`: the term also counts inside a longer word, at its start ('begin':
+-- "angstklachten", "ouderenzorg") or at either end ('any': also "faalangst", "gokverslaving"); a
+-- generic head such as "stoornis" is never a part, so "stoornis" does not match every compound
+-- that ends in it.
+CREATE TABLE search_terms (
+    term  text PRIMARY KEY CHECK (term = lower(term)),
+    kind  text NOT NULL,
+    code  text NOT NULL,
+    part  text CHECK (part IS NULL OR (part IN ('begin', 'any') AND term ~ '^[a-z0-9]+$')),
+    -- The Dutch stems of the term's words, joined: what a run of words is matched by (set by
+    -- search_terms_key below; two terms with one key would be ambiguous, so it is unique).
+    key   text NOT NULL UNIQUE,
+    FOREIGN KEY (kind, code) REFERENCES vocabulary (kind, code)
+);
+
+-- The stem of one folded word as a profile's search_doc holds it (overleg_nl), NULL for a stop
+-- word.
+CREATE FUNCTION directory_stem(w text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (tsvector_to_array(to_tsvector('overleg_nl', w)))[1]
+$$;
+
+-- The key of a text: its words folded, stop words left out, Dutch stems joined without spaces.
+CREATE FUNCTION search_key(t text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg(x.s, '' ORDER BY x.n), '')
+      FROM (SELECT directory_stem(r.w) AS s, r.n
+              FROM regexp_split_to_table(fold(t), '[^a-z0-9]+') WITH ORDINALITY r(w, n)
+             WHERE length(r.w) >= 2) x
+$$;
+
+CREATE FUNCTION search_terms_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.key := search_key(NEW.term);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER search_terms_key BEFORE INSERT OR UPDATE ON search_terms
+    FOR EACH ROW EXECUTE FUNCTION search_terms_key();
+
+INSERT INTO search_terms (kind, code, term, part) VALUES
+ -- disciplines
+ ('discipline', 'psychiater', 'psychiater', NULL),
+ ('discipline', 'psychiater', 'psychiatrie', NULL),
+ ('discipline', 'gz_psycholoog', 'gz psycholoog', NULL),
+ ('discipline', 'gz_psycholoog', 'gezondheidszorgpsycholoog', NULL),
+ ('discipline', 'klinisch_psycholoog', 'klinisch psycholoog', NULL),
+ ('discipline', 'psychotherapeut', 'psychotherapeut', NULL),
+ ('discipline', 'psychotherapeut', 'psychotherapie', NULL),
+ ('discipline', 'verslavingsarts', 'verslavingsarts', NULL),
+ ('discipline', 'verslavingsarts', 'verslavingsgeneeskunde', NULL),
+ ('discipline', 'spv', 'spv', NULL),
+ ('discipline', 'spv', 'sociaal psychiatrisch verpleegkundige', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'kinder en jeugdpsychiater', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'kinderpsychiater', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'jeugdpsychiater', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'kinderpsychiatrie', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'jeugdpsychiatrie', NULL),
+ ('discipline', 'kinder_jeugdpsychiater', 'kjp', NULL),
+ ('discipline', 'ouderenpsychiater', 'ouderenpsychiater', NULL),
+ ('discipline', 'ouderenpsychiater', 'ouderenpsychiatrie', NULL),
+ ('discipline', 'ouderenpsychiater', 'gerontopsychiater', NULL),
+ ('discipline', 'ouderenpsychiater', 'gerontopsychiatrie', NULL),
+ -- expertise
+ ('expertise', 'angst', 'angst', 'any'),
+ ('expertise', 'angst', 'angststoornis', NULL),
+ ('expertise', 'angst', 'angstig', NULL),
+ ('expertise', 'angst', 'paniek', 'begin'),
+ ('expertise', 'angst', 'paniekstoornis', NULL),
+ ('expertise', 'angst', 'fobie', 'any'),
+ ('expertise', 'angst', 'sociale fobie', NULL),
+ ('expertise', 'angst', 'hypochondrie', NULL),
+ ('expertise', 'angst', 'gegeneraliseerde angststoornis', NULL),
+ ('expertise', 'angst', 'ocd', NULL),
+ ('expertise', 'angst', 'dwangstoornis', NULL),
+ ('expertise', 'angst', 'obsessieve compulsieve stoornis', NULL),
+ ('expertise', 'angst', 'dwang', 'begin'),
+ ('expertise', 'depressie', 'depressie', 'any'),
+ ('expertise', 'depressie', 'depressief', NULL),
+ ('expertise', 'depressie', 'depressieve klachten', NULL),
+ ('expertise', 'depressie', 'somberheid', NULL),
+ ('expertise', 'depressie', 'dysthymie', NULL),
+ ('expertise', 'depressie', 'stemmingsstoornis', NULL),
+ ('expertise', 'psychose', 'psychose', 'any'),
+ ('expertise', 'psychose', 'psychotisch', NULL),
+ ('expertise', 'psychose', 'schizofrenie', NULL),
+ ('expertise', 'psychose', 'wanen', NULL),
+ ('expertise', 'psychose', 'hallucinaties', NULL),
+ ('expertise', 'bipolair', 'bipolair', NULL),
+ ('expertise', 'bipolair', 'bipolaire stoornis', NULL),
+ ('expertise', 'bipolair', 'manisch depressief', NULL),
+ ('expertise', 'bipolair', 'manie', NULL),
+ ('expertise', 'bipolair', 'manisch', NULL),
+ ('expertise', 'persoonlijkheid', 'persoonlijkheid', 'begin'),
+ ('expertise', 'persoonlijkheid', 'persoonlijkheidsproblematiek', NULL),
+ ('expertise', 'persoonlijkheid', 'persoonlijkheidsstoornis', NULL),
+ ('expertise', 'persoonlijkheid', 'borderline', NULL),
+ ('expertise', 'autisme', 'autisme', 'begin'),
+ ('expertise', 'autisme', 'autistisch', NULL),
+ ('expertise', 'autisme', 'ass', NULL),
+ ('expertise', 'autisme', 'autismespectrumstoornis', NULL),
+ ('expertise', 'autisme', 'asperger', NULL),
+ ('expertise', 'adhd', 'adhd', 'begin'),
+ ('expertise', 'adhd', 'add', NULL),
+ ('expertise', 'adhd', 'aandachtstekortstoornis', NULL),
+ ('expertise', 'adhd', 'aandachtstekort', NULL),
+ ('expertise', 'adhd', 'aandachtstekortstoornis met hyperactiviteit', NULL),
+ ('expertise', 'adhd', 'hyperactiviteit', NULL),
+ ('expertise', 'trauma', 'trauma', 'any'),
+ ('expertise', 'trauma', 'ptss', NULL),
+ ('expertise', 'trauma', 'ptsd', NULL),
+ ('expertise', 'trauma', 'posttraumatische stressstoornis', NULL),
+ ('expertise', 'trauma', 'traumatisch', NULL),
+ ('expertise', 'trauma', 'traumagerelateerd', NULL),
+ ('expertise', 'verslaving', 'verslaving', 'any'),
+ ('expertise', 'verslaving', 'verslaafd', NULL),
+ ('expertise', 'verslaving', 'middelengebruik', NULL),
+ ('expertise', 'verslaving', 'middelenmisbruik', NULL),
+ ('expertise', 'verslaving', 'alcohol', 'begin'),
+ ('expertise', 'verslaving', 'drugs', 'begin'),
+ ('expertise', 'verslaving', 'gokken', NULL),
+ ('expertise', 'verslaving', 'cannabis', NULL),
+ ('expertise', 'verslaving', 'dubbele diagnose', NULL),
+ ('expertise', 'eetstoornis', 'eetstoornis', 'any'),
+ ('expertise', 'eetstoornis', 'eetprobleem', NULL),
+ ('expertise', 'eetstoornis', 'anorexia', NULL),
+ ('expertise', 'eetstoornis', 'anorexia nervosa', NULL),
+ ('expertise', 'eetstoornis', 'boulimia', NULL),
+ ('expertise', 'eetstoornis', 'boulimia nervosa', NULL),
+ ('expertise', 'eetstoornis', 'eetbuistoornis', NULL),
+ ('expertise', 'eetstoornis', 'eetbui', 'begin'),
+ ('expertise', 'medicatie', 'medicatie', 'any'),
+ ('expertise', 'medicatie', 'medicijnen', NULL),
+ ('expertise', 'medicatie', 'farmacotherapie', NULL),
+ ('expertise', 'medicatie', 'psychofarmaca', NULL),
+ ('expertise', 'medicatie', 'polyfarmacie', NULL),
+ ('expertise', 'medicatie', 'bijwerkingen', NULL),
+ ('expertise', 'medicatie', 'antidepressiva', NULL),
+ ('expertise', 'medicatie', 'antipsychotica', NULL),
+ ('expertise', 'medicatie', 'lithium', NULL),
+ ('expertise', 'suicidaliteit', 'suicidaliteit', NULL),
+ ('expertise', 'suicidaliteit', 'suicide', 'begin'),
+ ('expertise', 'suicidaliteit', 'suicidaal', NULL),
+ ('expertise', 'suicidaliteit', 'zelfmoord', 'begin'),
+ ('expertise', 'suicidaliteit', 'zelfdoding', NULL),
+ ('expertise', 'suicidaliteit', 'doodswens', NULL),
+ ('expertise', 'slaap', 'slaap', 'begin'),
+ ('expertise', 'slaap', 'slaapproblemen', NULL),
+ ('expertise', 'slaap', 'slapeloosheid', NULL),
+ ('expertise', 'slaap', 'insomnia', NULL),
+ ('expertise', 'slaap', 'insomnie', NULL),
+ ('expertise', 'slaap', 'slecht slapen', NULL),
+ ('expertise', 'rouw', 'rouw', 'begin'),
+ ('expertise', 'rouw', 'rouw en verlies', NULL),
+ ('expertise', 'rouw', 'verlies', NULL),
+ ('expertise', 'rouw', 'rouwverwerking', NULL),
+ ('expertise', 'rouw', 'nabestaanden', NULL),
+ ('expertise', 'somatisch', 'solk', NULL),
+ ('expertise', 'somatisch', 'somatisch', NULL),
+ ('expertise', 'somatisch', 'somatisch onvoldoende verklaarde klachten', NULL),
+ ('expertise', 'somatisch', 'somatisch onvoldoende verklaarde lichamelijke klachten', NULL),
+ ('expertise', 'somatisch', 'onvoldoende verklaarde klachten', NULL),
+ ('expertise', 'somatisch', 'lichamelijke klachten', NULL),
+ ('expertise', 'somatisch', 'somatoforme stoornis', NULL),
+ ('expertise', 'somatisch', 'somatisch symptoomstoornis', NULL),
+ -- target groups
+ ('target_group', 'jeugd', 'jeugd', 'begin'),
+ ('target_group', 'jeugd', 'jongeren', NULL),
+ ('target_group', 'jeugd', 'kinderen', NULL),
+ ('target_group', 'jeugd', 'kind', NULL),
+ ('target_group', 'jeugd', 'adolescenten', NULL),
+ ('target_group', 'jeugd', 'tieners', NULL),
+ ('target_group', 'jeugd', 'puber', NULL),
+ ('target_group', 'volwassenen', 'volwassenen', NULL),
+ ('target_group', 'volwassenen', 'volwassene', NULL),
+ ('target_group', 'ouderen', 'ouderen', 'begin'),
+ ('target_group', 'ouderen', 'hoge leeftijd', NULL),
+ ('target_group', 'ouderen', 'senioren', NULL),
+ ('target_group', 'ouderen', 'bejaarden', NULL),
+ ('target_group', 'epa', 'epa', NULL),
+ ('target_group', 'epa', 'ernstige psychische aandoeningen', NULL),
+ ('target_group', 'epa', 'ernstige psychiatrische aandoeningen', NULL),
+ ('target_group', 'lvb', 'lvb', NULL),
+ ('target_group', 'lvb', 'licht verstandelijke beperking', NULL),
+ ('target_group', 'lvb', 'licht verstandelijk beperkt', NULL),
+ ('target_group', 'lvb', 'verstandelijke beperking', NULL),
+ ('target_group', 'lvb', 'zwakbegaafd', NULL),
+ ('target_group', 'perinataal', 'perinataal', NULL),
+ ('target_group', 'perinataal', 'zwangerschap', 'begin'),
+ ('target_group', 'perinataal', 'zwanger', NULL),
+ ('target_group', 'perinataal', 'kraamtijd', NULL),
+ ('target_group', 'perinataal', 'kraambed', NULL),
+ ('target_group', 'perinataal', 'postpartum', NULL),
+ ('target_group', 'perinataal', 'postnatale depressie', NULL),
+ ('target_group', 'perinataal', 'bevalling', NULL);
+
+-- The search units of a text, in order: each listed term it names as its concept lexeme
+-- (`expertise_angst`, `target_group_jeugd`, `discipline_psychiater`: the underscore keeps them
+-- apart from typed words, which are split on it), every other word as its Dutch stem. `concept`
+-- tells the two apart; `sources` holds each unit's words as written (folded). Per word, in this
+-- order:
+--   1. the longest run of up to four words, from this one, whose key is a listed term's
+--      ("angst stoornis", "posttraumatische stressstoornis", "ouderenpsychiater");
+--   2. a listed part that the word begins with, or (for 'any' parts) whose stem the word's stem
+--      ends with ("angstklachten", "gokverslavingen"), the longest part first;
+--   3. its own stem.
+-- Stop words are left out, as are one-character words. The same function reads a query and a
+-- profile's text, so the two always meet.
+CREATE FUNCTION directory_units(t text, OUT lexemes text[], OUT concepts boolean[],
+                                OUT sources text[])
+LANGUAGE plpgsql STABLE
+-- Its plans do not depend on the text: made once per connection, not on every call (planning
+-- cost more than running). The statements read arrays (estimated at 10 elements), not
+-- generate_series() of an unknown count (1,000 rows), which priced a generic plan high enough to
+-- be JIT-compiled on every call.
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    words text[];
+    stems text[];
+    run_len int[]; -- per word: the length of the longest listed run from it (0: none)
+    run_lex text[];
+    part_lex text[];
+    n int;
+    i int := 1;
+BEGIN
+    lexemes := '{}';
+    concepts := '{}';
+    sources := '{}';
+    SELECT coalesce(array_agg(x.w ORDER BY x.n), '{}'), coalesce(array_agg(x.s ORDER BY x.n), '{}')
+      INTO words, stems
+      FROM (SELECT r.w, r.n, directory_stem(r.w) AS s
+              FROM regexp_split_to_table(fold(t), '[^a-z0-9]+') WITH ORDINALITY r(w, n)
+             WHERE length(r.w) >= 2) x
+     WHERE x.s IS NOT NULL;
+    n := cardinality(stems);
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    -- Every word's longest listed run and its longest part, in one statement over all words:
+    -- the runs' keys are looked up in search_terms_key_key, the parts (a few dozen) joined.
+    SELECT array_agg(coalesce(r.len, 0) ORDER BY g.i), array_agg(r.lex ORDER BY g.i),
+           array_agg(p.lex ORDER BY g.i)
+      INTO run_len, run_lex, part_lex
+      FROM unnest(stems) WITH ORDINALITY g(stem, i)
+      LEFT JOIN (SELECT DISTINCT ON (c.i) c.i, c.len, st.kind || '_' || st.code AS lex
+                   FROM (SELECT s.i, l.len, array_to_string(stems[s.i : s.i + l.len - 1], '') AS k
+                           FROM unnest(stems) WITH ORDINALITY s(stem, i),
+                                unnest('{1,2,3,4}'::int[]) l(len)
+                          WHERE s.i + l.len - 1 <= n) c
+                   JOIN search_terms st ON st.key = c.k
+                  ORDER BY c.i, c.len DESC) r ON r.i = g.i
+      LEFT JOIN (SELECT DISTINCT ON (w.i) w.i, st.kind || '_' || st.code AS lex
+                   FROM unnest(words, stems) WITH ORDINALITY w(word, stem, i)
+                   JOIN search_terms st
+                     ON st.part IS NOT NULL
+                    AND ((length(w.word) > length(st.term) AND starts_with(w.word, st.term))
+                         OR (st.part = 'any' AND length(w.stem) > length(st.key)
+                             AND right(w.stem, length(st.key)) = st.key))
+                  ORDER BY w.i, length(st.term) DESC, st.term) p ON p.i = g.i;
+    WHILE i <= n LOOP
+        IF run_len[i] > 0 THEN
+            lexemes := lexemes || run_lex[i];
+            concepts := concepts || true;
+            sources := sources || array_to_string(words[i : i + run_len[i] - 1], ' ');
+            i := i + run_len[i];
+        ELSE
+            lexemes := lexemes || coalesce(part_lex[i], stems[i]);
+            concepts := concepts || (part_lex[i] IS NOT NULL);
+            sources := sources || words[i];
+            i := i + 1;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A text's concepts as a tsvector: each concept lexeme at the positions where the text names it,
+-- so that ts_rank() counts a concept named twice as a word written twice.
+CREATE FUNCTION directory_mentions(t text) RETURNS tsvector LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg(format('%L:%s', m.lexeme, m.positions), ' '), '')::tsvector
+      FROM (SELECT x.l AS lexeme, string_agg(least(x.n, 16383)::text, ',' ORDER BY x.n) AS positions
+              FROM directory_units(t) u, unnest(u.lexemes, u.concepts) WITH ORDINALITY x(l, c, n)
+             WHERE x.c
+             GROUP BY x.l) m
+$$;
+
 -- One row per consultant user (made by a trigger when the user is created), so the directory is
 -- one table with its own indexes; `name` and `active` mirror the user.
 CREATE TABLE consultant_profiles (
@@ -105,20 +394,56 @@ CREATE TABLE directory_words (
     word  text PRIMARY KEY
 );
 CREATE INDEX directory_words_trgm ON directory_words USING gist (word gist_trgm_ops);
+-- The lexicon's words, so that a misspelt synonym is corrected as well.
+INSERT INTO directory_words (word)
+    SELECT DISTINCT w FROM search_terms, regexp_split_to_table(term, '[^a-z0-9]+') w
+     WHERE length(w) >= 3;
 
+-- The labels of a profile's discipline, expertise and target groups.
+CREATE FUNCTION directory_labels(p consultant_profiles) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg(v.label, ' ' ORDER BY v.kind, v.position) FROM vocabulary v
+     WHERE (v.kind = 'discipline' AND v.code = p.discipline)
+        OR (v.kind = 'expertise' AND v.code = ANY (p.expertise))
+        OR (v.kind = 'target_group' AND v.code = ANY (p.target_groups))
+$$;
+
+-- The profile's codes as concept lexemes (directory_units), one position each.
+CREATE FUNCTION directory_codes(p consultant_profiles) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg(format('%L:1', x.c), ' '), '')::tsvector
+      FROM (SELECT 'discipline_' || p.discipline WHERE p.discipline IS NOT NULL
+            UNION ALL SELECT 'expertise_' || e FROM unnest(p.expertise) e
+            UNION ALL SELECT 'target_group_' || g FROM unnest(p.target_groups) g) x(c)
+$$;
+
+-- The name of the profile's organisation ('' for none).
+CREATE FUNCTION directory_organisation(p consultant_profiles) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT o.name FROM users u JOIN organisations o ON o.id = u.organisation_id
+                      WHERE u.id = p.user_id), '')
+$$;
+
+-- What a profile is found by, weighted for ts_rank() (docs/search.md): its codes and its name
+-- (A: an expert, or the person asked for), its organisation's name and what that names (B), its
+-- labels' words (C), its bio's words and what they name (D). An expert so ranks above anyone whose
+-- bio merely mentions the concept, however often.
+CREATE FUNCTION directory_search_doc(p consultant_profiles) RETURNS tsvector
+LANGUAGE sql STABLE AS $$
+    SELECT setweight(to_tsvector('overleg_nl', p.name), 'A')
+        || setweight(directory_codes(p), 'A')
+        || setweight(to_tsvector('overleg_nl', o.name) || directory_mentions(o.name), 'B')
+        || setweight(to_tsvector('overleg_nl', coalesce(directory_labels(p), '')), 'C')
+        || to_tsvector('overleg_nl', p.bio) || directory_mentions(p.bio)
+      FROM (SELECT directory_organisation(p) AS name) o
+$$;
+
+-- Every word of a profile a typo may be corrected towards, as one text.
 CREATE FUNCTION directory_text(p consultant_profiles) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT concat_ws(' ', p.name,
-        (SELECT string_agg(v.label, ' ') FROM vocabulary v
-          WHERE (v.kind = 'discipline' AND v.code = p.discipline)
-             OR (v.kind = 'expertise' AND v.code = ANY (p.expertise))
-             OR (v.kind = 'target_group' AND v.code = ANY (p.target_groups))),
-        p.bio)
+    SELECT concat_ws(' ', p.name, directory_organisation(p), directory_labels(p), p.bio)
 $$;
 
 CREATE FUNCTION consultant_profiles_index() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.search_doc := setweight(to_tsvector('overleg_nl', NEW.name), 'A')
-        || to_tsvector('overleg_nl', directory_text(NEW));
+    NEW.search_doc := directory_search_doc(NEW);
     INSERT INTO directory_words (word)
         SELECT DISTINCT w FROM regexp_split_to_table(fold(directory_text(NEW)), '[^a-z0-9]+') w
          WHERE length(w) >= 3
@@ -212,18 +537,19 @@ $$;
 CREATE TRIGGER consultant_cards_sync AFTER INSERT OR UPDATE ON consultant_profiles
     FOR EACH ROW EXECUTE FUNCTION consultant_cards_sync();
 
--- The card names the organisation: a rename reaches its consultants' cards.
-CREATE FUNCTION organisations_cards() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The card names the organisation, and a search finds its consultants by its name: a rename
+-- reaches both by touching its consultants' profiles, whose triggers build the search text, the
+-- postings and the card again (each reads the new name: the rename's own transaction).
+CREATE FUNCTION organisations_directory() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE consultant_cards c SET card = consultant_card(p)
-      FROM consultant_profiles p JOIN users u ON u.id = p.user_id
-     WHERE u.organisation_id = NEW.id AND c.user_id = p.user_id;
+    UPDATE consultant_profiles p SET updated_at = p.updated_at
+      FROM users u WHERE u.id = p.user_id AND u.organisation_id = NEW.id;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER organisations_cards AFTER UPDATE OF name ON organisations
+CREATE TRIGGER organisations_directory AFTER UPDATE OF name ON organisations
     FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
-    EXECUTE FUNCTION organisations_cards();
+    EXECUTE FUNCTION organisations_directory();
 
 -- -------------------------------------------------------------------------------------------
 -- Postings: what a search reads instead of ranking every match of a broad word.
@@ -254,13 +580,14 @@ CREATE INDEX directory_terms_user ON directory_terms (user_id);
 -- The postings of a word in profile order, with their rank: what the merge join reads.
 CREATE INDEX directory_terms_postings ON directory_terms (lexeme, user_id) INCLUDE (rank);
 
--- A search word is split on anything but a-z and 0-9 (directory_lexemes), so only such lexemes
--- can ever be looked up; hyphenated compounds and the like stay out.
+-- A search looks up stems of words split on anything but a-z and 0-9, and concept lexemes
+-- (directory_units), so only such lexemes can ever be looked up; hyphenated compounds and the
+-- like stay out.
 CREATE FUNCTION directory_terms_of(doc tsvector) RETURNS TABLE (lexeme text, rank real)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT u.lexeme, ts_rank(doc, ('''' || u.lexeme || '''')::tsquery)
       FROM unnest(doc) u
-     WHERE u.lexeme ~ '^[a-z0-9]+$'
+     WHERE u.lexeme ~ '^[a-z0-9_]+$'
 $$;
 
 -- The filter codes of a profile's columns (API.md §7), as directory_keys spells them.
@@ -319,48 +646,45 @@ CREATE TRIGGER directory_terms_sync AFTER INSERT OR UPDATE ON consultant_profile
 -- ts_rank() of that word's tsquery (its stem; for a corrected word, the OR of its corrections).
 -- -------------------------------------------------------------------------------------------
 
--- q as typed: the Dutch stems of its words (folded, split on anything but a-z and 0-9, at
--- least 2 characters), each once. One expression without a subquery, so that PostgreSQL inlines
--- it into the calling statement: an SQL function it cannot inline is planned on every call.
+-- q as typed: its search units' lexemes (directory_units), each once. PL/pgSQL, which keeps
+-- its plan: an SQL function with a subquery is not inlined and would be planned on every call.
 CREATE FUNCTION directory_lexemes(q text) RETURNS text[]
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT tsvector_to_array(to_tsvector('overleg_nl',
-        regexp_replace(regexp_replace(fold(q), '[^a-z0-9]+', ' ', 'g'),
-                       '(^| )[a-z0-9](?= |$)', ' ', 'g')))
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN ARRAY(SELECT DISTINCT l FROM unnest((directory_units(q)).lexemes) l ORDER BY 1);
+END
 $$;
 
--- Per word of q, its tsquery, where each word of at least 4 characters that matches no active
--- profile is replaced by the stems of the closest directory words (trigram similarity, at most
--- 5, OR-ed); NULL when no word was replaced, i.e. when the search as typed is all there is.
--- A word that matches no one is replaced rather than kept beside its corrections: it matched
--- nothing, so the results are the same, and a word with one correction stays a single lexeme that
--- directory_terms answers.
+-- Per unit of q (directory_units), its tsquery, where each plain word of at least 4 characters
+-- that matches no active profile is replaced by the lexemes of the closest directory words
+-- (trigram similarity, at most 5, OR-ed); NULL when no word was replaced, i.e. when the search as
+-- typed is all there is. A listed term is never a typo. A word that matches no one is replaced
+-- rather than kept beside its corrections: it matched nothing, so the results are the same, and a
+-- word with one correction stays a single lexeme that directory_terms answers.
 CREATE FUNCTION directory_query_corrected(q text) RETURNS tsquery[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    w text;
+    u record;
     part tsquery;
     corrected tsquery;
     parts tsquery[] := '{}';
     changed boolean := false;
 BEGIN
-    FOR w IN SELECT DISTINCT x FROM regexp_split_to_table(fold(q), '[^a-z0-9]+') x
-              WHERE length(x) >= 2 LOOP
-        part := plainto_tsquery('overleg_nl', w);
-        IF numnode(part) = 0 THEN
-            CONTINUE; -- a stop word
-        END IF;
+    FOR u IN SELECT x.l, x.c, x.w FROM directory_units(q) d,
+                    unnest(d.lexemes, d.concepts, d.sources) WITH ORDINALITY x(l, c, w, n)
+              ORDER BY x.n LOOP
+        part := quote_literal(u.l)::tsquery;
         -- Only a word that finds nothing as typed is a typo: correcting words that do match
         -- would drown them in look-alikes ("verslavingen" ~ "verwijzingen").
-        IF length(w) >= 4 AND NOT EXISTS (SELECT 1 FROM directory_terms t
-                                           WHERE t.lexeme = btrim(part::text, '''')) THEN
-            -- The corrections' distinct stems in a fixed order, so that equal sets compare
+        IF NOT u.c AND length(u.w) >= 4
+           AND NOT EXISTS (SELECT 1 FROM directory_terms t WHERE t.lexeme = u.l) THEN
+            -- The corrections' distinct lexemes in a fixed order, so that equal sets compare
             -- equal below ("olifnt" -> olifant, olifanten: one stem).
             SELECT string_agg(DISTINCT quote_literal(l), ' | ' ORDER BY quote_literal(l))::tsquery
               INTO corrected
-              FROM (SELECT dw.word FROM directory_words dw WHERE dw.word % w
-                     ORDER BY similarity(dw.word, w) DESC, dw.word LIMIT 5) d,
-                   unnest(tsvector_to_array(to_tsvector('overleg_nl', d.word))) l;
+              FROM (SELECT dw.word FROM directory_words dw WHERE dw.word % u.w
+                     ORDER BY similarity(dw.word, u.w) DESC, dw.word LIMIT 5) d,
+                   unnest(directory_lexemes(d.word)) l;
             IF corrected IS NOT NULL THEN
                 part := corrected;
                 changed := true;
@@ -427,7 +751,7 @@ $$;
 
 -- A band's size (a word's postings of one rank), estimated from its first 32 postings in id
 -- order: ids are random (gen_random_uuid()), so the share of all ids below the 32nd is about 32
--- of the band's size. Exact below 32. directory_two_words() only needs the sizes to choose which
+-- of the band's size. Exact below 32. directory_few_words() only needs the sizes to choose which
 -- band to read and when to give up, so an estimate changes its speed, never its results.
 CREATE FUNCTION directory_band_size(word text, band real) RETURNS int
 LANGUAGE plpgsql STABLE AS $$
@@ -442,75 +766,111 @@ BEGIN
 END
 $$;
 
--- A page of a two-word search without reading every posting of both words. The consultants with
--- rank band r1 of w1 and r2 of w2 rank (r1 + r2); going through the band pairs from the best
--- sum down, each pair's consultants come in id order from the smaller band's postings (ordered
--- by id within a band in directory_terms_rank), each looked up in the other word's postings, so
--- a page usually needs a few dozen postings of the best bands. `want`: the filters as
--- directory_filter_keys() numbers them ('{}': none), tested on the postings. Gives up (NULL) when
--- that would not pay: more than 64 band pairs, a pair of two bands of `cap` postings or more, or
--- smaller bands of more than 4 x `cap` postings in all (sizes estimated before reading,
+-- A page of a search of two or three units without reading every posting of each. The
+-- consultants with rank band r1 of the first, r2 of the second (and r3 of the third) rank
+-- (r1 + r2 [+ r3]); going through the band tuples from the best sum down, each tuple's consultants
+-- come in id order from its smallest band's postings (ordered by id within a band in
+-- directory_terms_rank), each looked up in the other units' postings, so a page usually needs a
+-- few dozen postings of the best bands. `want`: the filters as directory_filter_keys() numbers
+-- them ('{}': none), tested on the postings. Gives up (NULL) when that would not pay: more than 64
+-- band tuples, a tuple whose first `cap` postings of the smallest band do not fill the page while
+-- it has more, or more than 4 x `cap` postings to read in all (sizes estimated before reading,
 -- directory_band_size); the caller then merges all postings. Same order as that merge: rank (the
--- sum, as a real), then id. `cap` is 1,000 (overleg.directory_band_cap, for tests).
-CREATE FUNCTION directory_two_words(
-    w1 text, w2 text, want int[], after_rank real, after_id uuid, lim int,
+-- sum in the units' order, as a real), then id. `cap` is 1,000 (overleg.directory_band_cap, for
+-- tests). Large bands that share many consultants (a common expertise and target group, "adhd
+-- volwassenen", "jongere met eetstoornis en autisme") so fill a page from a few dozen postings
+-- instead of merging tens of thousands.
+CREATE FUNCTION directory_few_words(
+    words text[], want int[], after_rank real, after_id uuid, lim int,
     OUT ids uuid[], OUT ranks real[])
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     cap constant int := coalesce(nullif(current_setting('overleg.directory_band_cap', true),
                                         '')::int, 1000);
-    bands1 real[] := directory_bands(w1);
-    bands2 real[] := directory_bands(w2);
+    three constant boolean := cardinality(words) = 3;
+    bands1 real[] := directory_bands(words[1]);
+    bands2 real[] := directory_bands(words[2]);
+    -- two units: a third of one band of rank 0 that is never read (its size is the largest)
+    bands3 real[] := CASE WHEN three THEN directory_bands(words[3]) ELSE '{0}' END;
     size1 int[];
     size2 int[];
+    size3 int[];
     budget int := 4 * cap;
     need int := lim;
     grp record;
     found uuid[];
-    i1 int;
-    i2 int;
-    d_word text;
-    d_rank real;
-    o_word text;
-    o_rank real;
+    pair uuid[];
+    d int; -- the unit whose band drives
+    tuple_words text[];
+    tuple_ranks real[];
+    tuple_sizes int[];
+    o_words text[];
+    o_ranks real[];
 BEGIN
-    IF cardinality(bands1) * cardinality(bands2) > 64 THEN
+    IF cardinality(bands1) * cardinality(bands2) * cardinality(bands3) > 64 THEN
         RETURN;
     END IF;
-    size1 := ARRAY(SELECT directory_band_size(w1, b.r) FROM unnest(bands1) b(r));
-    size2 := ARRAY(SELECT directory_band_size(w2, b.r) FROM unnest(bands2) b(r));
+    size1 := ARRAY(SELECT directory_band_size(words[1], b.r) FROM unnest(bands1) b(r));
+    size2 := ARRAY(SELECT directory_band_size(words[2], b.r) FROM unnest(bands2) b(r));
+    size3 := CASE WHEN three THEN ARRAY(SELECT directory_band_size(words[3], b.r)
+                                          FROM unnest(bands3) b(r))
+                  ELSE ARRAY[2147483647] END;
     ids := '{}';
     ranks := '{}';
-    FOR grp IN SELECT (b1.r::float8 + b2.r)::real AS rank, array_agg(b1.i) AS i1s,
-                      array_agg(b2.i) AS i2s
+    FOR grp IN SELECT (b1.r::float8 + b2.r + b3.r)::real AS rank, array_agg(b1.i) AS i1s,
+                      array_agg(b2.i) AS i2s, array_agg(b3.i) AS i3s
                  FROM unnest(bands1) WITH ORDINALITY b1(r, i),
-                      unnest(bands2) WITH ORDINALITY b2(r, i)
+                      unnest(bands2) WITH ORDINALITY b2(r, i),
+                      unnest(bands3) WITH ORDINALITY b3(r, i)
                 GROUP BY 1 ORDER BY 1 DESC LOOP
         CONTINUE WHEN grp.rank > after_rank; -- before the cursor
         found := '{}';
-        FOR k IN 1 .. cardinality(grp.i1s) LOOP -- the band pairs of this sum
-            i1 := grp.i1s[k];
-            i2 := grp.i2s[k];
-            budget := budget - least(size1[i1], size2[i2]);
-            IF least(size1[i1], size2[i2]) >= cap OR budget < 0 THEN
+        FOR k IN 1 .. cardinality(grp.i1s) LOOP -- the band tuples of this sum
+            tuple_words := words[1:2] || CASE WHEN three THEN words[3] END;
+            tuple_ranks := ARRAY[bands1[grp.i1s[k]], bands2[grp.i2s[k]], bands3[grp.i3s[k]]];
+            tuple_sizes := ARRAY[size1[grp.i1s[k]], size2[grp.i2s[k]], size3[grp.i3s[k]]];
+            -- The smallest band drives, `cap` of its postings at most.
+            d := CASE WHEN tuple_sizes[1] <= least(tuple_sizes[2], tuple_sizes[3]) THEN 1
+                      WHEN tuple_sizes[2] <= tuple_sizes[3] THEN 2 ELSE 3 END;
+            budget := budget - least(tuple_sizes[d], cap);
+            IF budget < 0 THEN
                 ids := NULL;
                 ranks := NULL;
                 RETURN;
             END IF;
-            IF size1[i1] <= size2[i2] THEN
-                d_word := w1; d_rank := bands1[i1]; o_word := w2; o_rank := bands2[i2];
-            ELSE
-                d_word := w2; d_rank := bands2[i2]; o_word := w1; o_rank := bands1[i1];
-            END IF;
-            found := found || ARRAY(
-                SELECT d.user_id FROM directory_terms d
+            o_words := ARRAY(SELECT tuple_words[j] FROM generate_series(1, 3) j
+                              WHERE j <> d AND tuple_words[j] IS NOT NULL ORDER BY j);
+            o_ranks := ARRAY(SELECT tuple_ranks[j] FROM generate_series(1, 3) j
+                              WHERE j <> d AND tuple_words[j] IS NOT NULL ORDER BY j);
+            pair := ARRAY(
+                SELECT p.user_id
+                  FROM (SELECT p.user_id, p.keys FROM directory_terms p
+                         WHERE p.lexeme = tuple_words[d] AND p.rank = tuple_ranks[d]
+                           AND (after_rank IS NULL OR grp.rank < after_rank OR p.user_id > after_id)
+                         ORDER BY p.user_id LIMIT cap) p
                  CROSS JOIN LATERAL (SELECT FROM directory_terms o
-                      WHERE o.lexeme = o_word AND o.user_id = d.user_id AND o.rank = o_rank
-                      LIMIT 1) o
-                 WHERE d.lexeme = d_word AND d.rank = d_rank AND d.keys @> want
-                   AND (after_rank IS NULL OR grp.rank < after_rank OR d.user_id > after_id)
-                 ORDER BY d.user_id LIMIT need);
+                      WHERE o.lexeme = o_words[1] AND o.user_id = p.user_id AND o.rank = o_ranks[1]
+                      LIMIT 1) o1
+                 WHERE p.keys @> want
+                   AND (o_words[2] IS NULL
+                        OR EXISTS (SELECT FROM directory_terms o
+                                    WHERE o.lexeme = o_words[2] AND o.user_id = p.user_id
+                                      AND o.rank = o_ranks[2]))
+                 ORDER BY p.user_id LIMIT need);
+            -- Short of the page after `cap` postings: the bands share few consultants (or the
+            -- filters pass few), and reading on would not pay.
+            IF cardinality(pair) < need
+               AND (SELECT count(*) FROM (SELECT FROM directory_terms p
+                                          WHERE p.lexeme = tuple_words[d] AND p.rank = tuple_ranks[d]
+                                            AND (after_rank IS NULL OR grp.rank < after_rank
+                                                 OR p.user_id > after_id)
+                                          LIMIT cap) x) = cap THEN
+                ids := NULL;
+                ranks := NULL;
+                RETURN;
+            END IF;
+            found := found || pair;
         END LOOP;
         found := ARRAY(SELECT u FROM unnest(found) u ORDER BY u LIMIT need);
         ids := ids || found;
@@ -544,7 +904,7 @@ END
 $$;
 
 -- A search's page, as ranked rows with the reply's JSON. A NULL filter or cursor key is not
--- given. The filters are tested on the postings (one word, two words by bands). A search that
+-- given. The filters are tested on the postings (one word; two or three by bands). A search that
 -- finds no one as typed corrects its typos itself: every word is AND-ed, so a word that matches
 -- no one emptied it, and a word is corrected only then (directory_query_corrected); `corrected`
 -- given: search with those corrections and no others. The static queries here are planned once
@@ -637,10 +997,10 @@ BEGIN
                          lim - cardinality(page_ids)) r;
             END IF;
         END IF;
-    ELSIF cardinality(words) = 2 THEN
-        -- Two words: band by band (directory_two_words), NULL when that would not pay.
+    ELSIF cardinality(words) <= 3 THEN
+        -- Two or three units: band by band (directory_few_words), NULL when that would not pay.
         SELECT b.ids, b.ranks INTO page_ids, page_ranks
-          FROM directory_two_words(words[1], words[2], want, after_rank, after_id, lim) b;
+          FROM directory_few_words(words, want, after_rank, after_id, lim) b;
     END IF;
 
     IF page_ids IS NULL AND cardinality(words) <= 3 THEN
@@ -701,14 +1061,72 @@ BEGIN
          ORDER BY x.n;
     ELSIF corrected IS NULL THEN
         -- No one as typed. Every word is AND-ed, so a word that matches no one emptied it: a
-        -- typo, searched again with its corrections (NULL: no word is one, the page is empty).
+        -- typo, searched again with its corrections.
         corrected := directory_query_corrected(q);
         IF corrected IS NOT NULL THEN
             RETURN QUERY SELECT * FROM directory_search(at, q, corrected, f_expertise,
                 f_target_group, f_region, f_mode, f_language, f_accepting, after_rank, after_id,
                 lim);
+            RETURN;
         END IF;
+        -- No typo, and no one meets every concept ("jongere met eetstoornis en autisme"): those
+        -- who meet any of them, ranked as always, so more concepts met rank higher
+        -- (directory_any_concept).
+        RETURN QUERY SELECT * FROM directory_any_concept(at, q, f_expertise, f_target_group,
+            f_region, f_mode, f_language, f_accepting, after_rank, after_id, lim);
     END IF;
+END
+$$;
+
+-- The page of a query of two concepts or more that no one meets all of: the consultants who meet
+-- its plain words (all of them) and at least one of its concepts, ranked by the sum of each
+-- unit's ts_rank() as every search is. Only when the query as typed matches no one at all, with
+-- or without a cursor, so that its pages never mix with those of the query itself; empty for a
+-- query of fewer than two concepts.
+CREATE FUNCTION directory_any_concept(
+    at timestamptz, q text, f_expertise text, f_target_group text, f_region text, f_mode text,
+    f_language text, f_accepting boolean, after_rank real, after_id uuid, lim int)
+RETURNS TABLE (item text, rank real, user_id uuid)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u record;
+    plain tsquery;
+    any_concept tsquery;
+    every_unit tsquery;
+    parts tsquery[] := '{}';
+    concepts int := 0;
+BEGIN
+    FOR u IN SELECT DISTINCT x.l, x.c FROM directory_units(q) d,
+                    unnest(d.lexemes, d.concepts) x(l, c) ORDER BY x.l LOOP
+        parts := parts || quote_literal(u.l)::tsquery;
+        every_unit := CASE WHEN every_unit IS NULL THEN parts[cardinality(parts)]
+                           ELSE every_unit && parts[cardinality(parts)] END;
+        IF u.c THEN
+            concepts := concepts + 1;
+            any_concept := CASE WHEN any_concept IS NULL THEN parts[cardinality(parts)]
+                                ELSE any_concept || parts[cardinality(parts)] END;
+        ELSE
+            plain := CASE WHEN plain IS NULL THEN parts[cardinality(parts)]
+                          ELSE plain && parts[cardinality(parts)] END;
+        END IF;
+    END LOOP;
+    IF concepts < 2 OR EXISTS (SELECT FROM consultant_profiles p
+                                WHERE p.search_doc @@ every_unit AND p.active
+                                  AND directory_filters_pass(p.expertise, p.target_groups,
+                                        p.regions, p.modes, p.languages, p.accepting,
+                                        f_expertise, f_target_group, f_region, f_mode,
+                                        f_language, f_accepting)) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT consultant_item(c.card, s.stats), r.rank, r.user_id
+      FROM directory_text_matches(CASE WHEN plain IS NULL THEN any_concept
+                                       ELSE plain && any_concept END,
+                                  parts, f_expertise, f_target_group, f_region, f_mode,
+                                  f_language, f_accepting, after_rank, after_id, lim) r
+      JOIN consultant_cards c ON c.user_id = r.user_id
+     CROSS JOIN LATERAL consultant_stats_of(r.user_id, at) s
+     ORDER BY r.rank DESC, r.user_id;
 END
 $$;
 

@@ -474,6 +474,9 @@ def test_card_right_when_rename_and_edit_overlap(d, pg, main_db_name, first):
     got = assert_json(d.get(c["id"]))
     assert got["organisation"]["name"] == new_name and got["bio"] == new_bio, got
     assert next(i for i in d.list(region=reg) if i["id"] == c["id"]) == got
+    # the search text holds both as well: the new organisation name and the new bio
+    assert d.ids(q=new_name.split()[1], region=reg) == [c["id"]]
+    assert d.ids(q=new_bio.split()[1].rstrip("."), region=reg) == [c["id"]]
 
 
 def test_directory_stats_live(w, db):
@@ -663,6 +666,10 @@ def test_list_follows_renames(api, d, db):
     assert got[mover["id"]]["organisation"] == {"id": org["id"], "name": f"GGZ {new}"}
     assert got[mover["id"]] == assert_json(d.get(mover["id"]))
     assert got[c["id"]]["organisation"]["id"] == d.mhp["id"]
+    # a search finds consultants by their organisation's name, the new one, below a consultant
+    # of that name (docs/search.md)
+    assert d.ids(q=new, region=reg) == [c["id"], mover["id"]]
+    assert mover["id"] not in d.ids(q=old, region=reg)
 
 
 # ---- GET /v1/consultants: ordering and paging without q ----
@@ -1030,12 +1037,12 @@ def test_single_word_index_follows_edits(d, db):
         cur.execute("""
             SELECT count(*) FROM (
               (SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
-                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$' AND p.active
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9_]+$' AND p.active
                EXCEPT SELECT user_id, lexeme, rank FROM directory_terms)
               UNION ALL
               (SELECT user_id, lexeme, rank FROM directory_terms
                EXCEPT SELECT p.user_id, u.lexeme, ts_rank(p.search_doc, quote_literal(u.lexeme)::tsquery)
-                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9]+$' AND p.active)) x""")
+                 FROM consultant_profiles p, unnest(p.search_doc) u WHERE u.lexeme ~ '^[a-z0-9_]+$' AND p.active)) x""")
         assert cur.fetchone()[0] == 0
 
 
@@ -1141,8 +1148,8 @@ def test_search_several_words_rank_by_sum_of_each(d, db):
     for params in ({"q": f"{w1} {w2}"}, {"q": f"{w1} {w2}", "region": reg}):
         assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=1) == d.list(**params)
         assert d.api.list_all("/v1/consultants", d.admin, params=params, limit=2) == d.list(**params)
-    # Two words are paged band by band (directory_two_words); with bands of `cap` postings or more
-    # it merges all postings instead: the same pages either way, cursors included.
+    # Two words are paged band by band (directory_few_words); when `cap` postings of a band do not
+    # fill a page it merges all postings instead: the same pages either way, cursors included.
     for r in (None, reg):
         pages = two_word_pages(db, f"{w1} {w2}", r, 1000)
         assert pages == two_word_pages(db, f"{w1} {w2}", r, 1), r
@@ -1150,8 +1157,9 @@ def test_search_several_words_rank_by_sum_of_each(d, db):
 
 
 def two_word_pages(db, q, region, cap, size=2):
-    """directory_search's pages of `size` for q (two words) in region, its band cap set to `cap`
-    postings (at or above it, directory_two_words merges all postings instead of reading bands)."""
+    """directory_search's pages of `size` for q (two or three words) in region, its band cap set to
+    `cap` postings (when that many postings of a tuple's smallest band do not fill the page,
+    directory_few_words merges all postings instead of reading bands)."""
     out, after = [], (None, None)
     with db.cursor() as cur:
         cur.execute("SET overleg.directory_band_cap = %s", (str(cap),))
@@ -1170,7 +1178,7 @@ def two_word_pages(db, q, region, cap, size=2):
 def test_search_two_words_with_a_band_of_32_or_more(d, db):
     """directory_band_size counts a band of fewer than 32 postings and estimates a larger one from
     its 32 smallest ids (sql/0002_directory.sql), which is never below 32. The estimate only steers
-    directory_two_words: its pages are those of the merge of all postings, whichever it takes."""
+    directory_few_words: its pages are those of the merge of all postings, whichever it takes."""
     reg = region()
     w1, w2 = word(), word()
     many = [d.consultant(name=f"Lot {word()}", body=profile([reg], bio=f"{w1} en {w2}."))["id"]
@@ -1215,6 +1223,9 @@ def test_search_three_words_and_more(d, db):
     for n, matching in ((10, [full, also]), (4, [full, also]), (3, [full, also, part])):
         want = expected_order(db, matching, ws[:n])
         assert d.ids(q=" ".join(ws[:n])) == want, n
+        if n == 3:  # band by band (directory_few_words) or, with a cap of 1, all postings merged
+            for cap in (1, 2, 1000):
+                assert [i for p in two_word_pages(db, " ".join(ws[:n]), None, cap, 1) for i in p] == want, cap
         assert d.ids(q=" ".join(ws[:n]), region=reg, accepting="true") == want, n
         assert [i["id"] for i in d.api.list_all("/v1/consultants", d.admin, params={"q": " ".join(ws[:n])},
                                                 limit=1)] == want, n
@@ -1228,7 +1239,8 @@ def test_search_typo_with_several_corrections(d, db):
     near1, near2 = base + "a", base + "o"  # two directory words close to the typo below
     a = d.consultant(name=f"Lies {word()}", body=profile([reg], bio=f"Ervaring met {near1} en angst."))["id"]
     b = d.consultant(name=f"Mees {word()}", body=profile([reg], bio=f"Ervaring met {near2} en angst."))["id"]
-    d.consultant(name=f"Noor {word()}", body=profile([reg], bio=f"Ervaring met {near1}."))
+    # (no anxiety expert: "angst" finds the expertise as well as the word, docs/search.md)
+    d.consultant(name=f"Noor {word()}", body=profile([reg], expertise=["depressie"], bio=f"Ervaring met {near1}."))
     typo = base + "e"
     with db.cursor() as cur:  # the typo's part is an OR of corrections: the text-index path
         cur.execute("SELECT max(numnode(p)) FROM unnest(directory_query_corrected(%s)) p", (f"{typo} angst",))

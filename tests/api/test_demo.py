@@ -200,7 +200,8 @@ def test_demo_billing_user_sees_a_budget_in_use_and_something_to_export(pg):
 def test_demo_texts_are_sealed_by_rekey_and_read_through_the_api(pg):
     """scripts/run.sh loads the demo texts in clear and runs `overlegd rekey`: afterwards no text is
     in clear, a second start (demo loaded again, rekey again) changes nothing, and the demo GP reads
-    her questions and a coordinator her cases as written (docs/encryption.md)."""
+    her questions and a coordinator her cases as written (docs/encryption.md); her directory
+    searches find the demo's experts first."""
     db = new_db(pg, migrated=False)
     s = Server(pg.url(db), pg.root, name="demo-sealed")
     s.migrate()  # as the owner; the server and rekey run as the application role
@@ -237,5 +238,14 @@ def test_demo_texts_are_sealed_by_rekey_and_read_through_the_api(pg):
         cases = assert_json(api.get("/v1/cases", token=coord))["items"]
         full = assert_json(api.get(f"/v1/cases/{cases[0]['id']}", token=coord))
         assert full["title"] == cases[0]["title"] and "ov1:" not in json.dumps(full)
+        # The directory as a GP tries it (docs/search.md): "angst" finds every anxiety expert of
+        # the demo region, the experts first; "eetstoornis" ranks the eating-disorder experts first.
+        region = "noord-midden-limburg"
+        every = api.list_all("/v1/consultants", gp, params={"region": region})
+        for q, code in (("angst", "angst"), ("eetstoornis", "eetstoornis"), ("angststoornis", "angst"),
+                        ("ADHD", "adhd"), ("PTSS", "trauma")):
+            experts = {c["id"] for c in every if code in c["expertise"]}
+            got = api.list_all("/v1/consultants", gp, params={"q": q, "region": region})
+            assert experts and {c["id"] for c in got[:len(experts)]} == experts, (q, got)
     finally:
         s.stop()

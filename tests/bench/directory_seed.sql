@@ -12,8 +12,7 @@
 -- consultant_cards, directory_terms, directory_regions)
 -- 50,000 consultants take about a minute on 2 cores. So the triggers are off while loading
 -- (session_replication_role = replica) and the script computes what they would, set-based, with
--- the schema's own functions (directory_text, the overleg_nl configuration, fold,
--- directory_terms_of). At the end it has the real triggers recompute 500 rows and fails if a
+-- the schema's own functions (directory_search_doc, directory_text, fold, directory_terms_of). At the end it has the real triggers recompute 500 rows and fails if a
 -- search_doc, card, directory_terms, directory_regions or directory_words differs.
 
 \if :{?n}
@@ -231,9 +230,7 @@ SELECT b.id, b.discipline, b.expertise, b.target_groups, b.regions, b.modes, b.l
   FROM bench_draws b;
 
 -- What the consultant_profiles_index trigger computes.
-UPDATE bench_profiles b
-   SET search_doc = setweight(to_tsvector('overleg_nl', b.name), 'A')
-       || to_tsvector('overleg_nl', directory_text(ROW(b.*)::consultant_profiles));
+UPDATE bench_profiles b SET search_doc = directory_search_doc(ROW(b.*)::consultant_profiles);
 INSERT INTO consultant_profiles SELECT * FROM bench_profiles;
 INSERT INTO directory_words (word)
 SELECT DISTINCT w
