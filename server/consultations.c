@@ -212,8 +212,10 @@ void consultations_get(struct req *r)
 
 /* Lists never carry identities (consultation_json shows them hidden) and coordinators see the
  * metadata only. consultation_visible is inlined, so each of its branches uses its own index.
- * $5 the principal, $6 status, $7..$8 the cursor, $9 the limit. */
-DB_STMT(sql_list, 9,
+ * $5 the principal, $6 status, $7..$8 the cursor, $9 the limit, $10 due_before (a timestamp, or a
+ * date: its start in Europe/Amsterdam), $11 overdue (open, submitted or accepted, past due_at at
+ * the request's clock $1). */
+DB_STMT(sql_list, 11,
         "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4,"
         "  'consultations.list', NULL, NULL, 'success'))"
         " SELECT consultation_json(cs, CASE WHEN ($5::principal).role = 'coordinator'"
@@ -221,19 +223,33 @@ DB_STMT(sql_list, 9,
         " FROM consultation_visible($5::principal) cs"
         " WHERE ($6::text IS NULL OR cs.status = $6)"
         " AND ($7::timestamptz IS NULL OR (cs.submitted_at, cs.id) < ($7::timestamptz, $8::uuid))"
+        " AND ($10::text IS NULL OR cs.due_at < CASE WHEN length($10) = 10"
+        "  THEN $10::date::timestamp AT TIME ZONE 'Europe/Amsterdam' ELSE $10::timestamptz END)"
+        " AND ($11::boolean IS NULL"
+        "  OR (cs.status IN ('submitted', 'accepted') AND cs.due_at < $1::timestamptz) = $11)"
         " ORDER BY cs.submitted_at DESC, cs.id DESC LIMIT $9");
 
 void consultations_list(struct req *r)
 {
-    const char *status = req_query(r, "status"), *after[2];
-    if (status && val_enum(status, statuses) < 0) {
-        req_bad_query(r, "status", "is not a consultation status");
+    static const char *const booleans[] = {"true", "false", NULL};
+    const char *status = req_query(r, "status"), *after[2],
+               *due_before = req_query(r, "due_before"), *overdue = req_query(r, "overdue");
+    json_t *errors = json_array();
+    if (status && val_enum(status, statuses) < 0)
+        jsonx_error(errors, "status", "is not a consultation status");
+    if (due_before && !val_date(due_before, NULL, NULL, NULL) && !val_timestamp(due_before, NULL))
+        jsonx_error(errors, "due_before", "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp");
+    if (overdue && val_enum(overdue, booleans) < 0)
+        jsonx_error(errors, "overdue", "must be true or false");
+    if (json_array_size(errors) > 0) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
         return;
     }
+    json_decref(errors);
     if (req_time_cursor(r, after) != 0)
         return;
     const char *p[] = {REQ_AUDIT_PARAMS(r), principal_param(r), status, after[0], after[1],
-                       req_limit_param(r)};
+                       req_limit_param(r),  due_before,         overdue};
     req_db(r, &sql_list, p, req_reply_time_page);
 }
 

@@ -20,7 +20,7 @@
 static const char *const q_orgs[] = {"kind", "region", "q", NULL};
 static const char *const q_consultants[] = {"q",    "expertise", "target_group", "region",
                                             "mode", "language",  "accepting",    NULL};
-static const char *const q_status[] = {"status", NULL};
+static const char *const q_consultations[] = {"status", "overdue", "due_before", NULL};
 static const char *const q_unread[] = {"unread", NULL};
 static const char *const q_cases[] = {"status", "level", "stalled", NULL};
 static const char *const q_signals[] = {"status", "kind", NULL};
@@ -66,8 +66,8 @@ const struct route routes[] = {
 
     {"POST", "/v1/consultations", "consultations.create", PRACTICE, ROUTE_BODY | ROUTE_IDEM, NULL,
      consultations_create},
-    {"GET", "/v1/consultations", "consultations.list", CONSULT_READERS, ROUTE_PAGED, q_status,
-     consultations_list},
+    {"GET", "/v1/consultations", "consultations.list", CONSULT_READERS, ROUTE_PAGED,
+     q_consultations, consultations_list},
     {"GET", "/v1/consultations/{id:uuid}", "consultations.read", CONSULT_READERS, 0, NULL,
      consultations_get},
     {"POST", "/v1/consultations/{id:uuid}/accept", "consultations.accept", CONSULTANT, 0, NULL,

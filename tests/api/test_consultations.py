@@ -566,6 +566,44 @@ def test_list_status_filter_and_bad_status(w):
     assert "status" in error_fields(p)
 
 
+def test_list_due_before_and_overdue(w, clock):
+    """`overdue=true` lists the open (submitted or accepted) consultations past `due_at` at the
+    application clock, `overdue=false` the others; `due_before` (a timestamp, or a date: its start
+    in Europe/Amsterdam) those due earlier. For a coordinator of the region and the practice's
+    users alike (docs/api.md)."""
+    open_ = w.in_state("submitted")
+    accepted = w.in_state("accepted")
+    answered = w.in_state("answered")
+    due = parse_ts(open_["due_at"])
+    clock(due + timedelta(hours=1))  # the first three are past due now
+    gp, coord = w.login(w.gp), w.login(w.coord)
+    fresh = w.create_ok(token=gp)  # due days from now
+    mine = {open_["id"], accepted["id"], answered["id"], fresh["id"]}
+
+    def ids(token, **params):
+        return {x["id"] for x in w.api.list_all("/v1/consultations", token, params=params)} & mine
+
+    for token in (gp, coord):
+        assert ids(token, overdue="true") == {open_["id"], accepted["id"]}
+        assert ids(token, overdue="false") == {answered["id"], fresh["id"]}
+        assert ids(token, overdue="true", status="accepted") == {accepted["id"]}
+        assert ids(token, due_before=fresh["due_at"]) == {open_["id"], accepted["id"], answered["id"]}
+        assert ids(token, due_before=open_["due_at"]) == set()
+        # a date: due before the start of that day in Amsterdam
+        day_after = (due + timedelta(days=1)).strftime("%Y-%m-%d")
+        assert ids(token, due_before=day_after) >= {open_["id"], accepted["id"], answered["id"]}
+        assert fresh["id"] not in ids(token, due_before=day_after)
+        assert ids(token, due_before="2000-01-01") == set()
+    # another practice sees none of them, filtered or not
+    assert ids(w.login(w.gp_b), overdue="true") == set()
+    # bad values: 400 naming each field
+    for params, fields in (({"overdue": "yes"}, {"overdue"}), ({"due_before": "2026-13-01"}, {"due_before"}),
+                           ({"due_before": "morgen", "overdue": "1"}, {"due_before", "overdue"}),
+                           ({"due_before": "2026-12-10T25:00:00Z"}, {"due_before"})):
+        p = assert_problem(w.api.get("/v1/consultations", token=gp, params=params), 400, "/problems/bad-query")
+        assert set(error_fields(p)) == fields, p
+
+
 def test_list_pagination(w, factory):
     practice = factory.make_org("general_practice", w.region, name=f"Praktijk Paginering {uid()}")
     gp = factory.make_user("gp", practice["id"])
