@@ -4,6 +4,7 @@
 #include "req.h"
 
 void users_create(struct req *r);
+void users_list(struct req *r);
 void users_get(struct req *r);
 void users_update(struct req *r);
 #endif

@@ -20,6 +20,7 @@
 static const char *const q_orgs[] = {"kind", "region", "q", NULL};
 static const char *const q_consultants[] = {"q",    "expertise", "target_group", "region",
                                             "mode", "language",  "accepting",    NULL};
+static const char *const q_users[] = {"role", "organisation_id", "active", "q", NULL};
 static const char *const q_consultations[] = {"status", "overdue", "due_before", NULL};
 static const char *const q_unread[] = {"unread", NULL};
 static const char *const q_cases[] = {"status", "level", "stalled", NULL};
@@ -52,6 +53,7 @@ const struct route routes[] = {
     {"GET", "/v1/organisations/{id:uuid}", "organisations.read", ANY, 0, NULL, organisations_get},
 
     {"POST", "/v1/users", "users.create", ADMIN, ROUTE_BODY | ROUTE_IDEM, NULL, users_create},
+    {"GET", "/v1/users", "users.list", ADMIN, ROUTE_PAGED, q_users, users_list},
     {"GET", "/v1/users/{id:uuid}", "users.read", ADMIN, 0, NULL, users_get},
     {"PATCH", "/v1/users/{id:uuid}", "users.update", ADMIN, ROUTE_BODY, NULL, users_update},
 

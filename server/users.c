@@ -44,6 +44,21 @@ DB_STMT(
     "  'user', u.id, 'success') e)"
     " SELECT user_json(ROW(u.*)::users)::text, u.version FROM u");
 
+/* Admins' list: $5 role, $6 organisation, $7 active, $8 q (a case-insensitive substring of the
+ * name or the e-mail address), $9..$10 the cursor (name, id), $11 the limit. By name, then id
+ * (users_by_name); audited, as the list shows e-mail addresses. */
+DB_STMT(sql_user_list, 11,
+        "WITH a AS (INSERT INTO audit_log SELECT * FROM audit_entry($1, $2, $3, $4, 'users.list',"
+        "  NULL, NULL, 'success'))"
+        " SELECT user_json(u)::text, u.name, u.id FROM users u"
+        " WHERE ($5::text IS NULL OR u.role = $5)"
+        " AND ($6::uuid IS NULL OR u.organisation_id = $6::uuid)"
+        " AND ($7::boolean IS NULL OR u.active = $7::boolean)"
+        " AND ($8::text IS NULL OR strpos(lower(u.name), lower($8)) > 0"
+        "  OR strpos(u.email, lower($8)) > 0)"
+        " AND ($9::text IS NULL OR (u.name, u.id) > ($9, $10::uuid))"
+        " ORDER BY u.name, u.id LIMIT $11");
+
 /* Replies the user of row 0 (json, version) with its ETag. */
 static void reply_user(struct req *r, struct db_result *res, int status)
 {
@@ -145,6 +160,42 @@ void users_create(struct req *r)
     req_set_ctx(r, u);
     const char *p[] = {jsonx_str(b, "organisation_id")};
     req_db(r, &sql_org_kind, p, org_kind_found);
+}
+
+static void users_listed(struct req *r, struct db_result *res)
+{
+    req_reply_page(r, res->res, 0, 1, 2);
+}
+
+void users_list(struct req *r)
+{
+    static const char *const booleans[] = {"true", "false", NULL};
+    const char *role = req_query(r, "role"), *org = req_query(r, "organisation_id"),
+               *active = req_query(r, "active"), *q = req_query(r, "q");
+    json_t *errors = json_array();
+    if (role && val_enum(role, role_names) < 0)
+        jsonx_error(errors, "role", "is not a role");
+    if (org && !val_uuid(org))
+        jsonx_error(errors, "organisation_id", "must be a UUID");
+    if (active && val_enum(active, booleans) < 0)
+        jsonx_error(errors, "active", "must be true or false");
+    if (q && (val_utf8_chars(q, strlen(q)) < 1 || val_utf8_chars(q, strlen(q)) > 200))
+        jsonx_error(errors, "q", "must be 1 to 200 characters");
+    if (json_array_size(errors)) {
+        req_problem_errors(r, 400, "bad-query", "The query string has invalid parameters.", errors);
+        return;
+    }
+    json_decref(errors);
+    const char *after[2];
+    if (req_cursor(r, 2, after) != 0)
+        return;
+    if (after[1] && !val_uuid(after[1])) {
+        req_bad_query(r, "cursor", "is not a valid cursor");
+        return;
+    }
+    const char *p[] = {REQ_AUDIT_PARAMS(r), role, org, active, q, after[0], after[1],
+                       req_limit_param(r)};
+    req_db(r, &sql_user_list, p, users_listed);
 }
 
 static void user_got(struct req *r, struct db_result *res)

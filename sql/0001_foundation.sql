@@ -99,6 +99,8 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_email ON users (email);
 CREATE INDEX users_organisation ON users (organisation_id);
+-- Admins' user list, in name order (GET /v1/users).
+CREATE INDEX users_by_name ON users (name, id);
 
 CREATE FUNCTION organisation_json(o organisations) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', o.id, 'name', o.name, 'kind', o.kind, 'region', o.region,

@@ -304,3 +304,52 @@ def test_concurrent_patches_without_if_match_all_succeed(api, admin_token, facto
             lambda i: api.patch(f"/v1/users/{u['id']}", token=admin_token,
                                 json={"name": f"Naam {i}"}).status_code, range(16)))
     assert statuses == [200] * 16, statuses
+
+
+# ---- GET /v1/users (admin) ----
+
+def test_list_users_filters_and_pages(api, admin_token, factory, db):
+    """Admins list and search users: by role, organisation, active, and q (a case-insensitive part of
+    the name or e-mail address), in name order with keyset pages; the list is audited."""
+    org = factory.make_org("general_practice", f"ul-{uid()}", name=f"Praktijk Lijst {uid()}")
+    tag = uid()[:8]
+    made = {}
+    for name, role in ((f"Anna Akkerman {tag}", "gp"), (f"Bert Bakker {tag}", "poh"),
+                       (f"Cees Claassen {tag}", "gp"), (f"Dina Dekker {tag}", "billing")):
+        made[name] = factory.make_user(role, org_id=org["id"], login=False, name=name)
+    names = sorted(made)
+
+    def listed(**params):
+        return [u["name"] for u in api.list_all("/v1/users", admin_token, params=params)]
+
+    assert listed(organisation_id=org["id"]) == names
+    every = assert_json(api.get("/v1/users", token=admin_token, params={"organisation_id": org["id"]}))
+    assert set(every["items"][0]) == USER_FIELDS
+    assert listed(organisation_id=org["id"], role="gp") == [names[0], names[2]]
+    assert listed(q=f"bakker {tag}".upper()) == [names[1]]
+    assert listed(q=made[names[3]]["email"].split("@")[0]) == [names[3]]
+    # pages of one give the same list
+    assert [u["name"] for u in api.list_all("/v1/users", admin_token,
+                                            params={"organisation_id": org["id"]}, limit=1)] == names
+    # deactivated users are filtered by `active`
+    assert_json(api.patch(f"/v1/users/{made[names[2]]['id']}", token=admin_token, json={"active": False}))
+    assert listed(organisation_id=org["id"], active="false") == [names[2]]
+    assert listed(organisation_id=org["id"], active="true") == [names[0], names[1], names[3]]
+    assert listed(organisation_id=str(uuid.uuid4())) == []
+    assert any(e["action"] == "users.list" for e in audit_entries(api, admin_token, action="users.list"))
+
+
+@pytest.mark.parametrize("role", ["gp", "poh", "consultant", "coordinator", "billing"])
+def test_list_users_non_admin_403(api, factory, role):
+    u = factory.make_user(role)
+    assert_problem(api.get("/v1/users", token=u["token"]), 403, "/problems/forbidden")
+
+
+def test_list_users_bad_query_400(api, admin_token, db):
+    before = sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'users.list'")
+    for params, fields in (({"role": "doctor"}, {"role"}), ({"organisation_id": "nope"}, {"organisation_id"}),
+                           ({"active": "yes"}, {"active"}), ({"q": "x" * 201}, {"q"}),
+                           ({"role": "x", "active": "1"}, {"role", "active"}), ({"colour": "red"}, {"colour"})):
+        p = assert_problem(api.get("/v1/users", token=admin_token, params=params), 400, "/problems/bad-query")
+        assert set(error_fields(p)) == fields, (params, p)
+    assert sql_count(db, "SELECT count(*) FROM audit_log WHERE action = 'users.list'") == before
